@@ -1,0 +1,27 @@
+"""lossbench: an open benchmark harness for classification losses and regularizers.
+
+The public Python API mirrors the CLI (both share one validation path):
+
+>>> import lossbench
+>>> lossbench.list_entries("focal*", kind="loss")          # doctest: +SKIP
+>>> df = lossbench.run(losses=["focal"], seeds=3)           # doctest: +SKIP
+>>> lossbench.leaderboard("results")                        # doctest: +SKIP
+
+Heavy modules (torch, pandas) are imported on first use, so ``lossbench list`` stays fast.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_API = {"list_entries", "run", "load_results", "leaderboard", "check"}
+
+__all__ = sorted(_API | {"__version__"})
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'lossbench' has no attribute {name!r}")

@@ -1,0 +1,159 @@
+"""``lossbench`` command line: a thin layer over :mod:`lossbench.api`.
+
+Exit status: 0 success, 1 a run or check failed, 2 bad usage (unknown name, bad option value) —
+with a message that names the bad value and the valid choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import LossbenchError, UsageError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lossbench",
+        description="Benchmark classification losses and regularizers on standardized suites.",
+    )
+    parser.add_argument("--version", action="version", version=f"lossbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("list", help="list registered entries (name, kind, version, origin, status)")
+    p.add_argument("pattern", nargs="?", default=None,
+                   help="wildcard filter on names, e.g. 'focal*'")
+    p.add_argument("--kind", choices=["loss", "regularizer", "suite", "executor"], default=None,
+                   help="only entries of this kind (default: losses and regularizers)")
+
+    p = sub.add_parser("run", help="run entry × task × seed (skipping stored specs), then "
+                                   "regenerate the leaderboard")
+    p.add_argument("--suite", action="append", dest="suites", metavar="S",
+                   help="suite to run (repeatable; default: every suite's embedded tasks)")
+    p.add_argument("--task", action="append", dest="tasks", metavar="T",
+                   help="task name or suite/task (repeatable; default: the suites' embedded tasks)")
+    p.add_argument("--loss", action="append", dest="losses", metavar="NAME",
+                   help="loss to run (repeatable; default: every registered loss)")
+    p.add_argument("--regularizer", action="append", dest="regularizers", metavar="NAME",
+                   help="regularizer to combine with the losses (repeatable; 'none' = without)")
+    p.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
+                   help="run seeds 0..N-1 (default: 3)")
+    p.add_argument("--results", default="results", metavar="DIR",
+                   help="results folder (default: results)")
+    p.add_argument("--leaderboard", default="leaderboard.md", metavar="PATH",
+                   help="leaderboard file to regenerate after the run (default: leaderboard.md)")
+    p.add_argument("--no-leaderboard", action="store_true",
+                   help="do not regenerate the leaderboard after the run")
+    p.add_argument("--force", action="store_true", help="re-run specs that are already stored")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="re-run stored specs whose status is not ok")
+    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
+                   help="override the tasks' epochs (a smoke run; stored as a spec option and "
+                        "reported apart from default-recipe runs)")
+
+    p = sub.add_parser("leaderboard", help="regenerate the markdown leaderboard from Parquet")
+    p.add_argument("--results", default="results", metavar="DIR")
+    p.add_argument("--out", default="leaderboard.md", metavar="PATH")
+    return parser
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    if args.kind == "suite":
+        return _list_suites(args.pattern)
+    from .api import list_entries
+
+    rows = list_entries(args.pattern, args.kind)
+    if not rows:
+        print(f"no entries match {args.pattern!r}" if args.pattern else "no entries registered")
+        return 0
+    table = [{k: r[k] for k in ("name", "kind", "version", "origin", "status")} for r in rows]
+    print(tabulate(table, headers="keys", tablefmt="simple", disable_numparse=True))
+    return 0
+
+
+def _list_suites(pattern: str | None) -> int:
+    from tabulate import tabulate
+
+    from .registry import SUITES
+
+    rows = []
+    for entry in SUITES.entries(pattern):
+        status = entry.status
+        if status != "ok":
+            rows.append({"suite": entry.name, "task": "", "version": "", "default": "",
+                         "data": "", "origin": entry.origin, "status": status})
+            continue
+        suite = entry.load()
+        for task in suite.tasks.values():
+            try:
+                available = "local" if task.available() else "missing"
+            except Exception as exc:  # noqa: BLE001
+                available = f"unknown ({exc})"
+            rows.append({"suite": entry.name, "task": task.name, "version": task.version,
+                         "default": "yes" if task.embedded else "", "data": available,
+                         "origin": entry.origin, "status": "ok"})
+    print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .api import leaderboard, run
+
+    df = run(suites=args.suites, tasks=args.tasks, losses=args.losses,
+             regularizers=args.regularizers, seeds=args.seeds, results=args.results,
+             force=args.force, retry_failed=args.retry_failed, device=args.device,
+             options={"epochs": args.epochs} if args.epochs else None)
+    if not args.no_leaderboard:
+        leaderboard(args.results, args.leaderboard)
+        print(f"leaderboard written to {args.leaderboard}", file=sys.stderr)
+    failed = int((df["status"] != "ok").sum())
+    print(f"{len(df)} runs in the selection, {failed} not ok", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from .api import leaderboard
+
+    leaderboard(args.results, args.out)
+    print(f"leaderboard written to {args.out}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "leaderboard": _cmd_leaderboard}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"lossbench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except LossbenchError as exc:
+        print(f"lossbench {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; finished runs are stored, re-run the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Data: every task's splits are Hugging Face ``datasets.Dataset`` objects.
+
+The embedded data sets are generated offline (MNIST-1D through ``mnist1d.data.make_dataset`` with a
+fixed seed — never ``get_dataset``, which downloads — and scikit-learn's bundled ``load_digits``) and
+wrapped with ``Dataset.from_dict``; full-scale data sets are loaded by Hugging Face dataset id or
+from a local ``save_to_disk`` / Parquet copy. One code path, :func:`to_tensors`, turns any of them
+into tensors once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+MNIST1D_DEFAULTS: dict[str, Any] = {
+    # mnist1d.data.get_dataset_args() defaults (Greydanus & Kobak 2024), minus the download url.
+    "num_samples": 5000,
+    "train_split": 0.8,
+    "template_len": 12,
+    "padding": [36, 60],
+    "scale_coeff": 0.4,
+    "max_translation": 48,
+    "corr_noise_scale": 0.25,
+    "iid_noise_scale": 2e-2,
+    "shear_scale": 0.75,
+    "shuffle_seq": False,
+    "final_seq_length": 40,
+    "seed": 42,
+}
+
+
+def cache_dir() -> Path:
+    """Where generated data is cached: ``$LOSSBENCH_CACHE`` or ``~/.cache/lossbench``."""
+    root = os.environ.get("LOSSBENCH_CACHE") or Path.home() / ".cache" / "lossbench"
+    return Path(root)
+
+
+def _atomic_save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, path)
+
+
+@functools.lru_cache(maxsize=8)
+def _mnist1d_cached(key: str) -> dict[str, np.ndarray]:
+    args = json.loads(key)
+    path = cache_dir() / f"mnist1d-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+    if path.exists():
+        try:
+            with np.load(path) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError):
+            pass  # a damaged cache file is regenerated below
+    from mnist1d.data import make_dataset
+    from mnist1d.utils import ObjectView
+
+    # make_dataset seeds numpy's and random's global generators; leave the caller's untouched.
+    import random
+
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        raw = make_dataset(ObjectView(dict(args)))
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    arrays = {
+        "x": raw["x"].astype(np.float32),
+        "y": raw["y"].astype(np.int64),
+        "x_test": raw["x_test"].astype(np.float32),
+        "y_test": raw["y_test"].astype(np.int64),
+    }
+    try:
+        _atomic_save_npz(path, arrays)
+    except OSError:
+        pass  # a read-only cache only costs regeneration time
+    return arrays
+
+
+def mnist1d_arrays(**overrides: Any) -> dict[str, np.ndarray]:
+    """MNIST-1D generated offline: ``x``/``y`` (train split) and ``x_test``/``y_test``.
+
+    ``overrides`` change the generator's arguments (e.g. a larger ``iid_noise_scale`` for a
+    covariate-shifted copy); the result is cached in memory and on disk under :func:`cache_dir`.
+    """
+    unknown = set(overrides) - set(MNIST1D_DEFAULTS)
+    if unknown:
+        raise ValueError(
+            f"unknown MNIST-1D argument(s) {sorted(unknown)}; valid: {sorted(MNIST1D_DEFAULTS)}"
+        )
+    args = {**MNIST1D_DEFAULTS, **overrides}
+    return _mnist1d_cached(json.dumps(args, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=2)
+def digits_arrays() -> dict[str, np.ndarray]:
+    """scikit-learn's bundled 8×8 digits (1,797 images), scaled to [0, 1], as ``x``/``y``."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return {"x": (bunch.data / 16.0).astype(np.float32), "y": bunch.target.astype(np.int64)}
+
+
+def from_arrays(x: np.ndarray, y: np.ndarray, **columns: np.ndarray):
+    """An in-memory ``datasets.Dataset`` with columns ``x``, ``label`` (and any extra columns)."""
+    from datasets import Dataset
+
+    data = {"x": x, "label": y, **columns}
+    return Dataset.from_dict({k: list(v) if v.ndim > 1 else v for k, v in data.items()})
+
+
+def to_tensors(ds, x_col: str = "x", y_col: str = "label",
+               dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """Convert a ``datasets.Dataset`` (columns ``x_col``, ``y_col``) to ``(X, y)`` tensors once."""
+    table = ds.with_format("numpy", columns=[x_col, y_col])
+    x = np.asarray(table[x_col])
+    y = np.asarray(table[y_col])
+    return torch.as_tensor(x, dtype=dtype), torch.as_tensor(y, dtype=torch.long)

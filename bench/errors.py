@@ -1,0 +1,34 @@
+"""Errors raised by lossbench's public API.
+
+The CLI maps :class:`UsageError` (bad names, bad option values) to exit status 2, the same
+status argparse uses for malformed command lines, and prints its message unchanged: the Python
+API and the CLI share one validation path and one set of messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class LossbenchError(Exception):
+    """Base class of every error lossbench raises on purpose."""
+
+
+class UsageError(LossbenchError, ValueError):
+    """A value supplied by the user is not valid (unknown name, bad option value)."""
+
+
+class EntryLoadError(LossbenchError):
+    """A registered entry could not be imported or built."""
+
+
+def unknown_value(what: str, value: object, valid: Iterable[str]) -> UsageError:
+    """Build the standard "unknown X" error: names the bad value, close matches, valid choices."""
+    valid = sorted(set(valid))
+    close = difflib.get_close_matches(str(value), valid, n=3, cutoff=0.6)
+    msg = f"unknown {what} {value!r}"
+    if close:
+        msg += f"; did you mean {' or '.join(repr(c) for c in close)}?"
+    msg += f"\nvalid {what} names: {', '.join(valid) if valid else '(none registered)'}"
+    return UsageError(msg)

@@ -1,0 +1,202 @@
+"""Planning: turn a user's selection (suites, tasks, losses, regularizers, seeds) into run specs.
+
+This is the one validation path shared by the CLI and the Python API: every unknown name or bad
+value raises :class:`~lossbench.errors.UsageError` naming the value and the valid choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import EntryLoadError, UsageError, unknown_value
+from .registry import LOSSES, REGULARIZERS, SUITES, Card, resolve_hparams
+from .spec import RunSpec
+from .suites.base import Suite, Task
+
+NO_REGULARIZER = "none"
+BASELINE_LOSS = "cross_entropy"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A combination the plan left out, and why (shown to the user, never silently dropped)."""
+
+    what: str
+    reason: str
+
+
+def _suites(names: Sequence[str] | None) -> list[Suite]:
+    chosen = list(names) if names else SUITES.names()
+    out = []
+    for name in chosen:
+        entry = SUITES.get(name)  # raises UsageError for unknown names
+        try:
+            out.append(entry.load())
+        except EntryLoadError as exc:
+            if names:
+                raise UsageError(str(exc)) from None
+    return out
+
+
+def _tasks(suites: list[Suite], task_names: Sequence[str] | None) -> list[tuple[Suite, Task]]:
+    if not task_names:
+        return [(s, t) for s in suites for t in s.default_tasks()]
+    out = []
+    all_tasks = {f"{s.name}/{t}": (s, s.tasks[t]) for s in suites for t in s.tasks}
+    for name in task_names:
+        if "/" in name:
+            if name not in all_tasks:
+                raise unknown_value("task", name, all_tasks)
+            out.append(all_tasks[name])
+            continue
+        matches = [v for k, v in all_tasks.items() if k.split("/", 1)[1] == name]
+        if not matches:
+            raise unknown_value("task", name, [k.split("/", 1)[1] for k in all_tasks] +
+                                list(all_tasks))
+        out.extend(matches)
+    return out
+
+
+def _cards(registry, names: Sequence[str] | None, what: str) -> tuple[list[Card], list[Skipped]]:
+    skipped: list[Skipped] = []
+    if names:
+        cards = []
+        for n in names:
+            try:
+                cards.append(registry.card(n))
+            except EntryLoadError as exc:
+                raise UsageError(str(exc)) from None
+        return cards, skipped
+    cards = []
+    for n in registry.names():
+        try:
+            cards.append(registry.card(n))
+        except EntryLoadError as exc:
+            skipped.append(Skipped(f"{what} {n}", str(exc)))
+    return cards, skipped
+
+
+def _fits(card: Card, task: Task) -> bool:
+    return card.kind != "embedding" or task.supports_embedding
+
+
+def plan(
+    suites: Sequence[str] | None = None,
+    tasks: Sequence[str] | None = None,
+    losses: Sequence[str] | None = None,
+    regularizers: Sequence[str] | None = None,
+    seeds: int | Iterable[int] = 3,
+    loss_hparams: Mapping[str, Mapping[str, Any]] | None = None,
+    regularizer_hparams: Mapping[str, Mapping[str, Any]] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> tuple[list[RunSpec], list[Skipped]]:
+    """Expand a selection into run specs (and the combinations left out, with reasons).
+
+    Defaults: every suite's embedded tasks; every loss that applies to the suite (its card's
+    ``suites``) with no regularizer, plus every regularizer combined with cross-entropy. Naming
+    losses or regularizers restricts the sweep to those (``none`` names "no regularizer"); a loss
+    named without regularizers runs alone, a regularizer named without losses runs with
+    cross-entropy.
+    """
+    seed_list = _seed_list(seeds)
+    options = validate_options(options)
+    suite_objs = _suites(suites)
+    pairs = _tasks(suite_objs, tasks)
+    loss_cards, skipped = _cards(LOSSES, losses, "loss")
+    reg_names = [r for r in (regularizers or []) if r != NO_REGULARIZER]
+    reg_cards, reg_skipped = _cards(REGULARIZERS, reg_names or None, "regularizer")
+    skipped += reg_skipped
+    if regularizers and not reg_names:
+        reg_cards = []
+    loss_hparams = dict(loss_hparams or {})
+    regularizer_hparams = dict(regularizer_hparams or {})
+    for name in loss_hparams:
+        if name not in {c.name for c in loss_cards}:
+            raise unknown_value("loss in hparams", name, [c.name for c in loss_cards])
+
+    # (loss card, regularizer card or None) combinations, before task filtering
+    combos: list[tuple[Card, Card | None]] = []
+    if losses and regularizers:
+        keep_plain = NO_REGULARIZER in regularizers
+        for lc in loss_cards:
+            if keep_plain:
+                combos.append((lc, None))
+            combos.extend((lc, rc) for rc in reg_cards)
+    elif regularizers:
+        base = LOSSES.card(BASELINE_LOSS)
+        if NO_REGULARIZER in regularizers:
+            combos.append((base, None))
+        combos.extend((base, rc) for rc in reg_cards)
+    else:
+        combos.extend((lc, None) for lc in loss_cards)
+        if not losses:
+            base = LOSSES.card(BASELINE_LOSS) if BASELINE_LOSS in LOSSES else None
+            if base is not None:
+                combos.extend((base, rc) for rc in reg_cards)
+
+    specs: list[RunSpec] = []
+    explicit = bool(losses) or bool(regularizers)
+    for suite, task in pairs:
+        for lc, rc in combos:
+            if not _fits(lc, task):
+                if losses:
+                    raise UsageError(
+                        f"loss {lc.name!r} is an embedding loss (kind='embedding'); task "
+                        f"{suite.name}/{task.name} trains classifiers only. Tasks that take "
+                        f"embedding losses: {', '.join(_embedding_tasks()) or '(none)'}")
+                continue
+            if not explicit and not (lc.applies_to(suite.name) and
+                                     (rc is None or rc.applies_to(suite.name))):
+                continue
+            lh = resolve_hparams(lc, loss_hparams.get(lc.name))
+            rh = resolve_hparams(rc, regularizer_hparams.get(rc.name)) if rc else {}
+            for seed in seed_list:
+                specs.append(RunSpec(
+                    loss=lc.name, loss_version=lc.version, loss_hparams=lh,
+                    regularizer=rc.name if rc else None,
+                    regularizer_version=rc.version if rc else None, regularizer_hparams=rh,
+                    suite=suite.name, task=task.name, task_version=task.version, seed=seed,
+                    options=options,
+                ))
+    return specs, skipped
+
+
+def validate_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check spec options (recipe overrides) and return them as a plain dict."""
+    from .runner import RECIPE_OPTIONS
+
+    options = dict(options or {})
+    for key, value in options.items():
+        if key not in RECIPE_OPTIONS:
+            raise unknown_value("run option", key, RECIPE_OPTIONS)
+        if key in ("epochs", "batch_size") and (not isinstance(value, int) or value < 1):
+            raise UsageError(f"option {key} must be a positive integer, got {value!r}")
+        if key in ("lr", "weight_decay") and (not isinstance(value, (int, float)) or value < 0):
+            raise UsageError(f"option {key} must be a non-negative number, got {value!r}")
+    return options
+
+
+def _embedding_tasks() -> list[str]:
+    out = []
+    for name in SUITES.names():
+        try:
+            suite = SUITES.load(name)
+        except EntryLoadError:
+            continue
+        out += [f"{name}/{t.name}" for t in suite.tasks.values() if t.supports_embedding]
+    return out
+
+
+def _seed_list(seeds: int | Iterable[int]) -> list[int]:
+    if isinstance(seeds, bool):
+        raise UsageError(f"seeds must be a positive integer or a list of integers, got {seeds!r}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise UsageError(f"--seeds must be >= 1, got {seeds}")
+        return list(range(seeds))
+    out = [int(s) for s in seeds]
+    if not out:
+        raise UsageError("no seeds given")
+    return out

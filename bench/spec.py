@@ -1,0 +1,69 @@
+"""Run specifications and their stable content hash.
+
+A run is a pure function of its :class:`RunSpec`. The spec's canonical JSON (sorted keys, no
+whitespace) hashed with SHA-256 names the run's result file, so "done" is a fact on disk and a
+sweep can be resumed for free (DomainBed's ``sweep.py`` does the same).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import __version__
+
+HASH_LENGTH = 16
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal values give byte-identical text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines a run's result.
+
+    ``loss_hparams`` / ``regularizer_hparams`` hold the *resolved* hyperparameters (card defaults
+    with overrides applied), so a spec says exactly what ran. ``options`` holds training options
+    that change results (e.g. ``{"amp": "bf16"}``); an empty dict means the task's own recipe.
+    """
+
+    loss: str
+    loss_version: str
+    suite: str
+    task: str
+    task_version: str
+    seed: int
+    loss_hparams: Mapping[str, Any] = field(default_factory=dict)
+    regularizer: str | None = None
+    regularizer_version: str | None = None
+    regularizer_hparams: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    harness_version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for key in ("loss_hparams", "regularizer_hparams", "options"):
+            d[key] = dict(d[key])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunSpec:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+    @property
+    def key(self) -> str:
+        """The spec hash: first 16 hex digits of SHA-256 over the canonical JSON."""
+        return hashlib.sha256(canonical_json(self.to_dict()).encode()).hexdigest()[:HASH_LENGTH]
+
+    @property
+    def entry_label(self) -> str:
+        """How the leaderboard names the row: ``loss`` or ``loss + regularizer``."""
+        return self.loss if not self.regularizer else f"{self.loss} + {self.regularizer}"
+
+    def __str__(self) -> str:
+        return f"{self.entry_label} on {self.suite}/{self.task} seed={self.seed} [{self.key}]"

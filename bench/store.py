@@ -1,0 +1,191 @@
+"""The results store: one Parquet file per finished run, named by its spec hash. Append-only.
+
+Files are written to a hidden temporary name in the same folder, fsynced, then renamed, so a run
+killed at any point leaves either no file or a complete one (``kill -9`` included); temporary files
+start with ``.`` and are ignored by every Parquet reader, ``pandas.read_parquet("results")``
+included. A spec whose file exists is "done": sweeps resume for free.
+
+Records are stored *long*: one row per (run, metric), every file with the same schema
+(:data:`SCHEMA`), so a folder mixing suites with different metrics still loads in full.
+:func:`load_results` also offers the wide view (one row per run, one column per metric).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import LossbenchError
+from .runner import Record
+from .spec import RunSpec, canonical_json
+
+SPEC_COLUMNS = ("spec_key", "loss", "loss_version", "loss_hparams", "regularizer",
+                "regularizer_version", "regularizer_hparams", "suite", "task", "task_version",
+                "seed", "options", "harness_version")
+PROVENANCE_COLUMNS = ("lossbench_version", "git_sha", "torch_version", "python_version", "device",
+                      "host", "started_at", "wall_seconds")
+RUN_COLUMNS = (*SPEC_COLUMNS, "status", "error", *PROVENANCE_COLUMNS)
+
+SCHEMA = pa.schema([
+    ("spec_key", pa.string()),
+    ("loss", pa.string()),
+    ("loss_version", pa.string()),
+    ("loss_hparams", pa.string()),  # canonical JSON
+    ("regularizer", pa.string()),
+    ("regularizer_version", pa.string()),
+    ("regularizer_hparams", pa.string()),  # canonical JSON
+    ("suite", pa.string()),
+    ("task", pa.string()),
+    ("task_version", pa.string()),
+    ("seed", pa.int64()),
+    ("options", pa.string()),  # canonical JSON
+    ("harness_version", pa.string()),
+    ("status", pa.string()),
+    ("error", pa.string()),
+    ("lossbench_version", pa.string()),
+    ("git_sha", pa.string()),
+    ("torch_version", pa.string()),
+    ("python_version", pa.string()),
+    ("device", pa.string()),
+    ("host", pa.string()),
+    ("started_at", pa.string()),
+    ("wall_seconds", pa.float64()),
+    ("metric", pa.string()),  # null for a failed run without metrics
+    ("value", pa.float64()),
+])
+
+
+class CorruptResultError(LossbenchError):
+    """A file in the results folder cannot be read as a lossbench record."""
+
+
+def result_path(results_dir: str | Path, key: str) -> Path:
+    return Path(results_dir) / f"{key}.parquet"
+
+
+def record_table(record: Record) -> pa.Table:
+    """The long-format rows of one record (at least one row, even without metrics)."""
+    spec = record.spec.to_dict()
+    base = {
+        "spec_key": record.spec.key,
+        **{k: spec[k] for k in ("loss", "loss_version", "regularizer", "regularizer_version",
+                                "suite", "task", "task_version", "seed", "harness_version")},
+        "loss_hparams": canonical_json(spec["loss_hparams"]),
+        "regularizer_hparams": canonical_json(spec["regularizer_hparams"]),
+        "options": canonical_json(spec["options"]),
+        "status": record.status,
+        "error": record.error,
+        **{k: record.provenance.get(k) for k in PROVENANCE_COLUMNS},
+    }
+    items = sorted(record.metrics.items()) or [(None, None)]
+    columns = {name: [base[name]] * len(items) for name in RUN_COLUMNS}
+    columns["metric"] = [m for m, _ in items]
+    columns["value"] = [None if v is None else float(v) for _, v in items]
+    return pa.Table.from_pydict(columns, schema=SCHEMA)
+
+
+def write_record(results_dir: str | Path, record: Record) -> Path:
+    """Atomically write ``record`` as ``<results_dir>/<spec key>.parquet`` and return the path."""
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = result_path(results_dir, record.spec.key)
+    tmp = results_dir / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            pq.write_table(record_table(record), fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(results_dir)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def stored_keys(results_dir: str | Path) -> set[str]:
+    """Spec keys with a result file (any status)."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        return set()
+    return {p.stem for p in results_dir.glob("*.parquet")}
+
+
+def stored_status(results_dir: str | Path) -> dict[str, str]:
+    """``{spec key: status}`` of every stored run (reads only the status column)."""
+    out: dict[str, str] = {}
+    for path in _files(results_dir):
+        table = _read(path, columns=["status"])
+        out[path.stem] = table.column("status")[0].as_py() if table.num_rows else "error"
+    return out
+
+
+def _files(results_dir: str | Path) -> list[Path]:
+    results_dir = Path(results_dir)
+    return sorted(results_dir.glob("*.parquet")) if results_dir.is_dir() else []
+
+
+def _read(path: Path, columns: Iterable[str] | None = None) -> pa.Table:
+    try:
+        return pq.read_table(path, columns=list(columns) if columns else None, schema=SCHEMA)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        raise CorruptResultError(
+            f"corrupt or foreign result file {path}: {type(exc).__name__}: {exc}; move it out of "
+            f"the results folder or delete it and re-run its spec"
+        ) from None
+
+
+def load_long(results_dir: str | Path = "results"):
+    """All stored rows (long format: one row per run and metric) as a DataFrame."""
+    import pandas as pd
+
+    files = _files(results_dir)
+    if not files:
+        return SCHEMA.empty_table().to_pandas()
+    tables = [_read(p) for p in files]
+    return pa.concat_tables(tables).to_pandas().sort_values(
+        ["suite", "task", "loss", "regularizer", "seed", "metric"], na_position="first",
+        kind="stable").reset_index(drop=True).pipe(pd.DataFrame)
+
+
+def load_results(results_dir: str | Path = "results", wide: bool = True):
+    """Stored runs as a DataFrame: one row per run with a column per metric (``wide=True``), or
+    the raw long format (one row per run and metric)."""
+    long = load_long(results_dir)
+    if not wide:
+        return long
+    runs = long.drop(columns=["metric", "value"]).drop_duplicates("spec_key").set_index("spec_key")
+    metrics = long.dropna(subset=["metric"]).pivot(index="spec_key", columns="metric",
+                                                     values="value")
+    wide_df = runs.join(metrics, how="left").reset_index()
+    wide_df.columns.name = None
+    return wide_df
+
+
+def spec_of(row) -> RunSpec:
+    """Rebuild the :class:`RunSpec` of a stored row (long or wide)."""
+    return RunSpec(
+        loss=row["loss"], loss_version=row["loss_version"], suite=row["suite"], task=row["task"],
+        task_version=row["task_version"], seed=int(row["seed"]),
+        loss_hparams=json.loads(row["loss_hparams"]), regularizer=row["regularizer"],
+        regularizer_version=row["regularizer_version"],
+        regularizer_hparams=json.loads(row["regularizer_hparams"]),
+        options=json.loads(row["options"]), harness_version=row["harness_version"],
+    )

@@ -1,0 +1,138 @@
+"""Suites and tasks: declarative, versioned benchmark settings.
+
+A :class:`Suite` is what the ``lossbench.suites`` entry-point group registers: a name, a version and
+its :class:`Task` objects. A task owns the data (a deterministic function of the run seed), the
+model, the training recipe and the metrics; an entry owns only the objective (AlgoPerf's lesson).
+Bump a task's ``version`` whenever its semantics change: results of different task versions are
+never mixed in one leaderboard table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import unknown_value
+from ..train import TrainConfig
+
+
+@dataclass
+class TaskData:
+    """A task's splits as tensors (on the run's device), plus suite-specific extras."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def class_counts(self) -> torch.Tensor:
+        """Training-label counts per class (what imbalance-aware losses receive)."""
+        return torch.bincount(self.y_train, minlength=self.num_classes)
+
+    def to(self, device: torch.device | str) -> TaskData:
+        def move(v: Any) -> Any:
+            return v.to(device) if torch.is_tensor(v) else v
+
+        return TaskData(
+            **{k: move(getattr(self, k)) for k in
+               ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")},
+            num_classes=self.num_classes,
+            extra={k: move(v) for k, v in self.extra.items()},
+        )
+
+
+class Evaluator:
+    """Batched, no-grad access to a trained model's outputs and penultimate features."""
+
+    def __init__(self, model: nn.Module, batch_size: int = 4096):
+        self.model = model
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def _batched(self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        self.model.eval()
+        return torch.cat([fn(x[i:i + self.batch_size]).float()
+                          for i in range(0, len(x), self.batch_size)])
+
+    def outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Model outputs: class logits, or embeddings for an embedding loss."""
+        return self._batched(self.model, x)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate features (``model.features``), e.g. for retrieval with a classifier."""
+        feats = getattr(self.model, "features", None)
+        if feats is None:
+            raise TypeError(f"{type(self.model).__name__} has no features() method")
+        return self._batched(feats, x)
+
+
+@dataclass
+class EvalInput:
+    """What a task's ``evaluate`` receives after training.
+
+    ``checkpoints`` maps a model-selection rule to an :class:`Evaluator`: ``"last"`` (the final
+    epoch) always, ``"best_val"`` (the epoch of best validation accuracy) when it was tracked.
+    """
+
+    data: TaskData
+    checkpoints: Mapping[str, Evaluator]
+    loss_kind: str = "classification"
+
+    @property
+    def last(self) -> Evaluator:
+        return self.checkpoints["last"]
+
+
+Evaluate = Callable[[EvalInput], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark setting. ``make_data(seed)`` must be a deterministic function of the seed."""
+
+    name: str
+    version: str
+    description: str
+    make_data: Callable[[int], TaskData]
+    evaluate: Evaluate
+    train: TrainConfig = field(default_factory=TrainConfig)
+    model: str = "cnn1d"
+    model_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    embedded: bool = True  # runs offline on a CPU; part of the default sweep
+    supports_embedding: bool = False  # embedding losses (kind = "embedding") can run here
+    embedding_size: int = 64
+    available: Callable[[], bool] = lambda: True
+    headline: tuple[str, ...] = ("top1",)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named, versioned group of tasks with its headline metrics."""
+
+    name: str
+    version: str
+    description: str
+    tasks: Mapping[str, Task]
+    headline: tuple[str, ...] = ("top1",)
+
+    def task(self, name: str) -> Task:
+        if name not in self.tasks:
+            raise unknown_value(f"task of suite {self.name!r}", name, self.tasks)
+        return self.tasks[name]
+
+    def default_tasks(self) -> list[Task]:
+        """The embedded tasks: what ``lossbench run --suite NAME`` runs."""
+        return [t for t in self.tasks.values() if t.embedded]

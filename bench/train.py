@@ -1,0 +1,310 @@
+"""The training loop and its hook events (MosaicML Composer's algorithm-events idea).
+
+A regularizer is any object with a subset of these duck-typed hooks; the trainer calls each hook on
+each regularizer that has it, in the order the regularizers were given, and has no special case for
+any of them:
+
+==================  ==========================================================================
+``setup``           ``setup(model, ctx) -> model`` once, before the optimizer is built; may wrap
+                    or reparametrize the model (multi-sample dropout, weight compander).
+``transform_batch`` ``transform_batch(x, y, ctx) -> (x, y)`` each step (MixUp). ``y`` may come
+                    back as class indices, soft targets ``[N, C]``, or a *mixture of hard
+                    targets* ``[(w_1, y_1), (w_2, y_2), ...]`` (see :func:`loss_on_targets`).
+``penalty``         ``penalty(outputs, y, ctx) -> scalar`` added to the loss (z-loss, VAT, ...).
+``step``            ``step(closure, optimizer, ctx)`` replaces ``closure(); optimizer.step()``
+                    (SAM-style two-pass steps); at most one regularizer may define it.
+``on_epoch_end``    ``on_epoch_end(ctx)`` after each epoch (ELR/PS-KD bookkeeping).
+==================  ==========================================================================
+
+The loss is called as ``loss(outputs, targets, **context)`` where ``context`` holds only the
+keyword-only names its signature asks for among ``index``, ``epoch``, ``num_epochs``, ``model``,
+``inputs`` and ``class_counts``.
+
+The loop is lean on purpose: data stays resident on the device as tensors, batches are index
+gathers, and nothing synchronises with the host inside an epoch (the running loss is checked for
+non-finite values once per epoch).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .registry import context_kwargs
+
+#: Keyword context a loss receives when (and only when) its signature names it.
+CALL_CONTEXT = ("index", "epoch", "num_epochs", "model", "inputs", "class_counts")
+HOOKS = ("setup", "transform_batch", "penalty", "step", "on_epoch_end")
+
+
+class Diverged(RuntimeError):
+    """The training loss became non-finite; ``epoch`` is the (0-based) epoch it happened in."""
+
+    def __init__(self, epoch: int, value: float):
+        super().__init__(f"non-finite training loss ({value}) in epoch {epoch}")
+        self.epoch = epoch
+
+
+class TargetError(TypeError):
+    """A regularizer produced targets that the loss cannot take."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A task's training recipe. Stated in the task config and shown with the results."""
+
+    epochs: int = 150
+    batch_size: int = 100
+    optimizer: str = "adamw"  # adamw | sgd
+    lr: float = 1e-2
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    schedule: str = "onecycle"  # onecycle | cosine | constant
+    eval_every: int = 1  # validation accuracy every k epochs, for best-epoch model selection
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; valid: adamw, sgd")
+        if self.schedule not in ("onecycle", "cosine", "constant"):
+            raise ValueError(
+                f"unknown schedule {self.schedule!r}; valid: onecycle, cosine, constant"
+            )
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, "
+                             f"{self.batch_size}")
+
+
+@dataclass
+class TrainContext:
+    """What hooks and context-aware losses see. Plugins read attributes; none import lossbench."""
+
+    model: nn.Module
+    num_epochs: int
+    num_train: int
+    num_classes: int
+    class_counts: torch.Tensor
+    device: torch.device
+    generator: torch.Generator
+    loss_fn: Any = None
+    optimizer: torch.optim.Optimizer | None = None
+    epoch: int = 0
+    step: int = 0
+    steps_per_epoch: int = 0
+    index: torch.Tensor | None = None
+    inputs: torch.Tensor | None = None
+    targets: Any = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainResult:
+    """The trained model (last epoch), the best-validation checkpoint and the curves."""
+
+    model: nn.Module
+    best_state: dict[str, torch.Tensor] | None
+    best_epoch: int
+    history: dict[str, list[float]]
+    train_seconds: float
+    samples_seen: int
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.samples_seen / self.train_seconds if self.train_seconds > 0 else math.nan
+
+
+def one_hot_mixture(mixture: Sequence[tuple[Any, torch.Tensor]], num_classes: int,
+                    dtype: torch.dtype) -> torch.Tensor:
+    """Soft targets ``Σ_i w_i · onehot(y_i)`` of a mixture of hard targets."""
+    out = None
+    for w, y in mixture:
+        term = F.one_hot(y, num_classes).to(dtype) * (w if torch.is_tensor(w) else float(w))
+        out = term if out is None else out + term
+    return out
+
+
+def loss_on_targets(loss_fn: Callable, outputs: torch.Tensor, targets: Any, *,
+                    accepts_soft: bool, kwargs: dict[str, Any]) -> torch.Tensor:
+    """Apply a loss to hard, soft, or mixed-hard targets.
+
+    A mixture ``[(w_i, y_i)]`` becomes soft targets for a loss that declares
+    ``accepts_soft_targets``; otherwise it is the mixed-loss form ``Σ_i w_i · L(outputs, y_i)``
+    (MixUp's form for losses without soft-target support).
+    """
+    if isinstance(targets, (list, tuple)):
+        if accepts_soft:
+            soft = one_hot_mixture(targets, outputs.shape[-1], outputs.dtype)
+            return loss_fn(outputs, soft, **kwargs)
+        total = None
+        for w, y in targets:
+            term = loss_fn(outputs, y, **kwargs) * w
+            total = term if total is None else total + term
+        return total
+    if targets.is_floating_point() and not accepts_soft:
+        raise TargetError(
+            "a regularizer produced soft targets of shape "
+            f"{tuple(targets.shape)}, but the loss does not declare accepts_soft_targets = True"
+        )
+    return loss_fn(outputs, targets, **kwargs)
+
+
+def _optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay, nesterov=cfg.momentum > 0)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps)
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
+    return None
+
+
+def _with_hook(regularizers: Sequence[Any], hook: str) -> list[Any]:
+    return [r for r in regularizers if callable(getattr(r, hook, None))]
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 4096) -> float:
+    """Top-1 accuracy of ``model`` on ``(x, y)``, evaluated in eval mode."""
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros((), dtype=torch.long, device=y.device)
+    for i in range(0, len(x), batch_size):
+        correct += (model(x[i:i + batch_size]).argmax(-1) == y[i:i + batch_size]).sum()
+    model.train(was_training)
+    return correct.item() / max(len(x), 1)
+
+
+def train(
+    model: nn.Module,
+    loss_fn: Callable,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    cfg: TrainConfig,
+    *,
+    num_classes: int,
+    seed: int,
+    regularizers: Sequence[Any] = (),
+    x_val: torch.Tensor | None = None,
+    y_val: torch.Tensor | None = None,
+    accepts_soft_targets: bool = False,
+    class_counts: torch.Tensor | None = None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` with ``loss_fn`` (+ regularizer hooks) on resident tensors.
+
+    Deterministic for a given ``seed`` on CPU: the batch order and every regularizer's randomness
+    (through ``ctx.generator``) derive from it. Raises :class:`Diverged` on a non-finite loss.
+    """
+    device = x_train.device
+    n = len(x_train)
+    if class_counts is None:
+        class_counts = torch.bincount(y_train, minlength=num_classes)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    ctx = TrainContext(model=model, num_epochs=cfg.epochs, num_train=n, num_classes=num_classes,
+                       class_counts=class_counts, device=device, generator=gen, loss_fn=loss_fn)
+
+    for reg in _with_hook(regularizers, "setup"):
+        model = reg.setup(model, ctx) or model
+        ctx.model = model
+    stepper = _with_hook(regularizers, "step")
+    if len(stepper) > 1:
+        raise ValueError("at most one regularizer may define step(); got "
+                         + ", ".join(type(r).__name__ for r in stepper))
+    transforms = _with_hook(regularizers, "transform_batch")
+    penalties = _with_hook(regularizers, "penalty")
+    epoch_end = _with_hook(regularizers, "on_epoch_end")
+
+    params = list(model.parameters())
+    for extra in (loss_fn, *regularizers):
+        if isinstance(extra, nn.Module):
+            params += [p for p in extra.parameters() if p.requires_grad]
+    # A regularizer may wrap the model in a module that also owns the original parameters.
+    params = list({id(p): p for p in params if p.requires_grad}.values())
+    opt = _optimizer(params, cfg)
+    ctx.optimizer = opt
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    ctx.steps_per_epoch = steps_per_epoch
+    sched = _scheduler(opt, cfg, cfg.epochs * steps_per_epoch)
+
+    loss_target = loss_fn.forward if isinstance(loss_fn, nn.Module) else loss_fn
+    call_names = tuple(context_kwargs(loss_target, dict.fromkeys(CALL_CONTEXT), CALL_CONTEXT))
+
+    history: dict[str, list[float]] = {"train_loss": [], "val_acc": []}
+    best_acc, best_epoch, best_state = -1.0, -1, None
+    model.train()
+    if isinstance(loss_fn, nn.Module):
+        loss_fn.train()
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        x, y = ctx.inputs, ctx.targets
+        outputs = model(x)
+        kwargs = {k: getattr(ctx, k) for k in call_names}
+        loss = loss_on_targets(loss_fn, outputs, y, accepts_soft=accepts_soft_targets,
+                               kwargs=kwargs)
+        for reg in penalties:
+            loss = loss + reg.penalty(outputs, y, ctx)
+        loss.backward()
+        return loss
+
+    start = time.perf_counter()
+    for epoch in range(cfg.epochs):
+        ctx.epoch = epoch
+        perm = torch.randperm(n, generator=gen).to(device)
+        running = torch.zeros((), device=device)
+        for i in range(steps_per_epoch):
+            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            x, y = x_train[idx], y_train[idx]
+            ctx.index = idx
+            for reg in transforms:
+                x, y = reg.transform_batch(x, y, ctx)
+            ctx.inputs, ctx.targets = x, y
+            if stepper:
+                loss = stepper[0].step(closure, opt, ctx)
+                loss = closure_result(loss)
+            else:
+                loss = closure()
+                opt.step()
+            if sched is not None:
+                sched.step()
+            running += loss.detach()
+            ctx.step += 1
+        mean_loss = running.item() / steps_per_epoch
+        if not math.isfinite(mean_loss):
+            raise Diverged(epoch, mean_loss)
+        history["train_loss"].append(mean_loss)
+        for reg in epoch_end:
+            reg.on_epoch_end(ctx)
+        if x_val is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
+            acc = accuracy(model, x_val, y_val)
+            history["val_acc"].append(acc)
+            if acc > best_acc:
+                best_acc, best_epoch = acc, epoch
+                best_state = copy.deepcopy(model.state_dict())
+        if on_epoch is not None:
+            on_epoch(epoch, {k: v[-1] for k, v in history.items() if v})
+    seconds = time.perf_counter() - start
+    model.eval()
+    return TrainResult(model=model, best_state=best_state, best_epoch=best_epoch, history=history,
+                       train_seconds=seconds, samples_seen=cfg.epochs * n)
+
+
+def closure_result(value: Any) -> torch.Tensor:
+    """A ``step`` hook returns the loss of its first pass (a tensor); accept a float too."""
+    if torch.is_tensor(value):
+        return value
+    if value is None:
+        raise TypeError("a regularizer's step() must return the loss that closure() returned")
+    return torch.tensor(float(value))

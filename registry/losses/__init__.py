@@ -1,0 +1,1 @@
+"""Built-in classification losses: ``factory(**hparams)`` → ``loss(logits, targets) -> scalar``."""
