@@ -1,0 +1,92 @@
+"""The command line: exit codes, messages that name bad values, resume, determinism."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from .conftest import run_cli
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "--loss", "focall"], "unknown loss 'focall'; did you mean 'focal'?"),
+    (["run", "--suite", "imbalancedd"], "unknown suite 'imbalancedd'"),
+    (["run", "--seeds", "0"], "expected a positive integer, got '0'"),
+    (["run", "--seeds", "three"], "expected a positive integer, got 'three'"),
+    (["list", "--kind", "losses"], "invalid choice: 'losses'"),
+    (["run", "--task", "nope"], "unknown task 'nope'"),
+])
+def test_bad_values_exit_2_and_name_the_value(args, fragment):
+    out = run_cli(*args)
+    assert out.returncode == 2
+    assert fragment in out.stderr
+
+
+def test_unknown_name_lists_the_valid_choices():
+    out = run_cli("run", "--loss", "focall")
+    assert "valid loss names:" in out.stderr and "cross_entropy" in out.stderr
+
+
+def test_list_shows_builtins_with_origin_and_status():
+    out = run_cli("list", "--kind", "loss")
+    assert out.returncode == 0
+    line = next(row for row in out.stdout.splitlines() if row.startswith("focal "))
+    assert "lossbench 0.1.0" in line and line.rstrip().endswith("ok")
+
+
+def test_list_suites_shows_tasks_versions_and_data_availability():
+    out = run_cli("list", "--kind", "suite")
+    assert out.returncode == 0
+    line = next(row for row in out.stdout.splitlines() if row.startswith("standard"))
+    assert "mnist1d" in line and "local" in line
+
+
+def test_second_run_runs_nothing_new(tmp_path):
+    args = ["run", "--loss", "cross_entropy", "--seeds", "2", "--epochs", "1", "--results",
+            str(tmp_path / "r"), "--leaderboard", str(tmp_path / "lb.md")]
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert "2 to run, 0 already stored" in first.stderr
+    second = run_cli(*args)
+    assert second.returncode == 0
+    assert "0 to run, 2 already stored" in second.stderr
+
+
+def test_force_reruns_stored_specs(tmp_path):
+    args = ["run", "--loss", "cross_entropy", "--seeds", "1", "--epochs", "1", "--results",
+            str(tmp_path / "r"), "--no-leaderboard"]
+    run_cli(*args)
+    out = run_cli(*args, "--force")
+    assert "1 to run, 0 already stored" in out.stderr
+
+
+def test_leaderboard_is_byte_identical_for_the_same_results(tmp_path):
+    results = tmp_path / "r"
+    run_cli("run", "--loss", "focal", "--loss", "cross_entropy", "--seeds", "2", "--epochs", "1",
+            "--results", str(results), "--no-leaderboard")
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    assert run_cli("leaderboard", "--results", str(results), "--out", str(a)).returncode == 0
+    assert run_cli("leaderboard", "--results", str(results), "--out", str(b)).returncode == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert "focal" in a.read_text() and "cross_entropy" in a.read_text()
+
+
+def test_killed_run_leaves_no_partial_file(tmp_path):
+    results = tmp_path / "r"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lossbench.cli", "run", "--loss", "cross_entropy", "--seeds", "3",
+         "--results", str(results), "--no-leaderboard"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    time.sleep(8)  # mid-training of the first (150-epoch) run
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    leftovers = [p.name for p in results.iterdir()] if results.exists() else []
+    assert all(name.endswith(".parquet") and not name.startswith(".") for name in leftovers)
+    if leftovers:
+        pd.read_parquet(results)  # every file that exists is complete

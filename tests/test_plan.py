@@ -1,0 +1,53 @@
+"""Planning a sweep: defaults, explicit selections and the errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from lossbench.errors import UsageError
+from lossbench.plan import plan
+
+
+def test_default_plan_covers_every_loss_on_the_embedded_task_for_three_seeds():
+    specs, _ = plan(suites=["standard"])
+    standard = [s for s in specs if s.regularizer is None]
+    assert {"cross_entropy", "focal", "label_smoothing"} <= {s.loss for s in standard}
+    assert {s.seed for s in standard} == {0, 1, 2}
+    assert {(s.suite, s.task) for s in specs} == {("standard", "mnist1d")}
+
+
+def test_specs_carry_resolved_hparams_and_versions():
+    (s, *_), _ = plan(suites=["standard"], losses=["focal"], seeds=1)
+    assert (s.loss, s.loss_version, dict(s.loss_hparams)) == ("focal", "1", {"gamma": 2.0})
+    assert s.task_version == "1"
+
+
+def test_hparam_overrides_change_the_spec():
+    (a,), _ = plan(suites=["standard"], losses=["focal"], seeds=1)
+    (b,), _ = plan(suites=["standard"], losses=["focal"], seeds=1,
+                   loss_hparams={"focal": {"gamma": 3.0}})
+    assert b.loss_hparams["gamma"] == 3.0 and a.key != b.key
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"losses": ["focall"]}, "unknown loss 'focall'; did you mean 'focal'"),
+    ({"suites": ["standrd"]}, "unknown suite 'standrd'; did you mean 'standard'"),
+    ({"tasks": ["mnist"]}, "unknown task 'mnist'"),
+    ({"regularizers": ["no_such_reg"]}, "unknown regularizer 'no_such_reg'"),
+    ({"seeds": 0}, "--seeds must be >= 1, got 0"),
+    ({"options": {"epoch": 2}}, "unknown run option 'epoch'; did you mean 'epochs'"),
+    ({"options": {"epochs": -1}}, "option epochs must be a positive integer, got -1"),
+])
+def test_bad_values_are_usage_errors_that_name_them(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        plan(**kwargs)
+
+
+def test_task_may_be_named_with_its_suite():
+    specs, _ = plan(tasks=["standard/mnist1d"], losses=["cross_entropy"], seeds=1)
+    assert [(s.suite, s.task) for s in specs] == [("standard", "mnist1d")]
+
+
+def test_options_are_part_of_the_spec():
+    (s,), _ = plan(suites=["standard"], losses=["focal"], seeds=1, options={"epochs": 2})
+    assert dict(s.options) == {"epochs": 2}

@@ -1,0 +1,78 @@
+"""The store: one atomic Parquet file per run, fixed long schema, readable by plain pandas."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from lossbench.runner import Record
+from lossbench.spec import RunSpec
+from lossbench.store import (
+    CorruptResultError,
+    load_results,
+    result_path,
+    stored_status,
+    write_record,
+)
+
+
+def record(loss="focal", seed=0, status="ok", metrics=None, error="") -> Record:
+    spec = RunSpec(loss=loss, loss_version="1", suite="standard", task="mnist1d",
+                   task_version="1", seed=seed)
+    if metrics is None:
+        metrics = {"top1": 0.9, "ece": 0.05}
+    return Record(spec, status, metrics, error, {"device": "cpu", "wall_seconds": 1.0})
+
+
+def test_file_is_named_by_the_spec_hash(tmp_path):
+    r = record()
+    assert write_record(tmp_path, r) == tmp_path / f"{r.spec.key}.parquet"
+
+
+def test_no_temporary_file_is_left_behind(tmp_path):
+    write_record(tmp_path, record())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{record().spec.key}.parquet"]
+
+
+def test_plain_pandas_reads_runs_with_different_metrics(tmp_path):
+    write_record(tmp_path, record(seed=0, metrics={"top1": 0.9}))
+    write_record(tmp_path, record(seed=1, metrics={"auroc": 0.8, "top1": 0.7}))
+    df = pd.read_parquet(tmp_path)
+    assert sorted(df["metric"]) == ["auroc", "top1", "top1"]
+
+
+def test_plain_pandas_ignores_a_temporary_file_of_a_killed_writer(tmp_path):
+    write_record(tmp_path, record())
+    (tmp_path / f".{record(seed=5).spec.key}.parquet.123.tmp").write_bytes(b"PAR1 partial")
+    assert len(pd.read_parquet(tmp_path)) == 2
+
+
+def test_wide_view_has_one_row_per_run_and_a_column_per_metric(tmp_path):
+    write_record(tmp_path, record(seed=0, metrics={"top1": 0.9, "ece": 0.1}))
+    write_record(tmp_path, record(seed=1, metrics={"top1": 0.8, "ece": 0.2}))
+    df = load_results(tmp_path)
+    assert len(df) == 2
+    assert df.sort_values("seed")["top1"].tolist() == [0.9, 0.8]
+
+
+def test_failed_run_is_stored_with_status_and_error(tmp_path):
+    write_record(tmp_path, record(status="error", metrics={}, error="ValueError: boom"))
+    df = load_results(tmp_path)
+    assert df.loc[0, "status"] == "error" and df.loc[0, "error"] == "ValueError: boom"
+    assert stored_status(tmp_path) == {record().spec.key: "error"}
+
+
+def test_corrupt_file_is_reported_by_path(tmp_path):
+    bad = result_path(tmp_path, "0123456789abcdef")
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(CorruptResultError, match=str(bad)):
+        load_results(tmp_path)
+
+
+def test_rewriting_a_spec_replaces_its_file_atomically(tmp_path):
+    write_record(tmp_path, record(metrics={"top1": 0.1}))
+    write_record(tmp_path, record(metrics={"top1": 0.2}))
+    assert load_results(tmp_path)["top1"].tolist() == [0.2]
+    assert len(os.listdir(tmp_path)) == 1

@@ -1,0 +1,105 @@
+"""The training loop: determinism, the loss call protocol and divergence detection."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lossbench.train import Diverged, TargetError, TrainConfig, loss_on_targets, train
+
+CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2)
+
+
+def tiny_problem(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(40, 5, generator=g)
+    y = (x[:, 0] > 0).long()
+    return x, y
+
+
+def fit(loss_fn, seed=0, **kw):
+    x, y = tiny_problem()
+    torch.manual_seed(seed)
+    model = nn.Linear(5, 2)
+    return train(model, loss_fn, x, y, CFG, num_classes=2, seed=seed, x_val=x, y_val=y, **kw)
+
+
+def test_same_seed_gives_identical_weights():
+    a, b = fit(F.cross_entropy), fit(F.cross_entropy)
+    assert torch.equal(a.model.weight, b.model.weight)
+
+
+def test_different_seed_gives_different_weights():
+    a, b = fit(F.cross_entropy, seed=0), fit(F.cross_entropy, seed=1)
+    assert not torch.equal(a.model.weight, b.model.weight)
+
+
+def test_loss_receives_only_the_context_it_names():
+    seen = []
+
+    def loss(logits, targets, *, epoch, index):
+        seen.append((epoch, index.clone()))
+        return F.cross_entropy(logits, targets)
+
+    fit(loss)
+    epochs = [e for e, _ in seen]
+    assert epochs == sorted(epochs) and set(epochs) == {0, 1, 2}
+    first_epoch = torch.cat([i for e, i in seen if e == 0])
+    assert sorted(first_epoch.tolist()) == list(range(40))  # every sample once per epoch
+
+
+def test_non_finite_loss_raises_diverged_with_the_epoch():
+    def nan_after_first_epoch(logits, targets, *, epoch):
+        loss = F.cross_entropy(logits, targets)
+        return loss * float("nan") if epoch == 1 else loss
+
+    with pytest.raises(Diverged) as err:
+        fit(nan_after_first_epoch)
+    assert err.value.epoch == 1
+
+
+def test_mixture_of_hard_targets_is_the_weighted_sum_of_losses():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0]])
+    ya, yb = torch.tensor([0, 1]), torch.tensor([2, 0])
+    got = loss_on_targets(F.cross_entropy, logits, [(0.7, ya), (0.3, yb)], accepts_soft=False,
+                          kwargs={})
+    want = 0.7 * F.cross_entropy(logits, ya) + 0.3 * F.cross_entropy(logits, yb)
+    assert torch.allclose(got, want)
+
+
+def test_mixture_becomes_soft_targets_for_a_soft_target_loss():
+    logits = torch.tensor([[2.0, 0.0, -1.0]])
+    got = loss_on_targets(F.cross_entropy, logits, [(0.7, torch.tensor([0])),
+                                                    (0.3, torch.tensor([2]))],
+                          accepts_soft=True, kwargs={})
+    want = -(0.7 * logits.log_softmax(-1)[0, 0] + 0.3 * logits.log_softmax(-1)[0, 2])
+    assert torch.allclose(got, want)
+
+
+def test_soft_targets_for_a_hard_target_loss_is_a_clear_error():
+    with pytest.raises(TargetError, match="does not declare accepts_soft_targets"):
+        loss_on_targets(F.cross_entropy, torch.zeros(1, 3), torch.full((1, 3), 1 / 3),
+                        accepts_soft=False, kwargs={})
+
+
+def test_loss_module_parameters_are_trained():
+    class Tempered(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.t = nn.Parameter(torch.tensor(1.0))
+
+        def forward(self, logits, targets):
+            return F.cross_entropy(logits * self.t, targets)
+
+    loss = Tempered()
+    fit(loss)
+    assert loss.t.item() != 1.0
+
+
+def test_best_validation_checkpoint_is_kept():
+    result = fit(F.cross_entropy)
+    assert 0 <= result.best_epoch < CFG.epochs
+    assert set(result.best_state) == {"weight", "bias"}
+    assert len(result.history["val_acc"]) == CFG.epochs
