@@ -35,10 +35,32 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """pytest-benchmark micro-benchmarks: every built-in loss's forward+backward vs cross-entropy."""
+    """pytest-benchmark micro-benchmarks: each loss's forward+backward vs cross-entropy."""
     install(session)
     session.run("pytest", "benchmarks", "--benchmark-enable", "-p", "no:cacheprovider",
                 "-o", "addopts=", *session.posargs)
+
+
+@nox.session
+def ray(session: nox.Session) -> None:
+    """The Ray executor on a local two-CPU Ray instance, plus the kill/resume test (slow ones)."""
+    session.install("-e", ".[test,ray]")
+    session.run("pytest", "-m", "slow", "tests/test_ray.py", "tests/test_resume.py",
+                *session.posargs)
+
+
+@nox.session
+def nightly(session: nox.Session) -> None:
+    """The nightly CI run: the project plus the plugins pinned in plugins.txt; every spec of the
+    embedded default not yet in results/ runs (incremental), then `lossbench run` regenerates
+    leaderboard.md (and the plots) from results/. Extra arguments go to `lossbench run`, e.g.
+    `nox -s nightly -- --epochs 1 --results /tmp/r --leaderboard /tmp/lb.md` for a smoke run."""
+    install(session)
+    session.install("-r", "plugins.txt")
+    session.run("lossbench", "list")
+    # exit status 1 = some run failed: recorded in results/ and shown on the leaderboard
+    session.run("lossbench", "run", "--results", "results", "--leaderboard", "leaderboard.md",
+                *session.posargs, success_codes=[0, 1])
 
 
 @nox.session

@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import UsageError
 from .plan import plan
-from .registry import REGISTRIES, registry_for
+from .registry import registry_for
 
 DEFAULT_RESULTS = "results"
 DEFAULT_LEADERBOARD = "leaderboard.md"
@@ -54,16 +54,33 @@ def run(
     device: str = "cpu",
     options: Mapping[str, Any] | None = None,
     log=None,
+    executor: str = "local",
+    workers: int | None = None,
+    threads: int | None = None,
+    timeout: float | None = None,
+    memory_limit_mb: int | None = None,
+    address: str | None = None,
+    amp: bool | str = False,
+    compile: bool = False,
+    progress: str = "auto",
 ):
     """Plan, run what is not stored yet, and return the records of the planned specs.
 
     ``options`` override the tasks' training recipes (``{"epochs": 2}`` for a smoke run); they are
     part of each spec, so such runs are stored and reported apart from default-recipe runs.
-    Returns a wide DataFrame (one row per spec, a column per metric), cached runs included.
+    ``amp`` (``True`` or ``"bf16"``: bfloat16 autocast) and ``compile`` (``torch.compile``) are
+    such options too. ``executor`` (``local``, ``serial``, ``ray``), ``workers``, ``threads``,
+    ``timeout`` (seconds per run), ``memory_limit_mb`` (per run) and ``address`` (Ray) say how
+    the runs execute and do not change results; ``progress`` is ``auto``, ``rich``, ``plain`` or
+    ``quiet``. Returns a wide DataFrame (one row per spec, a column per metric), cached runs
+    included.
     """
     from .scheduler import run_sweep
     from .store import load_results
 
+    options = _with_speed_options(options, amp, compile)
+    _check_executor(executor)
+    _check_device(device)
     specs, skipped = plan(suites, tasks, losses, regularizers, seeds, loss_hparams,
                           regularizer_hparams, options)
     for s in skipped:
@@ -71,9 +88,51 @@ def run(
     if not specs:
         raise UsageError("the selection matches no run (check --suite/--task/--loss/"
                          "--regularizer against `lossbench list`)")
-    run_sweep(specs, results, force=force, retry_failed=retry_failed, device=device, log=log)
+    run_sweep(specs, results, force=force, retry_failed=retry_failed, device=device, log=log,
+              executor=executor, workers=workers, threads=threads, timeout=timeout,
+              memory_limit_mb=memory_limit_mb, address=address,
+              progress="plain" if log is not None and progress == "auto" else progress)
     df = load_results(results)
     return df[df["spec_key"].isin({s.key for s in specs})].reset_index(drop=True)
+
+
+def _with_speed_options(options: Mapping[str, Any] | None, amp: bool | str,
+                        compile: bool) -> dict[str, Any] | None:
+    """Fold ``amp`` / ``compile`` into the spec options (they change numerics, so the hash)."""
+    from .runner import AMP_CHOICES
+
+    out = dict(options or {})
+    if amp:
+        mode = "bf16" if amp is True else amp
+        if mode not in AMP_CHOICES:
+            raise UsageError(f"unknown amp mode {amp!r}; valid: {', '.join(AMP_CHOICES)}")
+        out["amp"] = mode
+    if compile:
+        out["compile"] = True
+    return out or None
+
+
+def _check_device(device: str) -> None:
+    """A usable torch device string; ``cuda`` only where a CUDA device is visible."""
+    import torch
+
+    from .executors import visible_gpus
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise UsageError(f"unknown device {device!r} ({exc}); valid: cpu, cuda, cuda:N") from None
+    if parsed.type == "cuda" and visible_gpus() == 0:
+        raise UsageError(f"device {device!r} requested, but no CUDA device is visible "
+                         "(torch.cuda.device_count() == 0); use --device cpu")
+    if parsed.type not in ("cpu", "cuda"):
+        raise UsageError(f"unsupported device {device!r}; valid: cpu, cuda, cuda:N")
+
+
+def _check_executor(name: str) -> None:
+    from .registry import EXECUTORS
+
+    EXECUTORS.get(name)  # UsageError with did-you-mean for an unknown name
 
 
 def load_results(path: str | Path = DEFAULT_RESULTS, wide: bool = True):
@@ -94,8 +153,9 @@ def leaderboard(path: str | Path = DEFAULT_RESULTS, out: str | Path | None = DEF
     return lb.render(path)
 
 
-def check(entry: str, kind: str = "loss"):
-    """Run the plugin conformance checks on ``entry`` (a registered name or ``module:attr``)."""
+def check(entry: str, kind: str | None = None):
+    """Run the plugin conformance checks on ``entry`` (a registered name or ``module:attr``);
+    ``kind`` (loss | regularizer) is looked up from the registries when not given."""
     from .conformance import check_entry
 
     return check_entry(entry, kind=kind)

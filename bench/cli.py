@@ -24,6 +24,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lossbench",
@@ -60,14 +70,80 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-run specs that are already stored")
     p.add_argument("--retry-failed", action="store_true",
                    help="re-run stored specs whose status is not ok")
-    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--device", default="cpu",
+                   help="torch device: cpu, cuda (one worker per visible GPU), cuda:N "
+                        "(default: cpu)")
     p.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
                    help="override the tasks' epochs (a smoke run; stored as a spec option and "
                         "reported apart from default-recipe runs)")
+    p.add_argument("--executor", default="local", metavar="NAME",
+                   help="where runs execute: local (child processes, default), serial (this "
+                        "process, for pdb), ray, or a registered plugin")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="parallel runs (default: one per visible GPU with --device cuda, else "
+                        "one per CPU core)")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="torch threads per run (default: 1 on CPU, cores per worker on GPU)")
+    p.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
+                   help="kill a run after this many seconds (status timeout; default: none)")
+    p.add_argument("--memory-limit", type=_positive_int, default=None, metavar="MB",
+                   help="address-space budget per run beyond the warm worker (status oom)")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="Ray cluster address for --executor ray (e.g. auto; default: a local "
+                        "Ray instance)")
+    p.add_argument("--amp", action="store_true",
+                   help="bfloat16 autocast of the model's forward (a spec option: stored apart)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model (a spec option: stored apart)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no per-run progress, only the final summary")
 
     p = sub.add_parser("leaderboard", help="regenerate the markdown leaderboard from Parquet")
+    p.add_argument("--results", default="results", metavar="DIR",
+                   help="results folder (default: results)")
+    p.add_argument("--out", default="leaderboard.md", metavar="PATH",
+                   help="markdown file to write (default: leaderboard.md)")
+    p.add_argument("--no-plots", action="store_true",
+                   help="do not redraw the plots under <results>/_plots (the markdown still "
+                        "links them)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if --out differs from what the results give")
+
+    p = sub.add_parser("tune", help="equal-budget tuning: K configurations per entry (card "
+                                    "defaults + quasi-random draws), select on validation, "
+                                    "then run the selected one for the seeds")
+    p.add_argument("--loss", action="append", dest="losses", metavar="NAME",
+                   help="loss to tune (repeatable)")
+    p.add_argument("--regularizer", action="append", dest="regularizers", metavar="NAME",
+                   help="regularizer to tune, combined with cross-entropy (repeatable)")
+    p.add_argument("--suite", action="append", dest="suites", metavar="S",
+                   help="suite (repeatable; default: every suite's embedded tasks)")
+    p.add_argument("--task", action="append", dest="tasks", metavar="T",
+                   help="task name or suite/task (repeatable)")
+    p.add_argument("--trials", type=_positive_int, default=8, metavar="K",
+                   help="configurations per entry and task, the defaults included (default: 8)")
+    p.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
+                   help="run the selected configuration for seeds 0..N-1 (default: 3)")
+    p.add_argument("--select", default=None, metavar="METRIC",
+                   help="validation metric that selects the configuration (default: val_<the "
+                        "suite's first headline metric> when recorded, else val_top1)")
     p.add_argument("--results", default="results", metavar="DIR")
-    p.add_argument("--out", default="leaderboard.md", metavar="PATH")
+    p.add_argument("--leaderboard", default="leaderboard.md", metavar="PATH")
+    p.add_argument("--no-leaderboard", action="store_true")
+    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
+                   help="override the tasks' epochs (a smoke run, reported apart)")
+    p.add_argument("--executor", default="local", metavar="NAME",
+                   help="executor running the trials and final runs (default: local)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="parallel worker processes (default: the executor's)")
+
+    p = sub.add_parser("check", help="run the plugin conformance checks on an entry (what a "
+                                     "submitter runs before publishing)")
+    p.add_argument("entry", metavar="NAME|module:attr",
+                   help="a registered name, or an importable module:attr target")
+    p.add_argument("--kind", choices=["loss", "regularizer"], default=None,
+                   help="entry kind (default: the registered kind; loss for module:attr)")
     return parser
 
 
@@ -118,7 +194,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     df = run(suites=args.suites, tasks=args.tasks, losses=args.losses,
              regularizers=args.regularizers, seeds=args.seeds, results=args.results,
              force=args.force, retry_failed=args.retry_failed, device=args.device,
-             options={"epochs": args.epochs} if args.epochs else None)
+             options={"epochs": args.epochs} if args.epochs else None,
+             executor=args.executor, workers=args.workers, threads=args.threads,
+             timeout=args.timeout, memory_limit_mb=args.memory_limit, address=args.address,
+             amp=args.amp, compile=args.compile, progress="quiet" if args.quiet else "auto")
     if not args.no_leaderboard:
         leaderboard(args.results, args.leaderboard)
         print(f"leaderboard written to {args.leaderboard}", file=sys.stderr)
@@ -128,14 +207,55 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
-    from .api import leaderboard
+    from . import report
 
-    leaderboard(args.results, args.out)
+    if args.check:
+        if report.is_fresh(args.results, args.out):
+            print(f"{args.out} is up to date with {args.results}", file=sys.stderr)
+            return 0
+        print(f"{args.out} differs from what {args.results} gives: run `lossbench leaderboard "
+              f"--results {args.results} --out {args.out}`", file=sys.stderr)
+        return 1
+    report.write(args.results, args.out, plots=not args.no_plots)
     print(f"leaderboard written to {args.out}", file=sys.stderr)
     return 0
 
 
-COMMANDS = {"list": _cmd_list, "run": _cmd_run, "leaderboard": _cmd_leaderboard}
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from .api import leaderboard
+    from .tune import tune
+
+    if args.select is not None and not args.select.startswith("val_"):
+        raise UsageError(f"--select must be a validation metric (val_*), got {args.select!r}: "
+                         f"selection never looks at the test split")
+    results = tune(losses=args.losses, regularizers=args.regularizers, suites=args.suites,
+                   tasks=args.tasks, trials=args.trials, seeds=args.seeds, results=args.results,
+                   device=args.device, options={"epochs": args.epochs} if args.epochs else None,
+                   selection_metric=args.select, executor=args.executor,
+                   workers=args.workers)
+    for r in results:
+        chosen = r.selected_spec
+        what = f"no selection ({r.note})" if chosen is None else (
+            f"selected trial {r.selected} {r.selected_hparams} "
+            f"({r.selection_metric}={r.values[r.selected]:.4f})")
+        print(f"{r.entry} on {r.base.suite}/{r.base.task}: {len(r.trials)} trials, {what}",
+              file=sys.stderr)
+    if not args.no_leaderboard:
+        leaderboard(args.results, args.leaderboard)
+        print(f"leaderboard written to {args.leaderboard}", file=sys.stderr)
+    return 1 if any(r.selected is None for r in results) else 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .conformance import check_entry
+
+    report = check_entry(args.entry, kind=args.kind)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "leaderboard": _cmd_leaderboard,
+            "tune": _cmd_tune, "check": _cmd_check}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Data: every task's splits are Hugging Face ``datasets.Dataset`` objects.
 
 The embedded data sets are generated offline (MNIST-1D through ``mnist1d.data.make_dataset`` with a
-fixed seed — never ``get_dataset``, which downloads — and scikit-learn's bundled ``load_digits``) and
+fixed seed — never ``get_dataset``, which downloads — and scikit-learn's bundled
+``load_digits``) and
 wrapped with ``Dataset.from_dict``; full-scale data sets are loaded by Hugging Face dataset id or
 from a local ``save_to_disk`` / Parquet copy. One code path, :func:`to_tensors`, turns any of them
 into tensors once per process.
@@ -61,11 +62,11 @@ def _mnist1d_cached(key: str) -> dict[str, np.ndarray]:
                 return {k: z[k] for k in z.files}
         except (OSError, ValueError):
             pass  # a damaged cache file is regenerated below
-    from mnist1d.data import make_dataset
-    from mnist1d.utils import ObjectView
-
     # make_dataset seeds numpy's and random's global generators; leave the caller's untouched.
     import random
+
+    from mnist1d.data import make_dataset
+    from mnist1d.utils import ObjectView
 
     np_state, py_state = np.random.get_state(), random.getstate()
     try:
@@ -111,11 +112,23 @@ def digits_arrays() -> dict[str, np.ndarray]:
 
 
 def from_arrays(x: np.ndarray, y: np.ndarray, **columns: np.ndarray):
-    """An in-memory ``datasets.Dataset`` with columns ``x``, ``label`` (and any extra columns)."""
+    """An in-memory ``datasets.Dataset`` with columns ``x``, ``label`` (and any extra columns).
+
+    Multi-dimensional arrays become fixed-size list columns built directly in Arrow (no Python
+    lists), so wrapping the embedded data sets costs milliseconds.
+    """
+    import pyarrow as pa
     from datasets import Dataset
 
+    def column(v: np.ndarray) -> pa.Array:
+        v = np.ascontiguousarray(v)
+        arr = pa.array(v.reshape(-1))
+        for size in reversed(v.shape[1:]):
+            arr = pa.FixedSizeListArray.from_arrays(arr, size)
+        return arr
+
     data = {"x": x, "label": y, **columns}
-    return Dataset.from_dict({k: list(v) if v.ndim > 1 else v for k, v in data.items()})
+    return Dataset(pa.table({k: column(np.asarray(v)) for k, v in data.items()}))
 
 
 def to_tensors(ds, x_col: str = "x", y_col: str = "label",
@@ -125,3 +138,93 @@ def to_tensors(ds, x_col: str = "x", y_col: str = "label",
     x = np.asarray(table[x_col])
     y = np.asarray(table[y_col])
     return torch.as_tensor(x, dtype=dtype), torch.as_tensor(y, dtype=torch.long)
+
+
+# -- full-scale data: Hugging Face datasets by id, or local copies ---------------------------------
+
+def data_root() -> Path | None:
+    """``$LOSSBENCH_DATA``: a folder of local dataset copies (one sub-folder per dataset)."""
+    root = os.environ.get("LOSSBENCH_DATA")
+    return Path(root) if root else None
+
+
+def local_copy(name: str) -> Path | None:
+    """``$LOSSBENCH_DATA/<name>`` when it exists."""
+    root = data_root()
+    if root is None:
+        return None
+    path = root / name
+    return path if path.exists() else None
+
+
+def hf_cached(dataset_id: str) -> bool:
+    """Whether the Hugging Face hub cache holds a snapshot of ``dataset_id`` (no network)."""
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    folder = Path(HF_HUB_CACHE) / ("datasets--" + dataset_id.replace("/", "--"))
+    return (folder / "snapshots").is_dir() and any((folder / "snapshots").iterdir())
+
+
+def _parquet_files(folder: Path, split: str) -> list[str]:
+    """Parquet shards of ``split`` in a hub-style layout: ``<split>-*.parquet``,
+    ``<split>/*.parquet`` or ``data/<split>-*.parquet`` under ``folder``."""
+    patterns = [f"{split}-*.parquet", f"{split}.parquet", f"{split}/*.parquet",
+                f"data/{split}-*.parquet", f"*/{split}-*.parquet"]
+    for pattern in patterns:
+        files = sorted(str(p) for p in folder.glob(pattern))
+        if files:
+            return files
+    return []
+
+
+def load_split(dataset_id: str, split: str, *, local_name: str, config: str | None = None):
+    """One split of a dataset as a ``datasets.Dataset``.
+
+    Looked up in order: ``$LOSSBENCH_DATA/<local_name>`` as a ``save_to_disk`` folder (a
+    ``DatasetDict`` or a single ``Dataset``) or as a folder of Parquet shards; then
+    ``datasets.load_dataset(dataset_id, config, split=split)``, which reads the Hugging Face cache
+    and downloads on a miss (full-scale tasks only; embedded tasks never get here).
+    """
+    import datasets
+
+    folder = local_copy(local_name)
+    if folder is not None:
+        if (folder / "dataset_dict.json").exists():
+            dd = datasets.load_from_disk(str(folder))
+            if split not in dd:
+                raise KeyError(f"{folder} has no split {split!r}; it has {sorted(dd)}")
+            return dd[split]
+        if (folder / split / "dataset_info.json").exists():
+            return datasets.load_from_disk(str(folder / split))
+        files = _parquet_files(folder, split)
+        if files:
+            return datasets.load_dataset("parquet", data_files={split: files}, split=split)
+        raise FileNotFoundError(
+            f"{folder} is neither a save_to_disk folder with split {split!r} nor has Parquet "
+            f"files for it (looked for {split}-*.parquet, {split}/*.parquet, "
+            f"data/{split}-*.parquet)")
+    return datasets.load_dataset(dataset_id, config, split=split)
+
+
+def images_to_tensor(ds, column: str, size: int, mean: tuple[float, ...],
+                     std: tuple[float, ...], batch: int = 1024) -> torch.Tensor:
+    """Decode an image column to a normalised float tensor ``[N, 3, size, size]`` (RGB; images
+    of another size are resized with bilinear filtering)."""
+    from PIL import Image
+
+    out = torch.empty((len(ds), 3, size, size), dtype=torch.float32)
+    m = torch.tensor(mean).view(1, 3, 1, 1)
+    s = torch.tensor(std).view(1, 3, 1, 1)
+    for start in range(0, len(ds), batch):
+        images = ds[start:start + batch][column]
+        arrays = []
+        for img in images:
+            if not isinstance(img, Image.Image):
+                img = Image.fromarray(np.asarray(img, dtype=np.uint8))
+            img = img.convert("RGB")
+            if img.size != (size, size):
+                img = img.resize((size, size), Image.BILINEAR)
+            arrays.append(np.asarray(img, dtype=np.uint8))
+        chunk = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255.0
+        out[start:start + len(arrays)] = (chunk - m) / s
+    return out

@@ -78,6 +78,12 @@ def _cards(registry, names: Sequence[str] | None, what: str) -> tuple[list[Card]
     return cards, skipped
 
 
+def _placed(card: Card, suite: Suite, by_user: bool) -> bool:
+    """An entry runs on the suites its card declares, unless the user named both the entry and
+    the suites/tasks to run it on."""
+    return by_user or card.applies_to(suite.name)
+
+
 def _fits(card: Card, task: Task) -> bool:
     return card.kind != "embedding" or task.supports_embedding
 
@@ -94,11 +100,12 @@ def plan(
 ) -> tuple[list[RunSpec], list[Skipped]]:
     """Expand a selection into run specs (and the combinations left out, with reasons).
 
-    Defaults: every suite's embedded tasks; every loss that applies to the suite (its card's
-    ``suites``) with no regularizer, plus every regularizer combined with cross-entropy. Naming
-    losses or regularizers restricts the sweep to those (``none`` names "no regularizer"); a loss
-    named without regularizers runs alone, a regularizer named without losses runs with
-    cross-entropy.
+    Defaults: every suite's embedded tasks; every loss with no regularizer, plus every
+    regularizer combined with cross-entropy. Naming losses or regularizers restricts the sweep to
+    those (``none`` names "no regularizer"); a loss named without regularizers runs alone, a
+    regularizer named without losses runs with cross-entropy. An entry runs only on the suites its
+    card declares (``suites``; none declared = all) unless the user named both the entry and the
+    suites or tasks.
     """
     seed_list = _seed_list(seeds)
     options = validate_options(options)
@@ -137,21 +144,18 @@ def plan(
                 combos.extend((base, rc) for rc in reg_cards)
 
     specs: list[RunSpec] = []
-    explicit = bool(losses) or bool(regularizers)
+    where_named = bool(suites) or bool(tasks)
+    planned: set[str] = set()
     for suite, task in pairs:
         for lc, rc in combos:
-            if not _fits(lc, task):
-                if losses:
-                    raise UsageError(
-                        f"loss {lc.name!r} is an embedding loss (kind='embedding'); task "
-                        f"{suite.name}/{task.name} trains classifiers only. Tasks that take "
-                        f"embedding losses: {', '.join(_embedding_tasks()) or '(none)'}")
+            if not (_placed(lc, suite, bool(losses) and where_named) and
+                    (rc is None or _placed(rc, suite, bool(regularizers) and where_named))):
                 continue
-            if not explicit and not (lc.applies_to(suite.name) and
-                                     (rc is None or rc.applies_to(suite.name))):
+            if not _fits(lc, task):
                 continue
             lh = resolve_hparams(lc, loss_hparams.get(lc.name))
             rh = resolve_hparams(rc, regularizer_hparams.get(rc.name)) if rc else {}
+            planned.add(lc.name)
             for seed in seed_list:
                 specs.append(RunSpec(
                     loss=lc.name, loss_version=lc.version, loss_hparams=lh,
@@ -160,6 +164,16 @@ def plan(
                     suite=suite.name, task=task.name, task_version=task.version, seed=seed,
                     options=options,
                 ))
+    for lc in loss_cards if losses else []:
+        if lc.name not in planned:
+            where = ", ".join(f"{s.name}/{t.name}" for s, t in pairs)
+            if lc.kind == "embedding":
+                raise UsageError(
+                    f"loss {lc.name!r} is an embedding loss (kind='embedding') and none of the "
+                    f"selected tasks ({where}) takes embedding losses; tasks that do: "
+                    f"{', '.join(_embedding_tasks()) or '(none)'}")
+            raise UsageError(f"loss {lc.name!r} applies to none of the selected tasks ({where}); "
+                             f"its card declares suites: {', '.join(lc.suites)}")
     return specs, skipped
 
 

@@ -178,7 +178,8 @@ def card_from_target(obj: Any, name: str, group: str, origin: str, target: str) 
         summary=_first_doc_line(obj),
         paper=str(getattr(obj, "paper", "")),
         hparams=_jsonable(hparams, f"{name}.hparams"),
-        search_space=_jsonable(dict(getattr(obj, "search_space", {}) or {}), f"{name}.search_space"),
+        search_space=_jsonable(dict(getattr(obj, "search_space", {}) or {}),
+                               f"{name}.search_space"),
         suites=tuple(suites),
         fidelity=str(getattr(obj, "fidelity", "exact")),
         kind=str(getattr(obj, "kind", "classification")),
@@ -337,7 +338,8 @@ def resolve_hparams(card: Card, overrides: Mapping[str, Any] | None) -> dict[str
     return {**card.hparams, **overrides}
 
 
-def build(entry: Entry, hparams: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> Any:
+def build(entry: Entry, hparams: Mapping[str, Any],
+          context: Mapping[str, Any] | None = None) -> Any:
     """Instantiate an entry: ``factory(**hparams, **context the factory's signature names)``."""
     factory = entry.load()
     kwargs = dict(hparams)

@@ -1,9 +1,14 @@
 """Execute one run: spec in, record out. The only place entries, tasks and the trainer meet.
 
 :func:`execute` never raises for a problem with the entry or the task: the problem becomes the
-record's ``status`` (``ok``, ``error``, ``diverged``) and ``error`` text, so one bad plugin cannot
-stop a sweep. Process-level failures (timeouts, OOM kills, crashes) are recorded by the executor
-that ran the process, with the same record shape (:func:`failure_record`).
+record's ``status`` (``ok``, ``error``, ``diverged``, ``oom`` for an allocation failure) and
+``error`` text, so one bad plugin cannot stop a sweep. Process-level failures (timeouts, crashes,
+kills) are recorded by the executor that ran the process, with the same record shape
+(:func:`failure_record`).
+
+Every ``ok`` record also carries throughput: ``samples_per_second`` (training) and
+``loss_cost_ratio`` (the loss's forward+backward time over cross-entropy's on the same logits, in
+the same process; see :mod:`lossbench.throughput`).
 """
 
 from __future__ import annotations
@@ -101,13 +106,41 @@ def resolve_task(spec: RunSpec) -> tuple[Suite, Task]:
 
 #: Spec options that override a task's training recipe (stored in the spec, so they are hashed and
 #: shown: a run with options is never mixed with the task's default-recipe runs).
-RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay")
+#: ``amp`` ("bf16": bfloat16 autocast of the model's forward) and ``compile`` (``torch.compile`` of
+#: the model) change the numerics, so they are spec options too.
+RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay", "amp", "compile")
+TRAIN_CONFIG_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay")
+AMP_CHOICES = ("bf16",)
 
 
 def recipe_for(task: Task, options: dict[str, Any]) -> TrainConfig:
     """The task's training recipe with the spec's recipe options applied."""
-    overrides = {k: options[k] for k in RECIPE_OPTIONS if k in options}
+    overrides = {k: options[k] for k in TRAIN_CONFIG_OPTIONS if k in options}
     return dataclasses.replace(task.train, **overrides) if overrides else task.train
+
+
+def autocast_dtype(options: dict[str, Any]) -> torch.dtype | None:
+    """The autocast dtype a spec asks for (``{"amp": "bf16"}``), or None."""
+    amp = options.get("amp")
+    if amp in (None, False, ""):
+        return None
+    if amp not in AMP_CHOICES:
+        raise ValueError(f"unknown amp mode {amp!r}; valid: {', '.join(AMP_CHOICES)}")
+    return torch.bfloat16
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for an allocation failure: Python's MemoryError, torch's OutOfMemoryError (CUDA), or
+    the CPU allocator's RuntimeError ("can't allocate memory")."""
+    if isinstance(exc, MemoryError):
+        return True
+    oom_type = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError",
+                                                                    None)
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in text
+                                              or "out of memory" in text)
 
 
 def execute(spec: RunSpec, device: str | torch.device = "cpu") -> Record:
@@ -122,10 +155,12 @@ def execute(spec: RunSpec, device: str | torch.device = "cpu") -> Record:
 
     try:
         suite, task = resolve_task(spec)
-        recipe = recipe_for(task, dict(spec.options))
+        options = dict(spec.options)
+        recipe = recipe_for(task, options)
         data = task.make_data(spec.seed).to(device)
         loss_card = LOSSES.card(spec.loss)
-        out_dim = task.embedding_size if loss_card.kind == "embedding" else data.num_classes
+        embedding = loss_card.kind == "embedding"
+        out_dim = task.embedding_size if embedding else data.num_classes
         context = {
             "num_classes": data.num_classes,
             "embedding_size": task.embedding_size,
@@ -145,29 +180,95 @@ def execute(spec: RunSpec, device: str | torch.device = "cpu") -> Record:
         model.to(device)
         if isinstance(loss_fn, torch.nn.Module):
             loss_fn.to(device)
+        if options.get("compile"):
+            model.compile()  # in place: parameter names and state_dict keys stay the same
         result = train(
             model, loss_fn, data.x_train, data.y_train, recipe,
             num_classes=data.num_classes, seed=spec.seed, regularizers=regularizers,
-            x_val=data.x_val, y_val=data.y_val, accepts_soft_targets=loss_card.accepts_soft_targets,
-            class_counts=data.class_counts,
+            # validation accuracy (best-epoch selection) needs class logits: not for embeddings
+            x_val=None if embedding else data.x_val, y_val=None if embedding else data.y_val,
+            accepts_soft_targets=loss_card.accepts_soft_targets,
+            class_counts=data.class_counts, autocast=autocast_dtype(options),
         )
         checkpoints = {"last": Evaluator(result.model)}
         if result.best_state is not None:
             best = _clone_with_state(result.model, result.best_state)
             checkpoints["best_val"] = Evaluator(best)
         metrics = task.evaluate(EvalInput(data, checkpoints, loss_card.kind))
+        if result.best_epoch >= 0:
+            metrics["best_epoch"] = float(result.best_epoch)
         metrics.update({
             "train_seconds": result.train_seconds,
             "samples_per_second": result.samples_per_second,
-            "best_epoch": float(result.best_epoch),
             "final_train_loss": result.history["train_loss"][-1],
         })
+        ratio = _loss_cost_ratio(result.model, loss_fn, data, recipe, loss_card)
+        if ratio is not None:
+            metrics["loss_cost_ratio"] = ratio
         return record("ok", metrics)
     except Diverged as exc:
         return record("diverged", {"diverged_epoch": float(exc.epoch)}, str(exc))
     except Exception as exc:  # noqa: BLE001 - any entry bug becomes the run's status
         tb = traceback.format_exc()
-        return record("error", error=f"{type(exc).__name__}: {exc}\n{tb}")
+        status = "oom" if is_out_of_memory(exc) else "error"
+        return record(status, error=f"{type(exc).__name__}: {exc}\n{tb}")
+
+
+def _loss_cost_ratio(model: torch.nn.Module, loss_fn: Any, data: Any, recipe: TrainConfig,
+                     loss_card: Any) -> float | None:
+    """The run's ``loss_cost_ratio`` on one training batch of the trained model's outputs (None
+    when the loss cannot be timed outside training, e.g. it needs a regularizer's targets)."""
+    from .throughput import loss_cost_ratio
+
+    x = data.x_train[:recipe.batch_size]
+    y = data.y_train[:recipe.batch_size]
+    with torch.no_grad():
+        outputs = model(x).float()
+    context = {"index": torch.arange(len(x), device=x.device), "epoch": recipe.epochs - 1,
+               "num_epochs": recipe.epochs, "model": model, "inputs": x,
+               "class_counts": data.class_counts}
+    try:
+        return loss_cost_ratio(loss_fn, outputs, y, context, num_classes=data.num_classes)
+    except Exception:  # noqa: BLE001 - a throughput figure must never fail a finished run
+        return None
+
+
+_WARM_DATA: set[tuple[str, str, str, int]] = set()
+_WARM_TASKS: set[tuple[str, str, str]] = set()
+
+
+def warm_up(spec: RunSpec) -> None:
+    """Prepare this process so that children forked from it run ``spec`` at once.
+
+    Imports the entries, builds the task data of the spec's seed (tasks cache it), and once per
+    embedded task runs a one-epoch cross-entropy dry run (not stored) so that every module a run
+    imports lazily (the metric libraries, ``torch._dynamo`` behind the fused optimizers) is
+    already loaded: seconds per run otherwise. Plugin code other than the suite's never runs
+    here, and errors are left to the run itself to report.
+    """
+    task_key = (spec.suite, spec.task, spec.task_version)
+    data_key = (*task_key, spec.seed)
+    if data_key in _WARM_DATA:
+        return
+    _WARM_DATA.add(data_key)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # no thread pool in the parent of forked children
+    try:
+        _, task = resolve_task(spec)
+        LOSSES.get(spec.loss).load()
+        if spec.regularizer:
+            REGULARIZERS.get(spec.regularizer).load()
+        task.make_data(spec.seed)
+        if task.embedded and task_key not in _WARM_TASKS and "cross_entropy" in LOSSES:
+            _WARM_TASKS.add(task_key)
+            dry = dataclasses.replace(
+                spec, loss="cross_entropy", loss_hparams=dict(LOSSES.card("cross_entropy").hparams),
+                regularizer=None, regularizer_hparams={}, options={"epochs": 1})
+            execute(dry)
+    except Exception:  # noqa: BLE001 - the run itself records the problem with its traceback
+        pass
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _clone_with_state(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> torch.nn.Module:

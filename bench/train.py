@@ -102,6 +102,11 @@ class TrainContext:
     inputs: torch.Tensor | None = None
     targets: Any = None
     state: dict[str, Any] = field(default_factory=dict)
+    #: whether the loss takes soft ``[N, C]`` targets (its card's ``accepts_soft_targets``)
+    accepts_soft_targets: bool = False
+    #: ``criterion(outputs, targets) -> scalar``: the run's loss with the trainer's target
+    #: conventions (mixtures, soft targets, call context), for hooks that re-apply it
+    criterion: Callable[[torch.Tensor, Any], torch.Tensor] | None = None
 
 
 @dataclass
@@ -156,10 +161,16 @@ def loss_on_targets(loss_fn: Callable, outputs: torch.Tensor, targets: Any, *,
 
 
 def _optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+    # The fused kernels update every parameter in one call (the per-parameter Python loop of the
+    # default CPU implementation dominated the step of the tiny embedded models).
+    fused = bool(params) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point()
+                                 for p in params)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay, nesterov=cfg.momentum > 0)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+                               weight_decay=cfg.weight_decay, nesterov=cfg.momentum > 0,
+                               fused=fused or None)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                             fused=fused or None)
 
 
 def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
@@ -201,11 +212,14 @@ def train(
     accepts_soft_targets: bool = False,
     class_counts: torch.Tensor | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    autocast: torch.dtype | None = None,
 ) -> TrainResult:
     """Train ``model`` with ``loss_fn`` (+ regularizer hooks) on resident tensors.
 
     Deterministic for a given ``seed`` on CPU: the batch order and every regularizer's randomness
     (through ``ctx.generator``) derive from it. Raises :class:`Diverged` on a non-finite loss.
+    ``autocast`` (e.g. ``torch.bfloat16``) runs the model's forward under ``torch.autocast``; the
+    loss and penalties always see float32 outputs.
     """
     device = x_train.device
     n = len(x_train)
@@ -213,7 +227,8 @@ def train(
         class_counts = torch.bincount(y_train, minlength=num_classes)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     ctx = TrainContext(model=model, num_epochs=cfg.epochs, num_train=n, num_classes=num_classes,
-                       class_counts=class_counts, device=device, generator=gen, loss_fn=loss_fn)
+                       class_counts=class_counts, device=device, generator=gen, loss_fn=loss_fn,
+                       accepts_soft_targets=accepts_soft_targets)
 
     for reg in _with_hook(regularizers, "setup"):
         model = reg.setup(model, ctx) or model
@@ -241,6 +256,13 @@ def train(
     loss_target = loss_fn.forward if isinstance(loss_fn, nn.Module) else loss_fn
     call_names = tuple(context_kwargs(loss_target, dict.fromkeys(CALL_CONTEXT), CALL_CONTEXT))
 
+    def criterion(outputs: torch.Tensor, targets: Any) -> torch.Tensor:
+        kwargs = {k: getattr(ctx, k) for k in call_names}
+        return loss_on_targets(loss_fn, outputs, targets, accepts_soft=accepts_soft_targets,
+                               kwargs=kwargs)
+
+    ctx.criterion = criterion
+
     history: dict[str, list[float]] = {"train_loss": [], "val_acc": []}
     best_acc, best_epoch, best_state = -1.0, -1, None
     model.train()
@@ -250,7 +272,12 @@ def train(
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
         x, y = ctx.inputs, ctx.targets
-        outputs = model(x)
+        if autocast is None:
+            outputs = model(x)
+        else:
+            with torch.autocast(device.type, dtype=autocast):
+                outputs = model(x)
+            outputs = outputs.float()
         kwargs = {k: getattr(ctx, k) for k in call_names}
         loss = loss_on_targets(loss_fn, outputs, y, accepts_soft=accepts_soft_targets,
                                kwargs=kwargs)

@@ -51,3 +51,23 @@ def test_task_may_be_named_with_its_suite():
 def test_options_are_part_of_the_spec():
     (s,), _ = plan(suites=["standard"], losses=["focal"], seeds=1, options={"epochs": 2})
     assert dict(s.options) == {"epochs": 2}
+
+
+def test_named_loss_runs_only_where_its_card_applies_unless_suites_are_named():
+    specs, _ = plan(losses=["arcface"], seeds=1)
+    assert specs and {s.suite for s in specs} == {"metric_learning"}
+
+
+def test_embedding_loss_on_a_classification_task_is_a_usage_error():
+    with pytest.raises(UsageError, match="'arcface' is an embedding loss"):
+        plan(tasks=["standard/mnist1d"], losses=["arcface"], seeds=1)
+
+
+def test_naming_a_suite_keeps_unnamed_entries_on_their_cards_suites():
+    specs, _ = plan(suites=["standard"], seeds=1)
+    assert "metrix" not in {s.regularizer for s in specs}  # a metric-learning regularizer
+
+
+def test_naming_entry_and_suite_runs_it_there_even_off_card():
+    specs, _ = plan(suites=["standard"], regularizers=["metrix"], seeds=1)
+    assert {(s.loss, s.regularizer) for s in specs} == {("cross_entropy", "metrix")}

@@ -95,8 +95,9 @@ def test_broken_plugin_is_listed_with_its_error_and_the_rest_still_lists(plugin_
 
 def test_plugin_runs_and_its_result_is_stored(plugin_site, tmp_path):
     results = tmp_path / "results"
-    out = run_cli("run", "--loss", "sq_hinge", "--seeds", "1", "--epochs", "1", "--results",
-                  str(results), "--leaderboard", str(tmp_path / "lb.md"),
+    out = run_cli("run", "--task", "standard/mnist1d", "--loss", "sq_hinge", "--seeds", "1",
+                  "--epochs", "1", "--results", str(results), "--leaderboard",
+                  str(tmp_path / "lb.md"),
                   env={"PYTHONPATH": str(plugin_site)})
     assert out.returncode == 0, out.stderr
     df = pd.read_parquet(results)
@@ -106,7 +107,8 @@ def test_plugin_runs_and_its_result_is_stored(plugin_site, tmp_path):
 
 def test_default_run_skips_a_broken_plugin_and_runs_the_rest(plugin_site, tmp_path):
     results = tmp_path / "results"
-    out = run_cli("run", "--suite", "standard", "--loss", "cross_entropy", "--loss", "sq_hinge",
+    out = run_cli("run", "--task", "standard/mnist1d", "--loss", "cross_entropy", "--loss",
+                  "sq_hinge",
                   "--seeds", "1", "--epochs", "1", "--results", str(results),
                   "--no-leaderboard", env={"PYTHONPATH": str(plugin_site)})
     assert out.returncode == 0, out.stderr

@@ -33,7 +33,54 @@ METRICS: dict[str, MetricInfo] = dict([
     _m("val_top1", True, "validation top-1 accuracy of the final model"),
     _m("train_seconds", False, "training wall time (s)"),
     _m("samples_per_second", True, "training throughput (samples/s)"),
+    _m("loss_cost_ratio", False, "loss forward+backward time / cross-entropy's, same logits"),
+    # -- suites (issue 4): every classification run
+    _m("adaptive_ece", False,
+       "adaptive ECE: 15 equal-mass confidence bins (L1; Nixon et al. 2019)"),
+    _m("smooth_ece", False, "smooth ECE, reflected-Gaussian kernel at the fixed-point bandwidth "
+                            "(Błasiok & Nakkiran 2023)"),
+    _m("aurc", False, "area under the MSP risk-coverage curve (mean selective risk)"),
+    _m("balanced_accuracy", True, "mean per-class test recall"),
+    _m("macro_f1", True, "unweighted mean of per-class F1 on the test set"),
+    # imbalanced
+    _m("many_shot", True, "mean test accuracy of classes with > 100 training samples"),
+    _m("medium_shot", True, "mean test accuracy of classes with 20..100 training samples"),
+    _m("few_shot", True, "mean test accuracy of classes with < 20 training samples"),
+    # noisy
+    _m("top1_best_val", True, "clean test top-1 at the epoch of best (noisy) validation accuracy"),
+    _m("noisy_fit", False, "fraction of mislabelled training samples predicted as their noisy "
+                           "label at the end (memorisation)"),
+    _m("noisy_clean_fit", True, "fraction of mislabelled training samples predicted as their "
+                                "clean label at the end"),
+    _m("noise_rate", False, "realised training-label noise rate (a property of the data)"),
+    # metric learning
+    _m("p_at_1", True, "Precision@1 of leave-one-out retrieval on unseen classes"),
+    _m("map_at_r", True, "MAP@R of retrieval on unseen classes (Musgrave et al. 2020)"),
+    _m("r_precision", True, "R-precision of retrieval on unseen classes"),
+    _m("nmi", True, "NMI of k-means clusters of the unseen-class embeddings"),
+    _m("ami", True, "adjusted mutual information of k-means clusters"),
+    _m("opis", False, "operating-point inconsistency score: class variance of the utility of a "
+                      "shared threshold (TCM paper)"),
+    _m("p_at_1_chance", True, "P@1 of a random neighbour (reference, a property of the data)"),
 ])
+
+#: OOD sets of the ``ood`` suite's tasks and the detection scores / metrics reported for each.
+OOD_SETS = ("near", "far_shuffled", "far_digits", "svhn", "cifar100", "textures")
+_SCORES = {"msp": "max softmax probability", "max_logit": "max logit", "energy": "energy"}
+_DETECTION = {"auroc": (True, "AUROC, ID vs {set} OOD by {score}"),
+              "aupr": (True, "AUPR-In, ID vs {set} OOD by {score}"),
+              "fpr95": (False, "FPR at 95 % TPR, ID vs {set} OOD by {score}")}
+for _set in OOD_SETS:
+    for _metric, (_higher, _text) in _DETECTION.items():
+        for _score, _score_text in _SCORES.items():
+            _name = f"{_set}_{_metric}_{_score}"
+            METRICS[_name] = MetricInfo(_name, _higher,
+                                        _text.format(set=_set.replace("_", " "), score=_score_text))
+#: The covariate-shift copies of the classification summary (``shift_top1``, ``shift_ece``, ...).
+for _base in ("top1", "nll", "brier", "ece", "adaptive_ece", "smooth_ece", "aurc"):
+    _info = METRICS[_base]
+    METRICS[f"shift_{_base}"] = MetricInfo(f"shift_{_base}", _info.higher_is_better,
+                                           f"{_info.description}, covariate-shifted test set")
 
 
 def metric_info(name: str) -> MetricInfo:

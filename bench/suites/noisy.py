@@ -1,0 +1,129 @@
+"""The ``noisy`` suite: label noise on the training (and validation) labels, clean test labels.
+
+Embedded tasks (MNIST-1D, 1D CNN): 3,600 training / 400 validation sequences split by the run seed
+from the generator's 4,000 training sequences; test = the generator's 1,000 clean test sequences.
+Noise, from a transition matrix T and the run seed (:mod:`bench.suites.corruption`):
+
+- ``sym20``, ``sym50``, ``sym80``: symmetric, a label flips with probability ε to one of the other
+  nine classes uniformly;
+- ``asym40``: class-dependent pair flips 2→7, 3→8, 5↔6, 7→1 with probability 0.4 (Patrini et al.
+  2017), so about 20 % of all labels are wrong.
+
+Exactly ``round(n_c · (1 - T_cc))`` labels of each class are flipped, so the realised rate equals
+the nominal one up to rounding. The validation labels carry the same noise (drawn independently):
+a practitioner has no clean labels, and for noise with ``T_cc`` above the off-diagonal entries the
+noisy validation accuracy is an increasing function of the clean one, so best-validation model
+selection remains meaningful (Chen et al. 2019, "Understanding and Utilizing Deep Neural Networks
+Trained with Noisy Labels", arXiv:1905.05040). ``TaskData.extra`` stores the clean training labels
+and the realised noise rate.
+
+Metrics: clean test top-1 at the last epoch (``top1``) and at the best-validation epoch
+(``top1_best_val``), the calibration summary (last epoch), and memorisation: the fraction of
+mislabelled training samples the final model predicts as their *noisy* label
+(``noisy_fit``), and as their clean label (``noisy_clean_fit``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+from ..metrics import classification
+from ..metrics.summary import classification_summary
+from .base import EvalInput, Suite, Task, TaskData
+from .corruption import MNIST_PAIR_MAP, apply_transition, pair_transition, symmetric_transition
+from .embedded import as_task_data, mnist1d_pool, mnist1d_recipe
+from .fullscale import noisy_tasks
+from .splits import rng, stratified_holdout
+
+VAL_FRACTION = 0.1
+#: 100 epochs of batch 100 (3,600 steps): the CNN fits the noisy training labels (memorisation,
+#: the regime where robust losses differ from cross-entropy) at every noise level.
+RECIPE = mnist1d_recipe(epochs=100, batch_size=100)
+
+NOISE = {
+    "sym20": ("symmetric", 0.2),
+    "sym50": ("symmetric", 0.5),
+    "sym80": ("symmetric", 0.8),
+    "asym40": ("pair", 0.4),
+}
+
+
+def transition_matrix(kind: str, rate: float, num_classes: int = 10,
+                      pairs: dict[int, int] | None = None) -> np.ndarray:
+    if kind == "symmetric":
+        return symmetric_transition(num_classes, rate)
+    if kind == "pair":
+        return pair_transition(num_classes, rate, MNIST_PAIR_MAP if pairs is None else pairs)
+    raise ValueError(f"unknown noise kind {kind!r}; valid: symmetric, pair")
+
+
+def noisy_extra(y_clean: np.ndarray, y_noisy: np.ndarray, transition: np.ndarray) -> dict:
+    """What :func:`noise_metrics` needs: clean labels, the realised rate, the transition matrix."""
+    return {"y_train_clean": torch.as_tensor(y_clean, dtype=torch.long),
+            "noise_rate": float(np.mean(y_clean != y_noisy)),
+            "transition": torch.as_tensor(transition, dtype=torch.float64)}
+
+
+@functools.lru_cache(maxsize=8)
+def mnist1d_noisy(noise: str, seed: int) -> TaskData:
+    """MNIST-1D with the named label noise on the training and validation labels."""
+    kind, rate = NOISE[noise]
+    raw = mnist1d_pool()
+    keep, hold = stratified_holdout(raw["y"], VAL_FRACTION, seed)
+    t = transition_matrix(kind, rate)
+    y_train = apply_transition(raw["y"][keep], t, rng(seed, "label-noise", "train"))
+    y_val = apply_transition(raw["y"][hold], t, rng(seed, "label-noise", "val"))
+    return as_task_data({
+        "train": (raw["x"][keep], y_train),
+        "val": (raw["x"][hold], y_val),
+        "test": (raw["x_test"], raw["y_test"]),
+    }, num_classes=10, **noisy_extra(raw["y"][keep], y_train, t))
+
+
+def noise_metrics(ev: EvalInput) -> dict[str, float]:
+    """Clean test accuracy (last and best-validation epoch), calibration, memorisation."""
+    d = ev.data
+    logits = ev.last.outputs(d.x_test)
+    out = classification_summary(logits, d.y_test)
+    best = ev.checkpoints.get("best_val", ev.last)
+    out["top1_best_val"] = classification.top1(best.outputs(d.x_test), d.y_test)
+    clean = d.extra["y_train_clean"]
+    wrong = clean != d.y_train
+    if wrong.any():
+        pred = ev.last.outputs(d.x_train[wrong]).argmax(-1)
+        out["noisy_fit"] = (pred == d.y_train[wrong]).double().mean().item()
+        out["noisy_clean_fit"] = (pred == clean[wrong]).double().mean().item()
+    out["noise_rate"] = float(d.extra["noise_rate"])
+    out["val_top1"] = classification.top1(ev.last.outputs(d.x_val), d.y_val)
+    return out
+
+
+def _task(noise: str) -> Task:
+    kind, rate = NOISE[noise]
+    return Task(
+        name=f"mnist1d-{noise}",
+        version="1",
+        description=(f"MNIST-1D, {kind} label noise {rate:.0%} on train+val labels, clean test, "
+                     f"1D CNN, {RECIPE.epochs} epochs AdamW one-cycle lr {RECIPE.lr}, batch "
+                     f"{RECIPE.batch_size}"),
+        make_data=functools.partial(mnist1d_noisy, noise),
+        evaluate=noise_metrics,
+        train=RECIPE,
+        model="cnn1d",
+        model_kwargs={"channels": 32},
+        headline=("top1_best_val", "top1", "noisy_fit"),
+    )
+
+
+_TASKS = [*(_task(n) for n in NOISE), *noisy_tasks(noise_metrics)]
+
+SUITE = Suite(
+    name="noisy",
+    version="1",
+    description="label noise (symmetric 20/50/80 %, pair-flip 40 %); clean test labels",
+    tasks={t.name: t for t in _TASKS},
+    headline=("top1_best_val", "top1", "noisy_fit", "ece"),
+)

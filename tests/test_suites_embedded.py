@@ -1,0 +1,96 @@
+"""The four benchmark suites: registered through entry points, versioned, and every embedded task
+runs end to end (one epoch) with its headline metrics."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lossbench.metrics import METRICS
+from lossbench.models import build_model
+from lossbench.registry import SUITES
+from lossbench.runner import execute
+from lossbench.spec import RunSpec
+from lossbench.suites.base import EvalInput, Evaluator
+from lossbench.suites.metric_learning import (
+    chance_precision_at_1,
+    embeddings_for,
+    mnist1d_retrieval,
+)
+
+SUITE_NAMES = ("imbalanced", "noisy", "ood", "metric_learning")
+#: One embedded task per suite runs by default; the others are marked slow.
+DEFAULT_RUN = {"mnist1d-lt100", "mnist1d-sym50", "mnist1d-ood", "mnist1d-retrieval"}
+EMBEDDED = [pytest.param(s, t.name, marks=() if t.name in DEFAULT_RUN else (pytest.mark.slow,),
+                         id=f"{s}/{t.name}")
+            for s in SUITE_NAMES for t in SUITES.load(s).default_tasks()]
+
+
+@pytest.mark.parametrize("name", SUITE_NAMES)
+def test_suite_is_registered_through_the_entry_point_group(name):
+    entry = SUITES.entries(name)[0]
+    assert entry.origin.startswith("lossbench")
+    suite = SUITES.load(name)
+    assert suite.name == name and suite.version
+    assert suite.default_tasks(), "every suite has an embedded default"
+    assert all(t.version for t in suite.tasks.values())
+    assert any(not t.embedded for t in suite.tasks.values()), "and full-scale configs"
+
+
+@pytest.mark.parametrize("name", SUITE_NAMES)
+def test_headline_metrics_are_declared(name):
+    suite = SUITES.load(name)
+    for metric in (*suite.headline, *(m for t in suite.tasks.values() for m in t.headline)):
+        assert metric in METRICS, metric
+
+
+@pytest.mark.parametrize("suite,task", EMBEDDED)
+def test_embedded_task_runs_and_reports_its_headline(suite, task):
+    t = SUITES.load(suite).task(task)
+    record = execute(RunSpec("cross_entropy", "1", suite, task, t.version, 0,
+                             options={"epochs": 1}))
+    assert record.status == "ok", record.error
+    for metric in t.headline:
+        assert metric in record.metrics, metric
+    if suite != "metric_learning":
+        for metric in ("top1", "nll", "brier", "ece", "adaptive_ece", "smooth_ece", "aurc"):
+            assert metric in record.metrics
+
+
+def test_imbalanced_entries_receive_long_tailed_class_counts():
+    from lossbench.suites.imbalanced import mnist1d_long_tail
+
+    counts = mnist1d_long_tail(100.0, 0).class_counts
+    assert counts[0] / counts[-1] > 100
+
+
+def test_retrieval_uses_outputs_for_embedding_losses_and_features_otherwise():
+    data = mnist1d_retrieval(0)
+    model = build_model("cnn1d", data.in_shape, 16, channels=8)
+    x = data.x_test[:5]
+    for kind, expected in (("embedding", model(x)), ("classification", model.features(x))):
+        ev = EvalInput(data, {"last": Evaluator(model)}, kind)
+        assert torch.allclose(embeddings_for(ev, x), expected, atol=1e-6)
+
+
+def test_retrieval_set_holds_only_unseen_classes():
+    from lossbench.data import mnist1d_arrays
+
+    data = mnist1d_retrieval(0)
+    raw = mnist1d_arrays()
+    n_unseen = int((raw["y"] >= 5).sum() + (raw["y_test"] >= 5).sum())
+    assert len(data.y_test) == n_unseen and set(data.y_test.unique().tolist()) == set(range(5))
+    assert set(data.y_train.unique().tolist()) == set(range(5))
+
+
+def test_chance_precision_at_1_by_hand():
+    assert chance_precision_at_1(torch.tensor([0, 0, 1, 1])) == pytest.approx(1 / 3)
+
+
+def test_digits_task_splits_by_seed_and_keeps_the_classes_balanced():
+    from lossbench.suites.standard import digits_data
+
+    a, b, c = digits_data(0), digits_data(0), digits_data(1)
+    assert len(a.y_train) + len(a.y_val) + len(a.y_test) == 1797
+    assert torch.equal(a.x_test, b.x_test) and not torch.equal(a.x_test, c.x_test)
+    assert torch.bincount(a.y_test, minlength=10).min() >= 35
