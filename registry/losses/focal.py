@@ -27,7 +27,10 @@ class Focal(nn.Module):
     """
 
     version = "1"
-    paper = "Lin, Goyal, Girshick, He, Dollár. Focal Loss for Dense Object Detection. ICCV 2017, arXiv:1708.02002"
+    paper = (
+        "Lin, Goyal, Girshick, He, Dollár. Focal Loss for Dense Object Detection. ICCV 2017, "
+        "arXiv:1708.02002"
+    )
     hparams = {"gamma": 2.0}
     search_space = {"gamma": {"low": 0.0, "high": 5.0}}
 

@@ -1,0 +1,391 @@
+"""Reference tests for the classification losses of issue 5, part A.
+
+Each loss is checked against something that does not share its code: a value computed by hand
+(``math``) on a 2×3 tensor, a known reduction (GCE → CE as q → 0, Poly-1 with ε = 0 is CE, LDR-KL's
+limits), or a library (torch's cross-entropy, scikit-learn's metrics). Then every entry gets finite
+gradients on extreme float32 logits and a bfloat16 forward pass.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import balanced_accuracy_score, f1_score
+
+from lossbench.registry import LOSSES, build
+from lossbench_registry.losses.anyloss import AnyLoss, AnyLossBalancedAccuracy
+from lossbench_registry.losses.comp_sum import GCE, MAE, SUM_EXP_LOG_CAP, SumExp
+from lossbench_registry.losses.dual_focal import DualFocal
+from lossbench_registry.losses.ensloss import EnsLoss
+from lossbench_registry.losses.focal import focal_loss
+from lossbench_registry.losses.focal_flsd53 import FocalFLSD53
+from lossbench_registry.losses.ldr_kl import ALDRKL, LDRKL
+from lossbench_registry.losses.poly1 import Poly1
+from lossbench_registry.losses.reg_focal import REGFocal
+from lossbench_registry.losses.spherical_z_loss import SphericalZLoss
+from lossbench_registry.losses.squentropy import Squentropy
+
+ENTRIES = ("gce", "mae", "sum_exp", "focal_flsd53", "reg_focal", "dual_focal", "poly1",
+           "spherical_z_loss", "squentropy", "anyloss_f1", "anyloss_bacc", "ldr_kl", "aldr_kl",
+           "ensloss")
+
+#: The 2×3 example used by the hand computations: rows (1, 2, 3) with target 2, (0.5, -1, 0) → 0.
+ROWS = [[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]]
+TARGETS = [2, 0]
+
+
+def example() -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.tensor(ROWS), torch.tensor(TARGETS)
+
+
+def softmax_row(row: list[float]) -> list[float]:
+    exps = [math.exp(v) for v in row]
+    return [e / sum(exps) for e in exps]
+
+
+def target_probs() -> list[float]:
+    return [softmax_row(row)[y] for row, y in zip(ROWS, TARGETS, strict=True)]
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def close(loss: torch.Tensor, expected: float, rel: float = 1e-5) -> bool:
+    return loss.item() == pytest.approx(expected, rel=rel, abs=1e-6)
+
+
+# -- comp-sum family ---------------------------------------------------------------------------
+
+def test_gce_matches_hand_value():
+    expected = mean([(1 - p ** 0.7) / 0.7 for p in target_probs()])
+    assert close(GCE(q=0.7)(*example()), expected)
+
+
+def test_gce_tends_to_cross_entropy_as_q_goes_to_zero():
+    logits, y = example()
+    assert GCE(q=1e-4)(logits, y).item() == pytest.approx(F.cross_entropy(logits, y).item(),
+                                                         rel=1e-3)
+
+
+def test_gce_with_q_one_is_mae():
+    logits, y = example()
+    assert torch.allclose(GCE(q=1.0)(logits, y), MAE()(logits, y))
+
+
+def test_mae_is_one_minus_target_probability():
+    assert close(MAE()(*example()), mean([1 - p for p in target_probs()]))
+
+
+def test_mae_is_half_the_l1_distance_to_the_one_hot_target():
+    logits, y = example()
+    l1 = (F.one_hot(y, 3).float() - logits.softmax(-1)).abs().sum(-1).mean()
+    assert torch.allclose(MAE()(logits, y), l1 / 2)
+
+
+def test_sum_exp_matches_hand_value_and_one_over_p_minus_one():
+    hand = mean([sum(math.exp(v - row[y]) for k, v in enumerate(row) if k != y)
+                 for row, y in zip(ROWS, TARGETS, strict=True)])
+    loss = SumExp()(*example())
+    assert close(loss, hand)
+    assert close(loss, mean([1 / p - 1 for p in target_probs()]))
+
+
+def test_sum_exp_continues_linearly_beyond_its_cap():
+    margin = SUM_EXP_LOG_CAP + 10.0
+    logits = torch.tensor([[0.0, margin]], requires_grad=True)
+    loss = SumExp()(logits, torch.tensor([0]))
+    loss.backward()
+    assert close(loss, math.exp(SUM_EXP_LOG_CAP) * 11.0, rel=1e-5)
+    assert logits.grad[0, 1].item() == pytest.approx(math.exp(SUM_EXP_LOG_CAP), rel=1e-5)
+
+
+# -- focal variants ----------------------------------------------------------------------------
+
+def logits_with_target_prob(p: float) -> torch.Tensor:
+    """Three logits (a, 0, 0) whose softmax gives class 0 the probability ``p``."""
+    return torch.tensor([[math.log(2 * p / (1 - p)), 0.0, 0.0]])
+
+
+@pytest.mark.parametrize(("p", "gamma"), [(0.19, 5.0), (0.21, 3.0), (0.9, 3.0)])
+def test_flsd53_uses_gamma_5_below_p_02_and_3_above(p, gamma):
+    loss = FocalFLSD53()(logits_with_target_prob(p), torch.tensor([0]))
+    assert close(loss, -((1 - p) ** gamma) * math.log(p))
+
+
+def test_flsd53_equals_focal_gamma_3_when_every_target_probability_is_at_least_02():
+    logits, y = example()  # p_y ≈ 0.665 and 0.506
+    assert torch.allclose(FocalFLSD53()(logits, y), focal_loss(logits, y, gamma=3.0))
+
+
+def test_dual_focal_matches_hand_value():
+    # row 1: the target is the top class, so p_j is the second largest probability;
+    # row 2: the target is ranked second, so p_j is the smallest probability
+    logits = torch.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
+    y = torch.tensor([2, 1])
+    gamma = 2.0
+    expected = []
+    for row, t in zip(logits.tolist(), y.tolist(), strict=True):
+        p = softmax_row(row)
+        p_j = max([q for q in p if q < p[t]], default=0.0)
+        expected.append(-((1 - p[t] + p_j) ** gamma) * math.log(p[t]))
+    assert close(DualFocal(gamma=gamma)(logits, y), mean(expected))
+
+
+def test_dual_focal_is_focal_when_the_target_has_the_lowest_probability():
+    logits = torch.tensor([[3.0, 2.0, 1.0]])
+    y = torch.tensor([2])  # no probability below p_y, so p_j = 0
+    assert torch.allclose(DualFocal(gamma=3.0)(logits, y), focal_loss(logits, y, gamma=3.0))
+
+
+def test_dual_focal_with_gamma_zero_is_cross_entropy():
+    logits, y = example()
+    assert torch.allclose(DualFocal(gamma=0.0)(logits, y), F.cross_entropy(logits, y))
+
+
+def test_reg_focal_matches_hand_sigmoid_focal_value():
+    alpha, gamma = 0.25, 2.0
+    terms = []
+    for row, y in zip(ROWS, TARGETS, strict=True):
+        for c, z in enumerate(row):
+            t = 1.0 if c == y else 0.0
+            p = 1 / (1 + math.exp(-z))
+            p_t = p if t else 1 - p
+            terms.append(-alpha * (1 - p_t) ** gamma * math.log(p_t))
+    assert close(REGFocal(alpha, gamma)(*example()), mean(terms))
+
+
+def test_reg_focal_with_gamma_zero_is_scaled_binary_cross_entropy():
+    logits, y = example()
+    bce = F.binary_cross_entropy_with_logits(logits, F.one_hot(y, 3).float())
+    assert torch.allclose(REGFocal(alpha=0.5, gamma=0.0)(logits, y), 0.5 * bce)
+
+
+# -- Poly-1, squentropy, Z-loss ----------------------------------------------------------------
+
+def test_poly1_with_epsilon_zero_is_cross_entropy():
+    logits, y = example()
+    assert torch.allclose(Poly1(epsilon=0.0)(logits, y), F.cross_entropy(logits, y))
+
+
+def test_poly1_matches_hand_value():
+    expected = mean([-math.log(p) + 1.0 * (1 - p) for p in target_probs()])
+    assert close(Poly1(epsilon=1.0)(*example()), expected)
+
+
+def test_poly1_soft_targets_match_label_smoothed_cross_entropy_plus_poly_term():
+    logits, y = example()
+    soft = F.one_hot(y, 3).float() * 0.9 + 0.1 / 3
+    p_t = (soft * logits.softmax(-1)).sum(-1)
+    expected = F.cross_entropy(logits, y, label_smoothing=0.1) + (1 - p_t).mean()
+    assert torch.allclose(Poly1(epsilon=1.0)(logits, soft), expected)
+
+
+def test_squentropy_matches_hand_value():
+    terms = []
+    for row, y in zip(ROWS, TARGETS, strict=True):
+        squares = sum(v * v for k, v in enumerate(row) if k != y) / (len(row) - 1)
+        terms.append(-math.log(softmax_row(row)[y]) + squares)
+    assert close(Squentropy()(*example()), mean(terms))
+
+
+def test_spherical_z_loss_matches_hand_value():
+    a, b = 1.0, 3.0
+    terms = []
+    for row, y in zip(ROWS, TARGETS, strict=True):
+        mu = mean(row)
+        sigma = math.sqrt(mean([(v - mu) ** 2 for v in row]))
+        z_y = (row[y] - mu) / sigma
+        terms.append(math.log1p(math.exp(a * (b - z_y))) / a)
+    assert close(SphericalZLoss(a, b)(*example()), mean(terms))
+
+
+def test_spherical_z_loss_is_shift_and_scale_invariant():
+    logits, y = example()
+    loss = SphericalZLoss(a=2.0, b=1.0)
+    assert torch.allclose(loss(logits, y), loss(7.0 * logits - 3.0, y), atol=1e-6)
+
+
+# -- AnyLoss -----------------------------------------------------------------------------------
+
+def separated_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    """Six samples, three classes, logits far from 0 so that A(σ(z)) is numerically 0 or 1."""
+    targets = torch.tensor([0, 0, 1, 1, 2, 2])
+    predicted = torch.tensor([0, 1, 1, 1, 2, 0])
+    logits = torch.where(F.one_hot(predicted, 3).bool(), 8.0, -8.0)
+    return logits, targets
+
+
+def test_anyloss_f1_with_a_hard_amplifier_is_one_minus_sklearn_macro_f1():
+    logits, y = separated_batch()
+    hard = (logits > 0).int().numpy()
+    per_class = [f1_score((y == c).int().numpy(), hard[:, c]) for c in range(3)]
+    loss = AnyLoss(metric="f1", amplify=1e4)(logits, y)
+    assert loss.item() == pytest.approx(1 - mean(per_class), abs=1e-4)
+
+
+def test_anyloss_balanced_accuracy_with_a_hard_amplifier_matches_sklearn_one_vs_rest():
+    logits, y = separated_batch()
+    hard = (logits > 0).int().numpy()
+    per_class = [balanced_accuracy_score((y == c).int().numpy(), hard[:, c]) for c in range(3)]
+    loss = AnyLossBalancedAccuracy(amplify=1e4)(logits, y)
+    assert loss.item() == pytest.approx(1 - mean(per_class), abs=1e-4)
+
+
+def test_anyloss_f1_matches_hand_soft_confusion_matrix():
+    logits, y = example()
+    amplify = 73.0
+    scores = []
+    for c in range(3):
+        tp = pos = pred = 0.0
+        for row, t in zip(ROWS, TARGETS, strict=True):
+            a = 1 / (1 + math.exp(-amplify * (1 / (1 + math.exp(-row[c])) - 0.5)))
+            tp += a * (t == c)
+            pos += t == c
+            pred += a
+        if pos:
+            scores.append(1 - 2 * tp / (pos + pred + 1e-5))
+    assert close(AnyLoss("f1", amplify)(logits, y), mean(scores), rel=1e-4)
+
+
+# -- LDR-KL ------------------------------------------------------------------------------------
+
+def test_ldr_kl_with_no_margin_unit_lambda_on_logits_is_cross_entropy_minus_log_c():
+    logits, y = example()
+    loss = LDRKL(lam=1.0, margin=0.0, normalize=False)(logits, y)
+    assert torch.allclose(loss, F.cross_entropy(logits, y) - math.log(3))
+
+
+def test_ldr_kl_tends_to_crammer_singer_hinge_as_lambda_goes_to_zero():
+    hinge = mean([max(1.0 * (k != y) + v - row[y] for k, v in enumerate(row))
+                  for row, y in zip(ROWS, TARGETS, strict=True)])
+    loss = LDRKL(lam=1e-3, margin=1.0, normalize=False)(*example())
+    assert loss.item() == pytest.approx(hinge, abs=1e-3 * math.log(3) + 1e-5)
+
+
+def test_ldr_kl_tends_to_mean_gap_as_lambda_grows():
+    average = mean([mean([1.0 * (k != y) + v - row[y] for k, v in enumerate(row)])
+                    for row, y in zip(ROWS, TARGETS, strict=True)])
+    loss = LDRKL(lam=1e4, margin=1.0, normalize=False)(*example())
+    assert loss.item() == pytest.approx(average, abs=1e-3)
+
+
+def test_ldr_kl_matches_hand_value_on_softplus_normalised_scores():
+    lam, margin = 0.5, 1.0
+    terms = []
+    for row, y in zip(ROWS, TARGETS, strict=True):
+        sp = [math.log1p(math.exp(v)) for v in row]
+        s = [v / mean(sp) for v in sp]
+        gaps = [(margin * (k != y) + s[k] - s[y]) / lam for k in range(3)]
+        terms.append(lam * math.log(mean([math.exp(g) for g in gaps])))
+    assert close(LDRKL(lam=lam, margin=margin)(*example()), mean(terms))
+
+
+def test_aldr_kl_keeps_lambda_at_lambda0_for_uniform_scores():
+    logits = torch.zeros(2, 3)
+    y = torch.tensor([0, 1])
+    loss = ALDRKL(lam0=1.0, alpha=2.0, margin=1.0, num_train=4)
+    value = loss(logits, y, index=torch.tensor([1, 3]))
+    assert torch.allclose(loss.lambdas, torch.ones(4), atol=1e-4)  # KL(uniform ‖ uniform) = 0
+    assert torch.allclose(value, LDRKL(lam=1.0, margin=1.0)(logits, y), atol=1e-4)
+
+
+def test_aldr_kl_lowers_lambda_of_confident_samples_within_its_bounds():
+    logits = torch.tensor([[6.0, -3.0, -3.0], [0.1, 0.0, 0.0]])
+    loss = ALDRKL(lam0=1.0, alpha=2.0, num_train=2)
+    loss(logits, torch.tensor([0, 0]), index=torch.tensor([0, 1]))
+    confident, unsure = loss.lambdas.tolist()
+    assert 0.5 <= confident < unsure <= 1.0
+
+
+# -- EnsLoss -----------------------------------------------------------------------------------
+
+def implied_derivatives(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``N · ∂L/∂s`` for the one-vs-rest margins ``s = ±z``: the sampled loss-derivatives."""
+    logits = logits.clone().requires_grad_(True)
+    EnsLoss()(logits, y).backward()
+    signs = 2 * F.one_hot(y, logits.shape[-1]).float() - 1
+    return logits.grad * signs * logits.shape[0]
+
+
+def test_ensloss_assigns_sorted_clipped_draws_to_sorted_margins():
+    torch.manual_seed(0)
+    logits = torch.randn(6, 3) * 2
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    torch.manual_seed(1)
+    draws = torch.randn(6, 3)
+    torch.manual_seed(1)
+    derivs = implied_derivatives(logits, y)
+    margins = (2 * F.one_hot(y, 3).float() - 1) * logits
+    for c in range(3):
+        column = sorted(max(-math.exp(e), -1.0) for e in draws[:, c].tolist())
+        ranks = sorted(range(6), key=lambda i: margins[i, c].item())
+        for g, i in zip(column, ranks, strict=True):
+            s = margins[i, c].item()
+            expected = (g / s if s > 1 else g) - 1e-6
+            assert derivs[i, c].item() == pytest.approx(expected, rel=1e-5, abs=1e-7)
+
+
+def test_ensloss_derivatives_are_negative_and_non_decreasing_in_the_margin():
+    torch.manual_seed(3)
+    logits = torch.randn(32, 4)
+    y = torch.randint(0, 4, (32,))
+    derivs = implied_derivatives(logits, y)
+    margins = (2 * F.one_hot(y, 4).float() - 1) * logits
+    assert (derivs < 0).all() and (derivs >= -1 - 1e-6).all()
+    for c in range(4):
+        order = margins[:, c].argsort()
+        d = derivs[order, c]
+        within_unit = margins[order, c] <= 1  # beyond s = 1 the tail is divided by s
+        assert (d[within_unit].diff() >= -1e-7).all()
+
+
+def test_ensloss_is_deterministic_under_a_fixed_seed():
+    logits, y = example()
+    torch.manual_seed(5)
+    first = implied_derivatives(logits, y)
+    torch.manual_seed(5)
+    assert torch.equal(first, implied_derivatives(logits, y))
+
+
+# -- every entry -------------------------------------------------------------------------------
+
+def build_default(name: str):
+    entry = LOSSES.get(name)
+    return build(entry, entry.card().hparams, {"num_classes": 3, "num_train": 4})
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_gradients_are_finite_on_extreme_float32_logits(name):
+    torch.manual_seed(0)
+    logits = torch.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 3.0], [-1e4, -1e4, -1e4],
+                           [1e4, 1e4, -1e4]], requires_grad=True)
+    loss = build_default(name)(logits, torch.tensor([0, 0, 2, 1]))
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_bfloat16_forward_is_finite_and_keeps_the_dtype(name):
+    torch.manual_seed(0)
+    logits, y = example()
+    loss = build_default(name)(logits.bfloat16(), y)
+    assert loss.dtype == torch.bfloat16 and torch.isfinite(loss)
+    if name != "ensloss":  # its value is a random surrogate, only its gradient is meaningful
+        reference = build_default(name)(logits, y)
+        assert loss.float().item() == pytest.approx(reference.item(), rel=0.05, abs=0.02)
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), [
+    (GCE, {"q": 0.0}), (FocalFLSD53, {"threshold": 1.5}), (DualFocal, {"gamma": -1.0}),
+    (Poly1, {"epsilon": -2.0}), (SphericalZLoss, {"a": 0.0}), (REGFocal, {"alpha": 0.0}),
+    (AnyLoss, {"metric": "auc"}), (LDRKL, {"lam": 0.0}), (ALDRKL, {"alpha": 1.0}),
+    (EnsLoss, {"lam": -0.5}),
+])
+def test_bad_hyperparameters_raise_a_clear_error(cls, kwargs):
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=name):
+        cls(**kwargs)

@@ -1,0 +1,338 @@
+"""Reference tests for the classification losses of part B (issue 5).
+
+Each loss is checked against a value computed independently (plain Python on a 2×3 tensor), a
+known reduction to cross-entropy, or timm's implementation; then all of them against extreme
+logits and bfloat16.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from timm.loss import AsymmetricLossSingleLabel
+
+from lossbench.registry import LOSSES, build
+from lossbench_registry.losses.asymmetric import AsymmetricSingleLabel
+from lossbench_registry.losses.balanced_softmax import BalancedSoftmax
+from lossbench_registry.losses.class_balanced import ClassBalanced, effective_number_weights
+from lossbench_registry.losses.confidence_penalty import ConfidencePenalty
+from lossbench_registry.losses.ldam import LDAMDRW, ldam_margins
+from lossbench_registry.losses.logit_adjustment import LogitAdjustment
+from lossbench_registry.losses.logitnorm import LogitNorm
+from lossbench_registry.losses.mw import MannWhitney
+from lossbench_registry.losses.self_adjusting_dice import SelfAdjustingDice
+from lossbench_registry.losses.sigmoid_ova import SigmoidOVA, SigmoidOVALearnable
+from lossbench_registry.losses.stablemax import StableMaxCE
+from lossbench_registry.losses.symmetric_ce import SymmetricCE
+
+PART_B = ["self_adjusting_dice", "asymmetric", "sigmoid_ova", "sigmoid_ova_learnable",
+          "stablemax", "mw", "logit_adjustment", "balanced_softmax", "ldam_drw",
+          "class_balanced", "sce", "logitnorm", "confidence_penalty"]
+
+# The 2×3 example every hand computation uses.
+Z = [[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]]
+Y = [1, 0]
+LOGITS = torch.tensor(Z)
+TARGETS = torch.tensor(Y)
+UNIFORM = [5, 5, 5]
+SKEWED = [8, 4, 1]
+
+
+def softmax_rows(rows, shift=None):
+    """Plain-Python softmax of each row (plus an optional per-class shift)."""
+    out = []
+    for row in rows:
+        row = [v + (shift[c] if shift else 0.0) for c, v in enumerate(row)]
+        exps = [math.exp(v) for v in row]
+        out.append([e / sum(exps) for e in exps])
+    return out
+
+
+def ce_by_hand(rows, targets, shift=None):
+    probs = softmax_rows(rows, shift)
+    return sum(-math.log(p[y]) for p, y in zip(probs, targets, strict=True)) / len(rows)
+
+
+def close(value: torch.Tensor, expected: float, tol: float = 1e-5) -> bool:
+    return abs(value.item() - expected) <= tol * max(1.0, abs(expected))
+
+
+# -- self-adjusting Dice ---------------------------------------------------------------------------
+def test_dice_matches_the_self_adjusting_dsc_of_the_gold_class_by_hand():
+    alpha, gamma = 1.0, 1.0
+    expected = 0.0
+    for p, y in zip(softmax_rows(Z), Y, strict=True):
+        q = (1 - p[y]) ** alpha * p[y]
+        expected += 1 - (2 * q + gamma) / (q + 1 + gamma)
+    assert close(SelfAdjustingDice()(LOGITS, TARGETS), expected / 2)
+
+
+def test_dice_without_self_adjustment_is_the_smoothed_dsc():
+    expected = sum(1 - (2 * p[y] + 0.5) / (p[y] + 1 + 0.5)
+                   for p, y in zip(softmax_rows(Z), Y, strict=True)) / 2
+    assert close(SelfAdjustingDice(alpha=0.0, gamma=0.5)(LOGITS, TARGETS), expected)
+
+
+def test_dice_is_smallest_at_gold_probability_one_over_one_plus_alpha():
+    # two classes: p_y = sigmoid(z_y - z_other); p_y = 1/2 at equal logits, the optimum for α = 1
+    values = [SelfAdjustingDice()(torch.tensor([[d, 0.0]]), torch.tensor([0])).item()
+              for d in (-2.0, 0.0, 2.0)]
+    assert values[1] < values[0] and values[1] < values[2]
+
+
+# -- asymmetric loss -------------------------------------------------------------------------------
+@pytest.mark.parametrize("gamma_pos,gamma_neg,eps", [(0.0, 4.0, 0.1), (1.0, 4.0, 0.1),
+                                                     (0.5, 2.0, 0.0)])
+def test_asymmetric_matches_timm(gamma_pos, gamma_neg, eps):
+    torch.manual_seed(0)
+    logits = torch.randn(16, 7) * 3
+    targets = torch.randint(0, 7, (16,))
+    ours = AsymmetricSingleLabel(gamma_pos, gamma_neg, eps)(logits, targets)
+    timm = AsymmetricLossSingleLabel(gamma_pos=gamma_pos, gamma_neg=gamma_neg, eps=eps)(
+        logits, targets)
+    assert torch.allclose(ours, timm, rtol=1e-5, atol=1e-6)
+
+
+def test_asymmetric_gradient_matches_timm():
+    torch.manual_seed(1)
+    a = (torch.randn(8, 5) * 2).requires_grad_()
+    b = a.detach().clone().requires_grad_()
+    targets = torch.randint(0, 5, (8,))
+    AsymmetricSingleLabel()(a, targets).backward()
+    AsymmetricLossSingleLabel(gamma_pos=0, gamma_neg=4, eps=0.1)(b, targets).backward()
+    assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_asymmetric_without_focusing_is_label_smoothing():
+    ours = AsymmetricSingleLabel(0.0, 0.0, 0.1)(LOGITS, TARGETS)
+    assert torch.allclose(ours, F.cross_entropy(LOGITS, TARGETS, label_smoothing=0.1))
+
+
+# -- sigmoid one-vs-all ----------------------------------------------------------------------------
+def test_sigmoid_ova_is_the_sum_of_binary_cross_entropies_by_hand():
+    expected = 0.0
+    for row, y in zip(Z, Y, strict=True):
+        for c, v in enumerate(row):
+            sig = 1 / (1 + math.exp(-v))
+            expected += -math.log(sig) if c == y else -math.log(1 - sig)
+    assert close(SigmoidOVA()(LOGITS, TARGETS), expected / 2)
+
+
+def test_sigmoid_ova_soft_one_hot_equals_class_indices():
+    soft = F.one_hot(TARGETS, 3).float()
+    assert torch.allclose(SigmoidOVA()(LOGITS, soft), SigmoidOVA()(LOGITS, TARGETS))
+
+
+def test_learnable_sigmoid_starts_at_siglip_init_and_learns_temperature_and_bias():
+    loss = SigmoidOVALearnable()
+    assert {n for n, _ in loss.named_parameters()} == {"log_temperature", "bias"}
+    expected = SigmoidOVA()(10 * LOGITS - 10, TARGETS)
+    value = loss(LOGITS, TARGETS)
+    assert torch.allclose(value, expected)
+    value.backward()
+    assert loss.log_temperature.grad is not None and loss.bias.grad is not None
+    assert loss.bias.grad.item() != 0
+
+
+# -- StableMax -------------------------------------------------------------------------------------
+def stablemax_s(x: float) -> float:
+    return x + 1 if x >= 0 else 1 / (1 - x)
+
+
+def test_stablemax_matches_the_definition_by_hand():
+    expected = 0.0
+    for row, y in zip(Z, Y, strict=True):
+        s = [stablemax_s(v) for v in row]
+        expected += -math.log(s[y] / sum(s))
+    assert close(StableMaxCE()(LOGITS, TARGETS), expected / 2)
+
+
+def test_stablemax_grows_linearly_not_exponentially():
+    # s(99) / (s(99) + s(0)) = 100 / 101 (softmax would give ~1 - e^-99)
+    loss = StableMaxCE()(torch.tensor([[99.0, 0.0]]), torch.tensor([0]))
+    assert close(loss, -math.log(100 / 101))
+
+
+# -- MW loss ---------------------------------------------------------------------------------------
+def test_mw_averages_pairwise_bce_over_all_positive_negative_pairs():
+    positives = [row[y] for row, y in zip(Z, Y, strict=True)]
+    negatives = [v for row, y in zip(Z, Y, strict=True) for c, v in enumerate(row) if c != y]
+    pairs = [(p, n) for p in positives for n in negatives]
+    expected = sum(-math.log(1 / (1 + math.exp(-(p - n)))) for p, n in pairs) / len(pairs)
+    assert close(MannWhitney()(LOGITS, TARGETS), expected)
+
+
+def test_mw_is_small_when_every_positive_outranks_every_negative():
+    logits = torch.tensor([[20.0, -20.0], [-20.0, 20.0]])
+    assert MannWhitney()(logits, torch.tensor([0, 1])).item() < 1e-8
+
+
+# -- logit adjustment, balanced softmax ------------------------------------------------------------
+def test_logit_adjustment_with_uniform_counts_is_cross_entropy():
+    loss = LogitAdjustment(class_counts=UNIFORM)(LOGITS, TARGETS)
+    assert torch.allclose(loss, F.cross_entropy(LOGITS, TARGETS))
+
+
+def test_logit_adjustment_adds_tau_log_prior_by_hand():
+    tau = 0.5
+    shift = [tau * math.log(n / sum(SKEWED)) for n in SKEWED]
+    loss = LogitAdjustment(class_counts=torch.tensor(SKEWED), tau=tau)(LOGITS, TARGETS)
+    assert close(loss, ce_by_hand(Z, Y, shift))
+
+
+def test_balanced_softmax_with_uniform_counts_is_cross_entropy():
+    loss = BalancedSoftmax(class_counts=UNIFORM)(LOGITS, TARGETS)
+    assert torch.allclose(loss, F.cross_entropy(LOGITS, TARGETS))
+
+
+def test_balanced_softmax_matches_its_definition_by_hand():
+    expected = 0.0
+    for row, y in zip(Z, Y, strict=True):
+        weighted = [n * math.exp(v) for n, v in zip(SKEWED, row, strict=True)]
+        expected += -math.log(weighted[y] / sum(weighted))
+    assert close(BalancedSoftmax(class_counts=SKEWED)(LOGITS, TARGETS), expected / 2)
+
+
+def test_balanced_softmax_equals_logit_adjustment_with_tau_one():
+    bs = BalancedSoftmax(class_counts=SKEWED)(LOGITS, TARGETS)
+    la = LogitAdjustment(class_counts=SKEWED, tau=1.0)(LOGITS, TARGETS)
+    assert torch.allclose(bs, la)
+
+
+def test_class_counts_are_validated():
+    with pytest.raises(ValueError, match="class_counts"):
+        LogitAdjustment(class_counts=[0, 0, 0])
+    with pytest.raises(ValueError, match="1-D"):
+        BalancedSoftmax(class_counts=[[1, 2]])
+
+
+# -- LDAM-DRW --------------------------------------------------------------------------------------
+def test_ldam_with_zero_margins_is_cross_entropy_with_scale():
+    loss = LDAMDRW(class_counts=SKEWED, max_margin=0.0, scale=30.0)(LOGITS, TARGETS)
+    assert torch.allclose(loss, F.cross_entropy(30 * LOGITS, TARGETS))
+
+
+def test_ldam_margins_follow_inverse_fourth_root_with_max_half():
+    margins = ldam_margins(SKEWED, 0.5)
+    expected = [0.5 * (n ** -0.25) / (1 ** -0.25) for n in SKEWED]  # rarest class: n = 1
+    assert torch.allclose(margins, torch.tensor(expected))
+
+
+def test_ldam_subtracts_the_target_margin_before_scaling_by_hand():
+    s, margins = 2.0, ldam_margins(SKEWED, 0.5).tolist()
+    expected = 0.0
+    for row, y in zip(Z, Y, strict=True):
+        shifted = [s * (v - (margins[y] if c == y else 0.0)) for c, v in enumerate(row)]
+        expected += -math.log(math.exp(shifted[y]) / sum(math.exp(v) for v in shifted))
+    loss = LDAMDRW(class_counts=SKEWED, scale=s)(LOGITS, TARGETS)
+    assert close(loss, expected / 2)
+
+
+def test_ldam_defers_reweighting_to_the_last_fifth_of_training():
+    loss = LDAMDRW(class_counts=SKEWED)
+    assert not loss.reweighting(epoch=79, num_epochs=100)
+    assert loss.reweighting(epoch=80, num_epochs=100)
+    assert loss.reweighting(epoch=2, num_epochs=3) and not loss.reweighting(1, 3)
+    plain = loss(LOGITS, TARGETS, epoch=0, num_epochs=100)
+    weights = effective_number_weights(SKEWED, 0.9999)
+    shifted = LOGITS.scatter_add(-1, TARGETS[:, None], -loss.margins[TARGETS][:, None])
+    expected = F.cross_entropy(30 * shifted, TARGETS, weight=weights)
+    late = loss(LOGITS, TARGETS, epoch=90, num_epochs=100)
+    assert torch.allclose(late, expected) and not torch.allclose(late, plain)
+
+
+# -- class-balanced --------------------------------------------------------------------------------
+def test_effective_number_weights_by_hand():
+    beta = 0.9
+    raw = [(1 - beta) / (1 - beta ** n) for n in SKEWED]
+    expected = [w / sum(raw) * 3 for w in raw]
+    assert torch.allclose(effective_number_weights(SKEWED, beta), torch.tensor(expected))
+
+
+def test_class_balanced_weights_each_sample_by_its_class_by_hand():
+    beta = 0.9
+    weights = effective_number_weights(SKEWED, beta).tolist()
+    expected = sum(w * -math.log(p[y]) for p, y, w in
+                   zip(softmax_rows(Z), Y, [weights[y] for y in Y], strict=True)) / 2
+    assert close(ClassBalanced(class_counts=SKEWED, beta=beta)(LOGITS, TARGETS), expected)
+
+
+def test_class_balanced_with_beta_zero_is_cross_entropy():
+    loss = ClassBalanced(class_counts=SKEWED, beta=0.0)(LOGITS, TARGETS)
+    assert torch.allclose(loss, F.cross_entropy(LOGITS, TARGETS))
+
+
+# -- SCE -------------------------------------------------------------------------------------------
+def test_sce_reverse_term_is_minus_a_times_one_minus_p_y():
+    p_y = [p[y] for p, y in zip(softmax_rows(Z), Y, strict=True)]
+    expected = sum(4 * (1 - v) for v in p_y) / 2
+    assert close(SymmetricCE(alpha=0.0, beta=1.0, log_zero=-4.0)(LOGITS, TARGETS), expected)
+
+
+def test_sce_cross_entropy_term_alone_is_cross_entropy():
+    loss = SymmetricCE(alpha=1.0, beta=0.0)(LOGITS, TARGETS)
+    assert torch.allclose(loss, F.cross_entropy(LOGITS, TARGETS))
+
+
+def test_sce_defaults_combine_both_terms_by_hand():
+    p_y = [p[y] for p, y in zip(softmax_rows(Z), Y, strict=True)]
+    expected = 0.1 * ce_by_hand(Z, Y) + 1.0 * sum(4 * (1 - v) for v in p_y) / 2
+    assert close(SymmetricCE()(LOGITS, TARGETS), expected)
+
+
+# -- LogitNorm -------------------------------------------------------------------------------------
+def test_logitnorm_is_cross_entropy_on_normalised_logits_by_hand():
+    tau = 0.5
+    rows = [[v / (math.sqrt(sum(u * u for u in row)) + 1e-7) / tau for v in row] for row in Z]
+    assert close(LogitNorm(tau=tau)(LOGITS, TARGETS), ce_by_hand(rows, Y))
+
+
+def test_logitnorm_ignores_the_logit_scale():
+    loss = LogitNorm()
+    assert torch.allclose(loss(LOGITS, TARGETS), loss(7 * LOGITS, TARGETS), rtol=1e-5)
+
+
+# -- confidence penalty ----------------------------------------------------------------------------
+def test_confidence_penalty_subtracts_beta_entropy_by_hand():
+    beta = 0.3
+    entropy = sum(-sum(v * math.log(v) for v in p) for p in softmax_rows(Z)) / 2
+    expected = ce_by_hand(Z, Y) - beta * entropy
+    assert close(ConfidencePenalty(beta=beta)(LOGITS, TARGETS), expected)
+
+
+def test_confidence_penalty_with_beta_zero_is_cross_entropy():
+    assert torch.allclose(ConfidencePenalty(beta=0.0)(LOGITS, TARGETS),
+                          F.cross_entropy(LOGITS, TARGETS))
+
+
+# -- all of part B: extreme logits, bfloat16, the registry -----------------------------------------
+def build_default(name: str):
+    entry = LOSSES.get(name)
+    context = {"num_classes": 3, "class_counts": torch.tensor(SKEWED), "num_epochs": 10}
+    return build(entry, entry.card().hparams, context)
+
+
+@pytest.mark.parametrize("name", PART_B)
+def test_gradients_are_finite_on_extreme_float32_logits(name):
+    logits = (torch.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 5e3]])).requires_grad_()
+    loss = build_default(name)(logits, torch.tensor([1, 0]))
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
+
+
+@pytest.mark.parametrize("name", PART_B)
+def test_bfloat16_logits_give_a_close_finite_loss(name):
+    fn = build_default(name)
+    bf16 = fn(LOGITS.bfloat16().requires_grad_(), TARGETS)
+    assert bf16.dtype == torch.bfloat16 and torch.isfinite(bf16)
+    assert torch.allclose(bf16.float(), fn(LOGITS, TARGETS), rtol=0.05, atol=0.02)
+
+
+@pytest.mark.parametrize("name", PART_B)
+def test_card_is_complete(name):
+    card = LOSSES.card(name)
+    assert card.paper and card.version
+    assert card.fidelity == "exact" or card.fidelity.startswith("approximate: ")
