@@ -1,19 +1,25 @@
 """The scheduler: decide which specs still need to run, run them, store each record as it lands.
 
 "Done" is a fact on disk (a result file named by the spec hash), so a sweep is idempotent and an
-interrupted sweep resumes where it stopped. Failed runs are stored too (with their status) and are
-re-run only with ``retry_failed``.
+interrupted sweep resumes where it stopped — ``kill -9`` of the sweep included: records are
+written by this process only, atomically (temp name, fsync, rename), and temp files of dead
+writers are removed at the next start. Failed runs are stored too (with their status) and are
+re-run only with ``retry_failed``. Where the runs execute is the executor's business
+(:mod:`lossbench.executors`); progress display is :mod:`lossbench.progress`'s.
 """
 
 from __future__ import annotations
 
-import sys
+import contextlib
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .runner import Record, execute
+from .executors import DEFAULT_EXECUTOR, Executor, make_executor
+from .progress import SweepProgress
+from .runner import Record
 from .spec import RunSpec
 from .store import stored_status, write_record
 
@@ -52,6 +58,36 @@ def pending(specs: Sequence[RunSpec], results_dir: str | Path, *, force: bool = 
     return todo, done
 
 
+def remove_stale_temp_files(results_dir: str | Path) -> list[Path]:
+    """Delete temporary result files left by a writer that died mid-write (``kill -9``).
+
+    :func:`~lossbench.store.write_record` writes ``.<key>.parquet.<pid>.tmp`` and renames it; a
+    temp file whose writer process is gone can never become a record. Files of live writers (a
+    concurrent sweep) are left alone.
+    """
+    results_dir = Path(results_dir)
+    removed = []
+    if not results_dir.is_dir():
+        return removed
+    for path in results_dir.glob(".*.tmp"):
+        pid_text = path.name[:-len(".tmp")].rsplit(".", 1)[-1]
+        if pid_text.isdigit() and _process_alive(int(pid_text)):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def run_sweep(
     specs: Sequence[RunSpec],
     results_dir: str | Path = "results",
@@ -59,21 +95,41 @@ def run_sweep(
     force: bool = False,
     retry_failed: bool = False,
     device: str = "cpu",
+    executor: str | Executor = DEFAULT_EXECUTOR,
+    workers: int | None = None,
+    timeout: float | None = None,
+    memory_limit_mb: int | None = None,
+    threads: int | None = None,
+    address: str | None = None,
+    progress: str = "auto",
     log: Callable[[str], None] | None = None,
 ) -> SweepSummary:
-    """Run every spec without a stored record, serially in this process, storing each record."""
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    """Run every spec without a stored record on ``executor``, storing each record as it lands.
+
+    ``executor`` is a registered executor name (``local``: child processes, ``serial``: this
+    process, ``ray``) or an executor object; ``workers``, ``timeout`` (seconds per run),
+    ``memory_limit_mb`` (per run), ``threads`` (torch threads per run) and ``address`` (Ray) go
+    to its constructor when it takes them. ``progress`` is ``auto`` (a live display on a
+    terminal, else one line per run), ``rich``, ``plain`` or ``quiet``; ``log`` receives the plain
+    lines instead of stderr.
+    """
     start = time.perf_counter()
+    remove_stale_temp_files(results_dir)
     todo, done = pending(specs, results_dir, force=force, retry_failed=retry_failed)
+    # Runs of one (suite, task, seed) next to each other: their data is built once per process.
+    todo.sort(key=lambda s: (s.suite, s.task, s.seed))
     summary = SweepSummary(cached=done)
-    log(f"{len(todo)} to run, {len(done)} already stored in {results_dir}")
-    for i, spec in enumerate(todo, 1):
-        record = execute(spec, device=device)
-        write_record(results_dir, record)
-        summary.ran.append(record)
-        tail = f"top1={record.metrics['top1']:.4f}" if "top1" in record.metrics else ""
-        first_error = record.error.splitlines()[0] if record.error else ""
-        log(f"[{i}/{len(todo)}] {record.status:8s} {spec} "
-            f"{record.provenance.get('wall_seconds', 0):.1f}s {tail}{first_error}")
+    if isinstance(executor, str):
+        executor = make_executor(executor, {
+            "device": device, "workers": workers, "timeout": timeout,
+            "memory_limit_mb": memory_limit_mb, "threads": threads, "address": address})
+    with SweepProgress(len(todo), len(done), mode=progress, log=log) as bar:
+        bar.message(f"{len(todo)} to run, {len(done)} already stored in {results_dir}")
+        if todo:
+            with contextlib.closing(executor.map(todo, on_start=bar.started)) as records:
+                for record in records:
+                    write_record(results_dir, record)
+                    summary.ran.append(record)
+                    bar.finished(record)
     summary.seconds = time.perf_counter() - start
     return summary

@@ -1,0 +1,304 @@
+"""The ``local`` executor: every run in its own child process, N at a time, with a timeout.
+
+Failure isolation is per run: a child that raises, diverges or fails an allocation reports a
+record (``error`` / ``diverged`` / ``oom``); a child that hangs past ``timeout`` is killed
+(``timeout``); a child that dies without reporting (``os._exit``, a segfault, a kill) is
+``crashed`` with its exit code or signal and the tail of its output (``faulthandler`` prints the
+Python stack of a segfault). The sweep always goes on.
+
+Children are forked from this process (``fork`` on Linux), after the parent has imported torch,
+the entries and the task data of the run (:func:`lossbench.runner.warm_up`): a child starts in
+milliseconds instead of re-importing torch and rebuilding the data (seconds), and sees entries
+registered in-process. Each child asks the kernel to kill it if the parent dies (``kill -9`` of
+the sweep leaves no orphan computing), runs in its own process group (a timeout kills what it
+started too), and sets its torch threads so that the workers do not oversubscribe the cores.
+CUDA runs use a fork server instead (a process that has imported torch but never touched the
+CUDA driver), since a child forked from a process that initialised CUDA cannot use it; entries
+registered in-process (``Registry.register``) are then not visible to the children. Elsewhere
+(macOS, Windows) children are spawned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import multiprocessing as mp
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+
+from ..runner import Record, configure_threads, execute, failure_record, warm_up
+from ..spec import RunSpec
+from . import default_threads, default_workers, worker_device
+
+OUTPUT_TAIL = 1500  # of the child's output, after the reason (records keep 2,000 characters)
+
+
+def start_method(device: str) -> str:
+    """``fork`` for CPU runs on Linux; ``forkserver`` for CUDA runs (a child forked from a process
+    that has touched the CUDA driver cannot use CUDA; the fork server never does); else
+    ``spawn``."""
+    if sys.platform != "linux" or "fork" not in mp.get_all_start_methods():
+        return "spawn"
+    if device.startswith("cuda"):
+        return "forkserver"
+    return "fork"
+
+
+def mp_context(method: str):
+    ctx = mp.get_context(method)
+    if method == "forkserver":  # children fork from a server that has imported torch already
+        ctx.set_forkserver_preload(["torch", "lossbench.runner", "lossbench.executors.local"])
+    return ctx
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this process when its parent dies."""
+    if sys.platform != "linux":
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _address_space_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's address space at its current size + ``megabytes`` (RLIMIT_AS), so an
+    allocation past the budget fails in the run (status ``oom``) instead of swapping the machine
+    or waking the kernel's OOM killer."""
+    import resource
+
+    limit = _address_space_bytes() + megabytes * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
+               memory_limit_mb: int | None, output_path: str, parent_pid: int | None) -> None:
+    """Body of a run's child process: isolate, run the spec, send the record back."""
+    _die_with_parent()
+    if parent_pid is not None and os.getppid() != parent_pid:  # parent died before the signal
+        os._exit(1)
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    out = os.open(output_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    faulthandler.enable(file=sys.__stderr__, all_threads=False)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    configure_threads(threads)
+    if memory_limit_mb:
+        limit_memory(memory_limit_mb)
+    record = execute(spec, device=device)
+    conn.send(record)
+    conn.close()
+
+
+@dataclass
+class _Slot:
+    """A running child: its process, result pipe, spec, output file and deadline."""
+
+    index: int
+    spec: RunSpec
+    process: mp.process.BaseProcess
+    conn: Connection
+    output_path: str
+    device: str
+    started: float
+    t0: float
+    deadline: float | None
+
+    def output_tail(self) -> str:
+        """The end of the child's stdout/stderr, or faulthandler's report after a fatal signal
+        (from its first line: the innermost frames), without its list of extension modules."""
+        try:
+            with open(self.output_path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - 2**20))
+                text = fh.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        lines = [ln for ln in text.splitlines() if not ln.startswith("Extension modules:")]
+        text = "\n".join(lines).strip()
+        fatal = text.rfind("Fatal Python error")
+        if fatal >= 0:  # faulthandler prints the innermost frame first: keep the head
+            return text[fatal:fatal + OUTPUT_TAIL]
+        return text[-OUTPUT_TAIL:]
+
+    def kill(self) -> None:
+        pid = self.process.pid
+        if pid is None:
+            return
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the child and anything it started
+        except (ProcessLookupError, PermissionError, OSError):
+            with contextlib.suppress(Exception):
+                self.process.kill()
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.join(timeout=5)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.output_path)
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """``exit code 3`` / ``signal SIGSEGV (11)`` for a child's exit status."""
+    if exitcode is None:
+        return "unknown exit status"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "signal"
+        hint = " (the kernel's OOM killer sends SIGKILL too)" if -exitcode == signal.SIGKILL else ""
+        return f"signal {name} ({-exitcode}){hint}"
+    return f"exit code {exitcode}"
+
+
+class LocalExecutor:
+    """Run each spec in a child process, ``workers`` at a time, each within ``timeout`` seconds.
+
+    ``memory_limit_mb`` caps each child's address space growth (``oom`` beyond it); ``threads``
+    sets each child's torch threads (default: 1 on CPU; the cores per worker on GPU).
+    """
+
+    def __init__(self, device: str = "cpu", workers: int | None = None,
+                 timeout: float | None = None, memory_limit_mb: int | None = None,
+                 threads: int | None = None, start_method: str | None = None):
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+        self.device = device
+        self.workers = workers or default_workers(device)
+        self.timeout = timeout
+        self.memory_limit_mb = memory_limit_mb
+        self.threads = threads or default_threads(device, self.workers)
+        self.start_method = start_method
+        self._running: dict[int, _Slot] = {}
+
+    def map(self, specs: Sequence[RunSpec],
+            on_start: Callable[[RunSpec], None] | None = None) -> Iterator[Record]:
+        method = self.start_method or start_method(self.device)
+        ctx = mp_context(method)
+        queue = deque(specs)
+        free = list(range(self.workers))
+        try:
+            while queue or self._running:
+                while queue and free:
+                    spec = queue.popleft()
+                    slot = self._launch(ctx, spec, free.pop(0), method)
+                    if on_start is not None:
+                        on_start(spec)
+                    self._running[slot.index] = slot
+                for slot, record in self._collect():
+                    del self._running[slot.index]
+                    free.append(slot.index)
+                    free.sort()
+                    yield record
+        finally:
+            self.close()
+
+    def _launch(self, ctx, spec: RunSpec, index: int, method: str) -> _Slot:
+        if method == "fork":
+            warm_up(spec)
+        fd, output_path = tempfile.mkstemp(prefix="lossbench-run-", suffix=".log")
+        os.close(fd)
+        device = worker_device(self.device, index)
+        receive, send = ctx.Pipe(duplex=False)
+        process = ctx.Process(
+            target=child_main, name=f"lossbench-run-{spec.key}",
+            args=(send, spec, device, self.threads, self.memory_limit_mb, output_path,
+                  None if method == "forkserver" else os.getpid()),
+            daemon=False,
+        )
+        started, t0 = time.time(), time.perf_counter()
+        process.start()
+        send.close()  # the child holds the only write end: EOF when it dies
+        deadline = t0 + self.timeout if self.timeout else None
+        return _Slot(index, spec, process, receive, output_path, device, started, t0, deadline)
+
+    def _collect(self) -> list[tuple[_Slot, Record]]:
+        """Wait for the next finished, dead or overdue child(ren) and return their records."""
+        slots = list(self._running.values())
+        deadlines = [s.deadline for s in slots if s.deadline is not None]
+        timeout = max(0.0, min(deadlines) - time.perf_counter()) if deadlines else None
+        ready = set(wait([s.conn for s in slots] + [s.process.sentinel for s in slots],
+                         timeout=timeout))
+        done = []
+        now = time.perf_counter()
+        for slot in slots:
+            if slot.conn in ready or slot.process.sentinel in ready:
+                done.append((slot, self._finish(slot)))
+            elif slot.deadline is not None and now >= slot.deadline:
+                slot.kill()
+                record = failure_record(
+                    slot.spec, "timeout",
+                    f"run exceeded the {self.timeout:g}s timeout and was killed\n"
+                    f"{slot.output_tail()}", device=slot.device, started=slot.started,
+                    wall=now - slot.t0)
+                slot.cleanup()
+                done.append((slot, record))
+        return done
+
+    def _finish(self, slot: _Slot) -> Record:
+        record = None
+        try:
+            if slot.conn.poll():
+                record = slot.conn.recv()
+        except (EOFError, OSError):
+            record = None
+        except Exception as exc:  # noqa: BLE001 - an unpicklable result is the run's error
+            record = failure_record(slot.spec, "error",
+                                    f"the run's record could not be received: {exc}",
+                                    device=slot.device, started=slot.started,
+                                    wall=time.perf_counter() - slot.t0)
+        slot.process.join(timeout=30)
+        if record is None:
+            if slot.process.exitcode is None:  # pipe closed but still running: kill it
+                slot.kill()
+                slot.process.join(timeout=5)
+            record = failure_record(
+                slot.spec, "crashed",
+                f"run process died without a result: {describe_exit(slot.process.exitcode)}\n"
+                f"{slot.output_tail()}", device=slot.device, started=slot.started,
+                wall=time.perf_counter() - slot.t0)
+        slot.cleanup()
+        return record
+
+    def close(self) -> None:
+        """Kill every child still running (an interrupted sweep leaves no run behind)."""
+        for slot in list(self._running.values()):
+            slot.kill()
+            slot.cleanup()
+        self._running.clear()

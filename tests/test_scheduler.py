@@ -1,0 +1,192 @@
+"""The scheduler: what runs, on which executor, and what is reported while it runs."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from lossbench.errors import UsageError
+from lossbench.executors import make_executor
+from lossbench.executors.local import LocalExecutor, describe_exit
+from lossbench.executors.serial import SerialExecutor
+from lossbench.plan import plan
+from lossbench.progress import SweepProgress, format_seconds
+from lossbench.runner import Record, execute
+from lossbench.scheduler import remove_stale_temp_files, run_sweep
+from lossbench.store import CorruptResultError, load_results, write_record
+
+from .conftest import run_cli
+
+TIMING = {"train_seconds", "samples_per_second", "loss_cost_ratio"}
+
+
+def smoke_specs(losses=("cross_entropy",), seeds=1, **options):
+    specs, _ = plan(["standard"], ["mnist1d"], list(losses), None, seeds,
+                    options={"epochs": 1, **options})
+    return specs
+
+
+class CountingExecutor:
+    """Records which specs it was asked to run; each 'run' fails, so retry logic is visible."""
+
+    def __init__(self):
+        self.ran = []
+
+    def map(self, specs, on_start=None):
+        for spec in specs:
+            on_start(spec)
+            self.ran.append(spec)
+            yield Record(spec, "error", error="RuntimeError: counted")
+
+    def close(self):
+        pass
+
+
+def test_a_cached_sweep_runs_nothing(tmp_path):
+    specs = smoke_specs(seeds=2)
+    first, again = CountingExecutor(), CountingExecutor()
+    run_sweep(specs, tmp_path, executor=first, progress="quiet")
+    summary = run_sweep(specs, tmp_path, executor=again, progress="quiet")
+    assert len(first.ran) == 2 and again.ran == []
+    assert len(summary.cached) == 2
+
+
+def test_failed_runs_are_retried_only_with_retry_failed(tmp_path):
+    specs = smoke_specs()
+    run_sweep(specs, tmp_path, executor=CountingExecutor(), progress="quiet")
+    plain, retry = CountingExecutor(), CountingExecutor()
+    run_sweep(specs, tmp_path, executor=plain, progress="quiet")
+    run_sweep(specs, tmp_path, executor=retry, retry_failed=True, progress="quiet")
+    assert plain.ran == [] and retry.ran == specs
+
+
+def test_local_child_process_gives_the_same_record_as_serial(tmp_path):
+    spec = smoke_specs()[0]
+    serial = next(SerialExecutor(threads=1).map([spec]))
+    local = next(LocalExecutor(workers=1).map([spec]))
+    assert serial.status == local.status == "ok"
+    assert {k: v for k, v in serial.metrics.items() if k not in TIMING} == \
+        {k: v for k, v in local.metrics.items() if k not in TIMING}
+
+
+def test_every_ok_record_has_throughput_metrics():
+    record = execute(smoke_specs(["focal"])[0])
+    assert record.metrics["samples_per_second"] > 0
+    assert record.metrics["loss_cost_ratio"] > 0
+
+
+def test_bf16_autocast_is_a_spec_option_that_runs_on_cpu():
+    spec = smoke_specs(amp="bf16")[0]
+    assert spec.options["amp"] == "bf16" and spec.key != smoke_specs()[0].key
+    assert execute(spec).status == "ok"
+
+
+def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
+    dead = tmp_path / ".abc.parquet.999999999.tmp"
+    live = tmp_path / f".def.parquet.{os.getpid()}.tmp"
+    dead.write_bytes(b"partial")
+    live.write_bytes(b"being written")
+    assert remove_stale_temp_files(tmp_path) == [dead]
+    assert live.exists() and not dead.exists()
+
+
+def test_a_corrupt_result_file_is_reported_by_path(tmp_path):
+    bad = tmp_path / "0123456789abcdef.parquet"
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(CorruptResultError, match=str(bad)):
+        run_sweep(smoke_specs(), tmp_path, executor=CountingExecutor(), progress="quiet")
+
+
+def test_executors_are_registered_and_built_with_the_options_they_take():
+    local = make_executor("local", {"workers": 3, "timeout": 5.0, "address": "ignored"})
+    assert isinstance(local, LocalExecutor) and local.workers == 3 and local.timeout == 5.0
+    assert isinstance(make_executor("serial", {"workers": 3}), SerialExecutor)
+
+
+def test_an_unknown_executor_is_a_usage_error_with_suggestions(tmp_path):
+    result = run_cli("run", "--executor", "locl", "--results", str(tmp_path), "--epochs", "1",
+                     "--no-leaderboard")
+    assert result.returncode == 2
+    assert "did you mean 'local'" in result.stderr
+
+
+def test_exit_statuses_are_described_by_code_or_signal():
+    assert describe_exit(3) == "exit code 3"
+    assert describe_exit(-11).startswith("signal SIGSEGV (11)")
+    assert "OOM killer" in describe_exit(-9)
+
+
+def test_plain_progress_reports_counts_and_eta(tmp_path):
+    lines = []
+    specs = smoke_specs(seeds=2)
+    with SweepProgress(total=2, cached=1, mode="plain", log=lines.append) as bar:
+        for spec in specs:
+            bar.started(spec)
+            bar.finished(Record(spec, "ok", {"top1": 0.5}, provenance={"wall_seconds": 1.0}))
+    assert lines[0].startswith("[1/2] ok") and "top1=0.5000" in lines[0]
+    assert "1 cached, 0 failed, eta" in lines[0]
+    assert lines[1].startswith("[2/2]") and "eta" not in lines[1]
+
+
+def test_quiet_progress_prints_nothing(capsys):
+    spec = smoke_specs()[0]
+    with SweepProgress(total=1, mode="quiet") as bar:
+        bar.message("planned")
+        bar.started(spec)
+        bar.finished(Record(spec, "error", error="boom"))
+    assert capsys.readouterr().err == ""
+
+
+def test_seconds_are_formatted_for_humans():
+    assert [format_seconds(s) for s in (42, 185, 3720)] == ["42s", "3m05s", "1h02m"]
+
+
+def test_stored_records_match_across_a_two_worker_sweep(tmp_path):
+    specs = smoke_specs(["cross_entropy", "focal"])
+    summary = run_sweep(specs, tmp_path, workers=2, progress="quiet")
+    df = load_results(tmp_path)
+    assert len(summary.ran) == 2 and sorted(df["loss"]) == ["cross_entropy", "focal"]
+    assert set(df["status"]) == {"ok"}
+
+
+def test_run_rejects_a_bad_amp_mode():
+    from lossbench.api import run
+
+    with pytest.raises(UsageError, match="amp"):
+        run(losses=["cross_entropy"], amp="fp8", results="/nonexistent")
+
+
+def test_records_written_by_the_scheduler_round_trip(tmp_path):
+    spec = smoke_specs()[0]
+    write_record(tmp_path, Record(spec, "timeout", error="killed"))
+    assert load_results(tmp_path)["status"].tolist() == ["timeout"]
+
+
+@pytest.mark.slow  # the fork server imports torch and the metric libraries afresh
+def test_the_fork_server_used_for_cuda_runs_works_on_cpu():
+    spec = smoke_specs()[0]
+    record = next(LocalExecutor(workers=1, start_method="forkserver").map([spec]))
+    assert record.status == "ok", record.error
+
+
+def test_cuda_without_a_visible_gpu_is_a_usage_error(monkeypatch):
+    from lossbench import executors
+    from lossbench.api import run
+
+    monkeypatch.setattr(executors, "visible_gpus", lambda: 0)
+    with pytest.raises(UsageError, match="no CUDA device is visible"):
+        run(losses=["cross_entropy"], device="cuda", results="/nonexistent")
+
+
+def test_rich_progress_shows_counts_and_each_failure():
+    import io
+
+    spec = smoke_specs()[0]
+    out = io.StringIO()
+    with SweepProgress(total=1, cached=2, mode="rich", stream=out) as bar:
+        bar.started(spec)
+        bar.finished(Record(spec, "timeout", error="run exceeded the 5s timeout"))
+    text = out.getvalue()
+    assert "timeout" in text and "exceeded the 5s timeout" in text
+    assert "1/1 done, 2 cached, 1 failed" in text
