@@ -1,11 +1,29 @@
-"""Aggregate statistics over seeds and tasks: pure functions over arrays (rliable's style)."""
+"""Aggregate statistics over seeds and tasks: pure functions over arrays (rliable's style).
+
+Score matrices are ``(runs × tasks)`` as in rliable (Agarwal et al., *Deep Reinforcement Learning
+at the Edge of the Statistical Precipice*, NeurIPS 2021, arXiv:2108.13264). Nothing here reads
+files or clocks; every random draw comes from an explicit, fixed seed, so the leaderboard built
+from these functions is deterministic.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+from .errors import LossbenchError
+
+#: Fixed seed of every bootstrap: the same scores always give the same intervals.
+BOOTSTRAP_SEED = 0
+BOOTSTRAP_REPS = 2000
+
+
+class MixedVersionsError(LossbenchError):
+    """Scores of different versions of one task were passed to one aggregate."""
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
@@ -23,3 +41,145 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]
         return mean, math.nan
     sem = float(v.std(ddof=1)) / math.sqrt(len(v))
     return mean, float(stats.t.ppf((1 + confidence) / 2, len(v) - 1) * sem)
+
+
+def intervals_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two ``(mean, half-width)`` intervals overlap; a NaN half-width counts as overlap
+    (without an interval a difference cannot be claimed)."""
+    (ma, ha), (mb, hb) = a, b
+    if any(math.isnan(v) for v in (ma, ha, mb, hb)):
+        return True
+    return abs(ma - mb) <= ha + hb
+
+
+def paired_differences(x: Mapping[int, float], y: Mapping[int, float]) -> tuple[list[int],
+                                                                             np.ndarray]:
+    """``x[s] - y[s]`` over the seeds ``s`` both have (sorted), NaNs dropped.
+
+    Pairing by seed removes the variance both runs share (the seed fixes the data split and the
+    initialisation), which is why the versus-baseline comparison is paired.
+    """
+    seeds = sorted(s for s in set(x) & set(y)
+                   if not (math.isnan(x[s]) or math.isnan(y[s])))
+    return seeds, np.array([x[s] - y[s] for s in seeds], dtype=float)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Result of a paired t-test on per-seed differences."""
+
+    n: int
+    mean: float
+    t: float
+    p: float
+    df: int
+
+
+def corrected_resampled_ttest(diffs: np.ndarray, test_train_ratio: float = 0.0) -> PairedTest:
+    """Paired t-test on ``k`` per-seed differences with the Nadeau–Bengio variance correction.
+
+    ``t = d̄ / sqrt((1/k + n_test/n_train) · s²)``, ``df = k - 1``, two-sided p-value, where ``s²``
+    is the sample variance (ddof = 1) of the differences. Nadeau & Bengio, *Inference for the
+    Generalization Error*, Machine Learning 52 (2003); recommended in Raschka, *Model Evaluation,
+    Model Selection, and Algorithm Selection in Machine Learning* (arXiv:1811.12808, §4). The
+    correction accounts for overlapping training sets across resamples; ``test_train_ratio = 0``
+    gives the ordinary paired t-test (``scipy.stats.ttest_rel``). Fewer than two differences, or
+    differences with zero variance, give NaN ``t`` and ``p``.
+    """
+    d = np.asarray(diffs, dtype=float)
+    d = d[~np.isnan(d)]
+    k = len(d)
+    mean = float(d.mean()) if k else math.nan
+    if k < 2:
+        return PairedTest(k, mean, math.nan, math.nan, max(k - 1, 0))
+    var = float(d.var(ddof=1))
+    if np.ptp(d) == 0:  # constant differences (var may be a rounding residue, not 0)
+        return PairedTest(k, mean, math.nan, math.nan, k - 1)
+    t = mean / math.sqrt((1 / k + test_train_ratio) * var)
+    p = float(2 * stats.t.sf(abs(t), k - 1))
+    return PairedTest(k, mean, float(t), p, k - 1)
+
+
+def probability_of_improvement(scores_x: np.ndarray, scores_y: np.ndarray) -> float:
+    """rliable's probability of improvement ``P(X > Y)``: per task, the Mann–Whitney statistic
+    ``(1/(N·M)) Σ_i Σ_j [x_i > y_j] + ½ [x_i = y_j]``, averaged over tasks.
+
+    ``scores_x`` is ``(runs_x × tasks)``, ``scores_y`` is ``(runs_y × tasks)`` (a 1-D array is one
+    task). Higher scores are better: negate lower-is-better metrics first.
+    """
+    from rliable import metrics
+
+    x, y = _as_matrix(scores_x), _as_matrix(scores_y)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"scores_x has {x.shape[1]} tasks, scores_y has {y.shape[1]}")
+    return float(metrics.probability_of_improvement(x, y))
+
+
+def iqm(scores: np.ndarray) -> float:
+    """Interquartile mean: the 25 % trimmed mean over all runs and tasks (rliable's IQM)."""
+    from rliable import metrics
+
+    return float(metrics.aggregate_iqm(_as_matrix(scores)))
+
+
+def iqm_interval(scores: np.ndarray, confidence: float = 0.95, reps: int = BOOTSTRAP_REPS,
+                 seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """IQM and its stratified-bootstrap percentile interval ``(point, low, high)``.
+
+    Each replicate resamples the runs of every task with replacement, independently per task
+    (rliable's ``StratifiedBootstrap`` without task resampling), and takes the IQM; the interval
+    is the ``(1 ± c)/2`` percentiles of the replicates. The generator is
+    ``numpy.random.default_rng(seed)``, created for this call, so each entry's interval depends
+    only on its own scores: adding an entry never moves another's interval.
+
+    (rliable's own ``library`` module is not used: it imports ``arch`` < 8, which does not import
+    under pandas 3.)
+    """
+    x = _as_matrix(scores)
+    runs, tasks = x.shape
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, runs, size=(reps, runs, tasks))
+    samples = x[idx, np.arange(tasks)]  # (reps, runs, tasks)
+    replicates = stats.trim_mean(samples.reshape(reps, -1), 0.25, axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(replicates, [tail, 100 - tail])
+    return iqm(x), float(low), float(high)
+
+
+def performance_profile(scores: np.ndarray, taus: Sequence[float]) -> np.ndarray:
+    """Score distribution (rliable's performance profile): for each ``τ``, the fraction of all
+    runs over all tasks whose normalised score is above ``τ``."""
+    x = _as_matrix(scores)
+    return np.array([float(np.mean(x > tau)) for tau in taus])
+
+
+def normalized_score(value: np.ndarray, baseline: float, higher_is_better: bool) -> np.ndarray:
+    """Score relative to the baseline's mean: ``value / baseline`` for higher-is-better metrics,
+    ``baseline / value`` for lower-is-better ones. 1 = the baseline; above 1 = better, whatever
+    the metric's direction. NaN where the ratio is undefined (zero or NaN denominators)."""
+    v = np.asarray(value, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = v / baseline if higher_is_better else baseline / v
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def require_single_version(versions: Mapping[str, Sequence[str]]) -> None:
+    """Refuse to aggregate a task whose scores come from more than one task version.
+
+    ``versions`` maps a task name to the versions its scores came from.
+    """
+    mixed = {t: sorted(set(v)) for t, v in versions.items() if len(set(v)) > 1}
+    if mixed:
+        detail = "; ".join(f"{t}: versions {', '.join(v)}" for t, v in sorted(mixed.items()))
+        raise MixedVersionsError(
+            f"refusing to aggregate scores from different task versions ({detail}); select one "
+            f"version per task")
+
+
+def _as_matrix(scores: np.ndarray) -> np.ndarray:
+    x = np.asarray(scores, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.size == 0:
+        raise ValueError(f"expected a non-empty (runs × tasks) matrix, got shape {x.shape}")
+    return x

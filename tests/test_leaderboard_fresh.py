@@ -1,0 +1,28 @@
+"""The committed leaderboard.md must be exactly what the committed results/ give.
+
+Regenerate with `lossbench leaderboard` (or `nox -s leaderboard`) after adding results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lossbench import report
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS, LEADERBOARD = ROOT / "results", ROOT / "leaderboard.md"
+
+
+def test_committed_leaderboard_matches_committed_results():
+    has_results = RESULTS.is_dir() and any(RESULTS.glob("*.parquet"))
+    if not LEADERBOARD.is_file():
+        if has_results:
+            pytest.fail(f"{RESULTS} holds results but {LEADERBOARD.name} is missing: run "
+                        f"`lossbench leaderboard`")
+        pytest.skip("no results and no leaderboard committed yet")
+    expected = report.render(RESULTS, None, report.plots_link(RESULTS, LEADERBOARD))
+    assert LEADERBOARD.read_text(encoding="utf-8") == expected, (
+        "leaderboard.md is stale: run `lossbench leaderboard --results results --out "
+        "leaderboard.md` and commit it")

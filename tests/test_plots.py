@@ -1,0 +1,60 @@
+"""Leaderboard plots: the recorded reliability bins and the figures drawn from them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from lossbench import plots, report
+from lossbench.metrics import calibration
+from lossbench.runner import Record
+from lossbench.spec import RunSpec
+from lossbench.store import write_record
+
+
+def test_reliability_bins_reproduce_ece():
+    g = torch.Generator().manual_seed(0)
+    logits, labels = torch.randn(200, 5, generator=g) * 3, torch.randint(0, 5, (200,), generator=g)
+    bins = plots.reliability_metrics(logits, labels)
+    ece = sum(bins[f"reliability/bin_{k:02d}/fraction"]
+              * abs(bins[f"reliability/bin_{k:02d}/accuracy"]
+                    - bins[f"reliability/bin_{k:02d}/confidence"])
+              for k in range(15) if bins[f"reliability/bin_{k:02d}/fraction"] > 0)
+    assert ece == pytest.approx(calibration.ece(logits, labels, n_bins=15))
+    assert sum(bins[f"reliability/bin_{k:02d}/fraction"] for k in range(15)) == pytest.approx(1)
+
+
+def test_pooling_weights_each_run_by_its_bin_share():
+    runs = pd.DataFrame({"reliability/bin_00/fraction": [0.2, 0.6],
+                         "reliability/bin_00/confidence": [0.5, 0.7],
+                         "reliability/bin_00/accuracy": [0.4, 0.8]})
+    frac, conf, acc = plots.pooled_reliability(runs)
+    assert frac[0] == pytest.approx(0.4)
+    assert conf[0] == pytest.approx((0.2 * 0.5 + 0.6 * 0.7) / 0.8)
+    assert acc[0] == pytest.approx((0.2 * 0.4 + 0.6 * 0.8) / 0.8)
+
+
+def test_reliability_diagrams_are_drawn_when_runs_record_bins(tmp_path):
+    g = torch.Generator().manual_seed(1)
+    for seed in range(3):
+        logits, labels = torch.randn(100, 3, generator=g), torch.randint(0, 3, (100,), generator=g)
+        spec = RunSpec(loss="cross_entropy", loss_version="1", suite="standard", task="mnist1d",
+                       task_version="1", seed=seed)
+        metrics = {"top1": 0.5, "ece": calibration.ece(logits, labels),
+                   **plots.reliability_metrics(logits, labels)}
+        write_record(tmp_path / "results", Record(spec, "ok", metrics, "", {}))
+    out = report.write(tmp_path / "results", tmp_path / "lb.md")
+    assert "[standard/mnist1d v1: reliability diagrams](results/_plots/reliability__standard__" \
+           "mnist1d__v1.png)" in out.read_text()
+    assert (tmp_path / "results" / "_plots" / "reliability__standard__mnist1d__v1.png").is_file()
+    assert "reliability/" not in out.read_text().split("## Tuning")[0].split("### Plots")[0]
+
+
+def test_plots_are_byte_identical_when_redrawn(tmp_path):
+    from tests.test_report import GOLDEN
+
+    report.render(GOLDEN, tmp_path / "a")
+    report.render(GOLDEN, tmp_path / "b")
+    for png in sorted((tmp_path / "a").iterdir()):
+        assert png.read_bytes() == (tmp_path / "b" / png.name).read_bytes(), png.name

@@ -1,0 +1,159 @@
+"""The leaderboard rendered from the golden result store (tests/fixtures/golden/)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lossbench import report
+from lossbench.cli import main
+
+GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "results"
+
+
+@pytest.fixture(scope="module")
+def board() -> str:
+    return report.render(GOLDEN, None, "results/_plots")
+
+
+def section(text: str, title: str) -> str:
+    """The markdown from heading ``title`` to the next heading of the same or higher level."""
+    start = text.index(title)
+    level = title.split(" ", 1)[0]
+    rest = text[start + len(title):]
+    ends = [rest.find(f"\n{'#' * n} ") for n in range(1, len(level) + 1)]
+    ends = [e for e in ends if e >= 0]
+    return title + (rest[:min(ends)] if ends else rest)
+
+
+def row(table: str, entry: str) -> list[str]:
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) > 1 and entry in cells[:2]:
+            return cells
+    raise AssertionError(f"no row {entry!r} in\n{table}")
+
+
+def test_cells_are_mean_and_t_interval_over_seeds(board):
+    table = section(board, "### standard / mnist1d (task v1)")
+    assert "0.8300 ± 0.0411" in row(table, "cross_entropy")  # hand values: test_aggregate
+    assert "0.8600 ± 0.0468" in row(table, "focal")
+
+
+def test_rows_show_seeds_failures_rank_and_tuning_state(board):
+    focal = row(section(board, "### standard / mnist1d (task v1)"), "focal")
+    assert focal[0] == "1" and "4" in focal and "error ×1" in focal and "untuned" in focal
+
+
+def test_best_is_bold_only_when_intervals_do_not_overlap(board):
+    table = section(board, "### standard / mnist1d (task v1)")
+    assert "**0.0250 ± 0.0205**" in row(table, "focal")  # ECE: .025±.021 vs .075±.021
+    assert "**" not in " ".join(row(table, "focal")[5:6])  # top1 intervals overlap
+
+
+def test_columns_state_their_direction(board):
+    assert "top1 ↑" in board and "ece ↓" in board
+
+
+def test_versus_ce_reports_paired_difference_probability_and_test(board):
+    versus = section(board, "#### standard / mnist1d v1: versus cross-entropy")
+    cell = row(versus, "focal")[3]
+    assert cell.startswith("+0.0300 ± 0.0130") and "P 0.78" in cell and "p 0.005" in cell
+
+
+def test_runs_with_recipe_options_get_their_own_section(board):
+    default = section(board, "## Default recipe")
+    smoke = section(board, '## Runs with recipe options `{"epochs":2}`')
+    assert "0.5100" not in default and "0.5100 ± 0.0248" in smoke
+
+
+def test_task_versions_are_separate_tables_and_never_aggregated_together(board):
+    assert "### standard / mnist1d (task v0)" in board
+    aggregate = section(section(board, "## Default recipe"), "### Aggregate over tasks")
+    assert "Older task versions left out" in aggregate and "standard/mnist1d v0" in aggregate
+
+
+def test_aggregate_iqm_of_ce_normalised_scores(board):
+    aggregate = section(section(board, "## Default recipe"), "### Aggregate over tasks")
+    assert row(aggregate, "focal (untuned)")[3].startswith(f"{0.855 / 0.83:.4f} [")
+
+
+def test_provenance_comes_from_the_records(board):
+    block = section(board, "## Provenance")
+    assert "2026-01-01 … 2026-01-05" in block and "`0123456789abcdef`" in block
+    assert "cpu:golden x1" in block and "ok 14, error 1" in block
+
+
+def test_rendering_is_deterministic():
+    assert report.render(GOLDEN, None, "x") == report.render(GOLDEN, None, "x")
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> Path:
+    """A copy of the golden store with its leaderboard and plots written next to it."""
+    root = tmp_path_factory.mktemp("written")
+    shutil.copytree(GOLDEN, root / "results")
+    report.write(root / "results", root / "leaderboard.md")
+    return root
+
+
+def test_write_draws_the_linked_plots(written):
+    text = (written / "leaderboard.md").read_text()
+    links = [line.split("](", 1)[1].rstrip(")") for line in text.splitlines()
+             if line.startswith("- [")]
+    assert links and all((written / link).is_file() for link in links)
+    assert report.is_fresh(written / "results", written / "leaderboard.md")
+
+
+def test_plots_folder_keeps_the_results_folder_readable_by_pandas(written):
+    assert (written / "results" / "_plots").is_dir()
+    assert len(pd.read_parquet(written / "results")) == 37  # every stored row; _plots/ skipped
+
+
+def test_a_plain_plots_folder_would_break_pandas(tmp_path):
+    """Why the plots live in ``_plots``: Parquet readers skip only ``_``/``.``-prefixed names."""
+    results = tmp_path / "results"
+    shutil.copytree(GOLDEN, results)
+    (results / "plots").mkdir()
+    (results / "plots" / "x.png").write_bytes(b"\x89PNG\r\n")
+    with pytest.raises(Exception):  # noqa: B017 - pyarrow's error type varies by version
+        pd.read_parquet(results)
+
+
+def test_cli_check_reports_a_stale_leaderboard(tmp_path):
+    out = tmp_path / "lb.md"
+    out.write_text("stale\n")
+    assert main(["leaderboard", "--results", str(GOLDEN), "--out", str(out), "--check"]) == 1
+    assert main(["leaderboard", "--results", str(GOLDEN), "--out", str(out), "--no-plots"]) == 0
+    assert main(["leaderboard", "--results", str(GOLDEN), "--out", str(out), "--check"]) == 0
+
+
+def test_tuned_rows_are_marked_and_trials_hidden(tmp_path, monkeypatch):
+    from lossbench import tune
+    from tests.test_tune import _fake_sweep
+
+    _fake_sweep(monkeypatch, lambda s: 0.5 + s.loss_hparams.get("gamma", 0) / 100)
+    tune.tune(losses=["focal"], tasks=["standard/mnist1d"], trials=4, seeds=3, results=tmp_path)
+    text = report.render(tmp_path, None, "p")
+    assert "tuned (K=4)" in text and "tuning-trial configuration(s)" in text
+    assert "K = 4 configurations per entry" in text
+
+
+def test_suites_with_several_tasks_get_a_mean_rank_table(tmp_path):
+    from lossbench.runner import Record
+    from lossbench.spec import RunSpec
+    from lossbench.store import write_record
+
+    top1 = {("a", "cross_entropy"): 0.8, ("a", "focal"): 0.9,
+            ("b", "cross_entropy"): 0.7, ("b", "focal"): 0.6}
+    for (task, loss), value in top1.items():
+        for seed in range(3):
+            spec = RunSpec(loss=loss, loss_version="1", suite="standard", task=task,
+                           task_version="1", seed=seed,
+                           loss_hparams={"gamma": 2.0} if loss == "focal" else {})
+            write_record(tmp_path, Record(spec, "ok", {"top1": value + seed / 100}, "", {}))
+    ranks = section(report.render(tmp_path, None, "p"), "### standard: rank over its tasks")
+    assert row(ranks, "focal (untuned)")[1:4] == ["1.50", "2/2", "1"]
