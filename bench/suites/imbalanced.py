@@ -14,12 +14,12 @@ from __future__ import annotations
 import functools
 
 from ..metrics import classification
-from ..metrics.summary import classification_summary
 from .base import EvalInput, Suite, Task, TaskData
 from .corruption import long_tail_counts, long_tail_indices
 from .embedded import as_task_data, mnist1d_pool, mnist1d_recipe, per_class_subset
 from .fullscale import imbalanced_tasks, tail_group
 from .splits import rng, stratified_holdout
+from .standard import classification_metrics
 
 N_MAX = 350
 TEST_PER_CLASS = 89
@@ -45,18 +45,13 @@ def mnist1d_long_tail(rho: float, seed: int) -> TaskData:
 
 
 def long_tail_metrics(ev: EvalInput) -> dict[str, float]:
-    """Calibration summary of the final model on the balanced test set, balanced accuracy,
-    macro-F1, many/medium/few-shot accuracy (thresholds > 100, 20..100, < 20 training samples),
-    validation accuracy."""
+    """The standard suite's classification metrics (calibration summary on the balanced test set,
+    balanced accuracy, macro-F1, validation top-1) plus many/medium/few-shot accuracy (thresholds
+    > 100, 20..100, < 20 training samples)."""
     d = ev.data
     logits = ev.last.outputs(d.x_test)
-    return {
-        **classification_summary(logits, d.y_test),
-        "balanced_accuracy": classification.balanced_accuracy(logits, d.y_test),
-        "macro_f1": classification.macro_f1(logits, d.y_test),
-        **classification.shot_accuracies(logits, d.y_test, d.class_counts),
-        "val_top1": classification.top1(ev.last.outputs(d.x_val), d.y_val),
-    }
+    return {**classification_metrics(ev),
+            **classification.shot_accuracies(logits, d.y_test, d.class_counts)}
 
 
 def _task(rho: int) -> Task:
