@@ -42,15 +42,17 @@ def pooled_reliability(runs, prefix: str = "reliability/") -> tuple[np.ndarray, 
     """
     bins = sorted({c.split("/")[1] for c in runs.columns
                    if c.startswith(prefix) and c.count("/") == 2})
-    if not bins:
+    recorded = runs[[c for c in runs.columns if c.startswith(prefix)]].notna().any(axis=1)
+    if not bins or not recorded.any():
         return None
+    runs = runs[recorded]  # runs of this configuration that carry the per-bin metrics
     frac, conf, acc = [], [], []
     for b in bins:
         f = runs[f"{prefix}{b}/fraction"].to_numpy(float)
         c = runs[f"{prefix}{b}/confidence"].to_numpy(float)
         a = runs[f"{prefix}{b}/accuracy"].to_numpy(float)
         keep = (f > 0) & ~np.isnan(c) & ~np.isnan(a)
-        frac.append(float(np.nanmean(f)) if len(f) else 0.0)
+        frac.append(float(np.nanmean(f)) if (~np.isnan(f)).any() else 0.0)
         w = f[keep]
         conf.append(float(np.average(c[keep], weights=w)) if w.sum() > 0 else math.nan)
         acc.append(float(np.average(a[keep], weights=w)) if w.sum() > 0 else math.nan)

@@ -58,3 +58,13 @@ def test_plots_are_byte_identical_when_redrawn(tmp_path):
     report.render(GOLDEN, tmp_path / "b")
     for png in sorted((tmp_path / "a").iterdir()):
         assert png.read_bytes() == (tmp_path / "b" / png.name).read_bytes(), png.name
+
+
+def test_pooled_reliability_ignores_runs_without_recorded_bins():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 0.5]])
+    labels = torch.tensor([0, 1, 1])
+    with_bins = {"top1": 1.0, **plots.reliability_metrics(logits, labels)}
+    runs = pd.DataFrame([with_bins, {"top1": 0.5}])  # the second run recorded no bins
+    frac, _, _ = plots.pooled_reliability(runs)
+    assert not pd.isna(frac).any() and abs(frac.sum() - 1.0) < 1e-9
+    assert plots.pooled_reliability(pd.DataFrame([{"top1": 0.5}])) is None
