@@ -42,7 +42,9 @@ def test_ray_executor_stores_the_same_records_as_the_local_executor(tmp_path, lo
 
 
 def test_ray_executor_cancels_a_run_past_its_timeout_and_goes_on(tmp_path, local_ray):
-    slow, _ = plan(["standard"], ["mnist1d"], ["cross_entropy"], None, 1)  # 150 epochs
+    # 3,000 epochs: minutes on any CPU, far past the 20 s timeout however fast the machine is
+    slow, _ = plan(["standard"], ["mnist1d"], ["cross_entropy"], None, 1,
+                   options={"epochs": 3000})
     quick, _ = plan(["standard"], ["mnist1d"], ["focal"], None, 1, options={"epochs": 1})
     run_sweep(slow + quick, tmp_path, executor="ray", workers=1, threads=1, timeout=20,
               progress="quiet")
