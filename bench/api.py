@@ -92,14 +92,14 @@ def run(
               executor=executor, workers=workers, threads=threads, timeout=timeout,
               memory_limit_mb=memory_limit_mb, address=address,
               progress="plain" if log is not None and progress == "auto" else progress)
-    df = load_results(results)
-    return df[df["spec_key"].isin({s.key for s in specs})].reset_index(drop=True)
+    keys = {s.key for s in specs}
+    return load_results(results, keys=keys).reset_index(drop=True)
 
 
 def _with_speed_options(options: Mapping[str, Any] | None, amp: bool | str,
                         compile: bool) -> dict[str, Any] | None:
     """Fold ``amp`` / ``compile`` into the spec options (they change numerics, so the hash)."""
-    from .runner import AMP_CHOICES
+    from .spec import AMP_CHOICES
 
     out = dict(options or {})
     if amp:
@@ -114,6 +114,8 @@ def _with_speed_options(options: Mapping[str, Any] | None, amp: bool | str,
 
 def _check_device(device: str) -> None:
     """A usable torch device string; ``cuda`` only where a CUDA device is visible."""
+    if device == "cpu":
+        return  # the default: valid without importing torch
     import torch
 
     from .executors import visible_gpus

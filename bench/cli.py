@@ -188,8 +188,21 @@ def _list_suites(pattern: str | None) -> int:
     return 0
 
 
+def _refresh_leaderboard(results: str, out: str) -> None:
+    """Re-render ``out`` after a sweep, unless its stamp says it already shows these results."""
+    from .api import leaderboard
+    from .freshness import plots_link, up_to_date
+
+    if up_to_date(results, out, plots_link(results, out)):
+        print(f"{out} is up to date with {results} (no record changed since it was rendered); "
+              f"`lossbench leaderboard` re-renders it anyway", file=sys.stderr)
+        return
+    leaderboard(results, out)
+    print(f"leaderboard written to {out}", file=sys.stderr)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .api import leaderboard, run
+    from .api import run
 
     df = run(suites=args.suites, tasks=args.tasks, losses=args.losses,
              regularizers=args.regularizers, seeds=args.seeds, results=args.results,
@@ -199,8 +212,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
              timeout=args.timeout, memory_limit_mb=args.memory_limit, address=args.address,
              amp=args.amp, compile=args.compile, progress="quiet" if args.quiet else "auto")
     if not args.no_leaderboard:
-        leaderboard(args.results, args.leaderboard)
-        print(f"leaderboard written to {args.leaderboard}", file=sys.stderr)
+        _refresh_leaderboard(args.results, args.leaderboard)
     failed = int((df["status"] != "ok").sum())
     print(f"{len(df)} runs in the selection, {failed} not ok", file=sys.stderr)
     return 1 if failed else 0
@@ -222,7 +234,6 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
-    from .api import leaderboard
     from .tune import tune
 
     if args.select is not None and not args.select.startswith("val_"):
@@ -241,8 +252,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         print(f"{r.entry} on {r.base.suite}/{r.base.task}: {len(r.trials)} trials, {what}",
               file=sys.stderr)
     if not args.no_leaderboard:
-        leaderboard(args.results, args.leaderboard)
-        print(f"leaderboard written to {args.leaderboard}", file=sys.stderr)
+        _refresh_leaderboard(args.results, args.leaderboard)
     return 1 if any(r.selected is None for r in results) else 0
 
 

@@ -40,8 +40,9 @@ MNIST1D_DEFAULTS: dict[str, Any] = {
 
 def cache_dir() -> Path:
     """Where generated data is cached: ``$LOSSBENCH_CACHE`` or ``~/.cache/lossbench``."""
-    root = os.environ.get("LOSSBENCH_CACHE") or Path.home() / ".cache" / "lossbench"
-    return Path(root)
+    from .metadata_cache import cache_root
+
+    return cache_root()
 
 
 def _atomic_save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:

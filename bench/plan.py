@@ -12,8 +12,7 @@ from typing import Any
 
 from .errors import EntryLoadError, UsageError, unknown_value
 from .registry import LOSSES, REGULARIZERS, SUITES, Card, resolve_hparams
-from .spec import RunSpec
-from .suites.base import Suite, Task
+from .spec import RECIPE_OPTIONS, RunSpec
 
 NO_REGULARIZER = "none"
 BASELINE_LOSS = "cross_entropy"
@@ -27,20 +26,59 @@ class Skipped:
     reason: str
 
 
-def _suites(names: Sequence[str] | None) -> list[Suite]:
+@dataclass(frozen=True)
+class TaskInfo:
+    """What planning needs of a task (the task itself, with its data builder, is loaded by the
+    run): its name, version, and where it belongs."""
+
+    name: str
+    version: str
+    embedded: bool
+    supports_embedding: bool
+
+
+@dataclass(frozen=True)
+class SuiteInfo:
+    """A suite's name and its tasks' :class:`TaskInfo`, in the suite's order."""
+
+    name: str
+    tasks: dict[str, TaskInfo]
+
+    def default_tasks(self) -> list[TaskInfo]:
+        """The embedded tasks: what ``lossbench run --suite NAME`` runs."""
+        return [t for t in self.tasks.values() if t.embedded]
+
+
+def _describe_suite(suite: Any) -> dict[str, Any]:
+    return {"name": suite.name,
+            "tasks": [{"name": t.name, "version": str(t.version), "embedded": bool(t.embedded),
+                       "supports_embedding": bool(t.supports_embedding)}
+                      for t in suite.tasks.values()]}
+
+
+def suite_info(name: str) -> SuiteInfo:
+    """The :class:`SuiteInfo` of a registered suite, from the metadata cache when its package is
+    unchanged (so planning does not build or import the suite); ``UsageError`` for an unknown
+    name, ``EntryLoadError`` for a suite that fails to load."""
+    data = SUITES.get(name).metadata("tasks", _describe_suite)
+    return SuiteInfo(data["name"], {t["name"]: TaskInfo(**t) for t in data["tasks"]})
+
+
+def _suites(names: Sequence[str] | None) -> list[SuiteInfo]:
     chosen = list(names) if names else SUITES.names()
     out = []
     for name in chosen:
-        entry = SUITES.get(name)  # raises UsageError for unknown names
+        SUITES.get(name)  # raises UsageError for unknown names
         try:
-            out.append(entry.load())
+            out.append(suite_info(name))
         except EntryLoadError as exc:
             if names:
                 raise UsageError(str(exc)) from None
     return out
 
 
-def _tasks(suites: list[Suite], task_names: Sequence[str] | None) -> list[tuple[Suite, Task]]:
+def _tasks(suites: list[SuiteInfo],
+           task_names: Sequence[str] | None) -> list[tuple[SuiteInfo, TaskInfo]]:
     if not task_names:
         return [(s, t) for s in suites for t in s.default_tasks()]
     out = []
@@ -78,13 +116,13 @@ def _cards(registry, names: Sequence[str] | None, what: str) -> tuple[list[Card]
     return cards, skipped
 
 
-def _placed(card: Card, suite: Suite, by_user: bool) -> bool:
+def _placed(card: Card, suite: SuiteInfo, by_user: bool) -> bool:
     """An entry runs on the suites its card declares, unless the user named both the entry and
     the suites/tasks to run it on."""
     return by_user or card.applies_to(suite.name)
 
 
-def _fits(card: Card, task: Task) -> bool:
+def _fits(card: Card, task: TaskInfo) -> bool:
     return card.kind != "embedding" or task.supports_embedding
 
 
@@ -179,8 +217,6 @@ def plan(
 
 def validate_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check spec options (recipe overrides) and return them as a plain dict."""
-    from .runner import RECIPE_OPTIONS
-
     options = dict(options or {})
     for key, value in options.items():
         if key not in RECIPE_OPTIONS:
@@ -196,7 +232,7 @@ def _embedding_tasks() -> list[str]:
     out = []
     for name in SUITES.names():
         try:
-            suite = SUITES.load(name)
+            suite = suite_info(name)
         except EntryLoadError:
             continue
         out += [f"{name}/{t.name}" for t in suite.tasks.values() if t.supports_embedding]

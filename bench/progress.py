@@ -16,10 +16,12 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from .runner import Record
 from .spec import RunSpec
+
+if TYPE_CHECKING:  # the runner imports torch; these modules stay light
+    from .runner import Record
 
 MODES = ("auto", "rich", "plain", "quiet")
 

@@ -68,6 +68,13 @@ class Card:
         d["suites"] = list(self.suites)
         return d
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Card:
+        """The inverse of :meth:`to_dict` (``Card.from_dict(c.to_dict()) == c``)."""
+        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        fields["suites"] = tuple(fields.get("suites", ()))
+        return cls(**fields)
+
     def applies_to(self, suite: str) -> bool:
         """True if the entry declares ``suite`` (an entry that declares none applies everywhere)."""
         return not self.suites or suite in self.suites
@@ -84,6 +91,9 @@ class Entry:
     dist_version: str
     _loader: Callable[[], Any] | None = None
     conflict: str | None = None
+    #: discovered through an entry point (its metadata may be served from the metadata cache);
+    #: entries registered in-process are always read from their target
+    from_entry_point: bool = False
     _obj: Any = None
     _error: str | None = None
     _loaded: bool = False
@@ -125,8 +135,20 @@ class Entry:
         return "ok"
 
     def card(self) -> Card:
-        obj = self.load()
-        return card_from_target(obj, self.name, self.group, self.origin, self.target)
+        """The entry's card; served from :mod:`lossbench.metadata_cache` without importing the
+        target when the entry and its package's files are unchanged since it was last read."""
+        return Card.from_dict(self.metadata("card", lambda obj: card_from_target(
+            obj, self.name, self.group, self.origin, self.target).to_dict()))
+
+    def metadata(self, what: str, describe: Callable[[Any], Any]) -> Any:
+        """``describe(target)`` — JSON-serialisable metadata of the loaded target — cached on
+        disk for entries discovered through entry points (see :mod:`lossbench.metadata_cache`)."""
+        if self.conflict or self._loaded or not self.from_entry_point:
+            return json.loads(json.dumps(describe(self.load())))
+        from .metadata_cache import cached
+
+        return cached(self.group, self.name, self.target, self.origin, what,
+                      lambda: describe(self.load()))
 
 
 def _import_target(target: str) -> Any:
@@ -273,7 +295,8 @@ def _entry_points(kind: str, group: str) -> list[Entry]:
         if key in seen:  # the same distribution visible twice on sys.path
             continue
         seen.add(key)
-        found.append(Entry(ep.name, kind, ep.value, dist_name, dist_version, _loader=ep.load))
+        found.append(Entry(ep.name, kind, ep.value, dist_name, dist_version, _loader=ep.load,
+                           from_entry_point=True))
     return found
 
 

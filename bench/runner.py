@@ -32,7 +32,7 @@ import torch
 
 from . import __version__
 from .registry import LOSSES, REGULARIZERS, SUITES, build
-from .spec import RunSpec
+from .spec import AMP_CHOICES, RECIPE_OPTIONS, RunSpec  # noqa: F401 - re-exported
 from .suites.base import EvalInput, Evaluator, Suite, Task
 from .train import Diverged, TrainConfig, train
 
@@ -104,13 +104,7 @@ def resolve_task(spec: RunSpec) -> tuple[Suite, Task]:
     return suite, suite.task(spec.task)
 
 
-#: Spec options that override a task's training recipe (stored in the spec, so they are hashed and
-#: shown: a run with options is never mixed with the task's default-recipe runs).
-#: ``amp`` ("bf16": bfloat16 autocast of the model's forward) and ``compile`` (``torch.compile`` of
-#: the model) change the numerics, so they are spec options too.
-RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay", "amp", "compile")
 TRAIN_CONFIG_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay")
-AMP_CHOICES = ("bf16",)
 
 
 def recipe_for(task: Task, options: dict[str, Any]) -> TrainConfig:

@@ -16,12 +16,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .executors import DEFAULT_EXECUTOR, Executor, make_executor
 from .progress import SweepProgress
-from .runner import Record
 from .spec import RunSpec
 from .store import stored_status, write_record
+
+if TYPE_CHECKING:  # the runner imports torch; these modules stay light
+    from .runner import Record
 
 
 @dataclass
@@ -47,7 +50,8 @@ def pending(specs: Sequence[RunSpec], results_dir: str | Path, *, force: bool = 
     unique = list({s.key: s for s in specs}.values())
     if force:
         return unique, []
-    status = stored_status(results_dir)
+    # Only the selection's own records are read (a corrupt one raises, naming its path).
+    status = stored_status(results_dir, [s.key for s in unique])
     todo, done = [], []
     for s in unique:
         st = status.get(s.key)
@@ -119,7 +123,7 @@ def run_sweep(
     # Runs of one (suite, task, seed) next to each other: their data is built once per process.
     todo.sort(key=lambda s: (s.suite, s.task, s.seed))
     summary = SweepSummary(cached=done)
-    if isinstance(executor, str):
+    if isinstance(executor, str) and todo:  # nothing to run: no executor (nor torch) is loaded
         executor = make_executor(executor, {
             "device": device, "workers": workers, "timeout": timeout,
             "memory_limit_mb": memory_limit_mb, "threads": threads, "address": address})

@@ -17,6 +17,13 @@ from . import __version__
 
 HASH_LENGTH = 16
 
+#: Spec options that override a task's training recipe (stored in the spec, so they are hashed and
+#: shown: a run with options is never mixed with the task's default-recipe runs).
+#: ``amp`` ("bf16": bfloat16 autocast of the model's forward) and ``compile`` (``torch.compile`` of
+#: the model) change the numerics, so they are spec options too.
+RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay", "amp", "compile")
+AMP_CHOICES = ("bf16",)
+
 
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no whitespace: equal values give byte-identical text."""

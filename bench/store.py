@@ -16,13 +16,16 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import LossbenchError
-from .runner import Record
 from .spec import RunSpec, canonical_json
+
+if TYPE_CHECKING:  # the runner imports torch; these modules stay light
+    from .runner import Record
 
 SPEC_COLUMNS = ("spec_key", "loss", "loss_version", "loss_hparams", "regularizer",
                 "regularizer_version", "regularizer_hparams", "suite", "task", "task_version",
@@ -58,6 +61,9 @@ SCHEMA = pa.schema([
     ("metric", pa.string()),  # null for a failed run without metrics
     ("value", pa.float64()),
 ])
+
+
+PLOTS_DIR = "_plots"  # the leaderboard's plots, under the results folder ("_": not records)
 
 
 class CorruptResultError(LossbenchError):
@@ -128,18 +134,42 @@ def stored_keys(results_dir: str | Path) -> set[str]:
     return {p.stem for p in results_dir.glob("*.parquet")}
 
 
-def stored_status(results_dir: str | Path) -> dict[str, str]:
-    """``{spec key: status}`` of every stored run (reads only the status column)."""
+def stored_status(results_dir: str | Path, keys: Iterable[str] | None = None) -> dict[str, str]:
+    """``{spec key: status}`` of every stored run, or of those among ``keys`` that are stored
+    (reads only the status column)."""
     out: dict[str, str] = {}
-    for path in _files(results_dir):
+    for path in _files(results_dir, keys):
         table = _read(path, columns=["status"])
         out[path.stem] = table.column("status")[0].as_py() if table.num_rows else "error"
     return out
 
 
-def _files(results_dir: str | Path) -> list[Path]:
+def _files(results_dir: str | Path, keys: Iterable[str] | None = None) -> list[Path]:
+    """The record files of ``results_dir`` (sorted), or of those ``keys`` that have one."""
     results_dir = Path(results_dir)
-    return sorted(results_dir.glob("*.parquet")) if results_dir.is_dir() else []
+    if not results_dir.is_dir():
+        return []
+    if keys is None:
+        return sorted(results_dir.glob("*.parquet"))
+    return sorted(p for p in (result_path(results_dir, k) for k in set(keys)) if p.is_file())
+
+
+def results_digest(results_dir: str | Path) -> str:
+    """A SHA-256 over the name and content of every file the leaderboard is made from (the
+    records and the tuning manifests; not the plots it draws): equal digests, equal inputs."""
+    import hashlib
+
+    root = Path(results_dir)
+    h = hashlib.sha256()
+    if root.is_dir():
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if (not path.is_file() or rel.parts[0] == PLOTS_DIR
+                    or any(part.startswith(".") for part in rel.parts)):
+                continue
+            h.update(rel.as_posix().encode() + b"\0")
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def _read(path: Path, columns: Iterable[str] | None = None) -> pa.Table:
@@ -152,11 +182,12 @@ def _read(path: Path, columns: Iterable[str] | None = None) -> pa.Table:
         ) from None
 
 
-def load_long(results_dir: str | Path = "results"):
-    """All stored rows (long format: one row per run and metric) as a DataFrame."""
+def load_long(results_dir: str | Path = "results", keys: Iterable[str] | None = None):
+    """All stored rows (long format: one row per run and metric) as a DataFrame; only the runs
+    whose spec key is in ``keys`` when given."""
     import pandas as pd
 
-    files = _files(results_dir)
+    files = _files(results_dir, keys)
     if not files:
         return SCHEMA.empty_table().to_pandas()
     tables = [_read(p) for p in files]
@@ -165,10 +196,11 @@ def load_long(results_dir: str | Path = "results"):
         kind="stable").reset_index(drop=True).pipe(pd.DataFrame)
 
 
-def load_results(results_dir: str | Path = "results", wide: bool = True):
+def load_results(results_dir: str | Path = "results", wide: bool = True,
+                 keys: Iterable[str] | None = None):
     """Stored runs as a DataFrame: one row per run with a column per metric (``wide=True``), or
-    the raw long format (one row per run and metric)."""
-    long = load_long(results_dir)
+    the raw long format (one row per run and metric); only the spec keys in ``keys`` when given."""
+    long = load_long(results_dir, keys)
     if not wide:
         return long
     runs = long.drop(columns=["metric", "value"]).drop_duplicates("spec_key").set_index("spec_key")

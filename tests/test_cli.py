@@ -59,6 +59,23 @@ def test_second_run_runs_nothing_new(tmp_path):
     assert "0 to run, 2 already stored" in second.stderr
 
 
+def test_rerunning_a_finished_sweep_imports_no_entry_and_keeps_the_leaderboard(tmp_path):
+    args = ["run", "--task", "standard/mnist1d", "--loss", "cross_entropy", "--seeds", "1",
+            "--epochs", "1", "--results", str(tmp_path / "r"), "--leaderboard",
+            str(tmp_path / "lb.md"), "--quiet"]
+    assert run_cli(*args).returncode == 0
+    board = (tmp_path / "lb.md").read_bytes()
+    code = ("import sys\nfrom lossbench.cli import main\nrc = main(sys.argv[1:])\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or "
+            "m.startswith('lossbench_registry.')))\nsys.exit(rc)")
+    again = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "[]"  # planned from the metadata cache: no entry imported
+    assert "is up to date with" in again.stderr  # the leaderboard's stamp matched: not redrawn
+    assert (tmp_path / "lb.md").read_bytes() == board
+
+
 def test_force_reruns_stored_specs(tmp_path):
     args = ["run", "--task", "standard/mnist1d", "--loss", "cross_entropy", "--seeds", "1",
             "--epochs", "1", "--results", str(tmp_path / "r"), "--no-leaderboard"]

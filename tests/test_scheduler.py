@@ -97,7 +97,7 @@ def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
 
 
 def test_a_corrupt_result_file_is_reported_by_path(tmp_path):
-    bad = tmp_path / "0123456789abcdef.parquet"
+    bad = tmp_path / f"{smoke_specs()[0].key}.parquet"  # a record of the sweep's own selection
     bad.write_bytes(b"not parquet")
     with pytest.raises(CorruptResultError, match=str(bad)):
         run_sweep(smoke_specs(), tmp_path, executor=CountingExecutor(), progress="quiet")

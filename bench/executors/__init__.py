@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..registry import EXECUTORS, context_kwargs
-from ..runner import Record
 from ..spec import RunSpec
+
+if TYPE_CHECKING:  # the runner imports torch; these modules stay light
+    from ..runner import Record
 
 #: Keyword options the scheduler passes to an executor's constructor when its signature names them.
 EXECUTOR_OPTIONS = ("device", "workers", "timeout", "memory_limit_mb", "threads", "address")
