@@ -34,6 +34,44 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _add_sweep_options(p: argparse.ArgumentParser, verb: str) -> None:
+    """The selection, storage and execution options ``run`` and ``tune`` share."""
+    p.add_argument("--suite", action="append", dest="suites", metavar="S",
+                   help=f"suite to {verb} on (repeatable; default: every suite's embedded tasks)")
+    p.add_argument("--task", action="append", dest="tasks", metavar="T",
+                   help="task name or suite/task (repeatable; default: the suites' embedded tasks)")
+    tuning = verb == "tune"
+    p.add_argument("--loss", action="append", dest="losses", metavar="NAME",
+                   help="loss to tune, alone (repeatable; name at least one --loss or "
+                        "--regularizer)" if tuning else
+                   "loss to run (repeatable; default: every registered loss)")
+    p.add_argument("--regularizer", action="append", dest="regularizers", metavar="NAME",
+                   help="regularizer to tune, combined with cross-entropy (repeatable)" if tuning
+                   else "regularizer to combine with the losses (repeatable; 'none' = without)")
+    p.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
+                   help="run the selected configuration for seeds 0..N-1 (default: 3)" if tuning
+                   else "run seeds 0..N-1 (default: 3)")
+    p.add_argument("--results", default="results", metavar="DIR",
+                   help="results folder (default: results)")
+    p.add_argument("--leaderboard", default="leaderboard.md", metavar="PATH",
+                   help=f"leaderboard file to regenerate after the {verb} when the results "
+                        f"changed (default: leaderboard.md)")
+    p.add_argument("--no-leaderboard", action="store_true",
+                   help=f"do not regenerate the leaderboard after the {verb}")
+    p.add_argument("--device", default="cpu",
+                   help="torch device: cpu, cuda (one worker per visible GPU), cuda:N "
+                        "(default: cpu)")
+    p.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
+                   help="override the tasks' epochs (a smoke run; stored as a spec option and "
+                        "reported apart from default-recipe runs)")
+    p.add_argument("--executor", default="local", metavar="NAME",
+                   help="where runs execute: local (child processes, default), serial (this "
+                        "process, for pdb), ray, or a registered plugin")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="parallel runs (default: one per visible GPU with --device cuda, else "
+                        "one per CPU core)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lossbench",
@@ -51,37 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run entry × task × seed (skipping stored specs), then "
                                    "regenerate the leaderboard")
-    p.add_argument("--suite", action="append", dest="suites", metavar="S",
-                   help="suite to run (repeatable; default: every suite's embedded tasks)")
-    p.add_argument("--task", action="append", dest="tasks", metavar="T",
-                   help="task name or suite/task (repeatable; default: the suites' embedded tasks)")
-    p.add_argument("--loss", action="append", dest="losses", metavar="NAME",
-                   help="loss to run (repeatable; default: every registered loss)")
-    p.add_argument("--regularizer", action="append", dest="regularizers", metavar="NAME",
-                   help="regularizer to combine with the losses (repeatable; 'none' = without)")
-    p.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
-                   help="run seeds 0..N-1 (default: 3)")
-    p.add_argument("--results", default="results", metavar="DIR",
-                   help="results folder (default: results)")
-    p.add_argument("--leaderboard", default="leaderboard.md", metavar="PATH",
-                   help="leaderboard file to regenerate after the run (default: leaderboard.md)")
-    p.add_argument("--no-leaderboard", action="store_true",
-                   help="do not regenerate the leaderboard after the run")
+    _add_sweep_options(p, "run")
     p.add_argument("--force", action="store_true", help="re-run specs that are already stored")
     p.add_argument("--retry-failed", action="store_true",
                    help="re-run stored specs whose status is not ok")
-    p.add_argument("--device", default="cpu",
-                   help="torch device: cpu, cuda (one worker per visible GPU), cuda:N "
-                        "(default: cpu)")
-    p.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
-                   help="override the tasks' epochs (a smoke run; stored as a spec option and "
-                        "reported apart from default-recipe runs)")
-    p.add_argument("--executor", default="local", metavar="NAME",
-                   help="where runs execute: local (child processes, default), serial (this "
-                        "process, for pdb), ray, or a registered plugin")
-    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                   help="parallel runs (default: one per visible GPU with --device cuda, else "
-                        "one per CPU core)")
     p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
                    help="torch threads per run (default: 1 on CPU, cores per worker on GPU)")
     p.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
@@ -112,31 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tune", help="equal-budget tuning: K configurations per entry (card "
                                     "defaults + quasi-random draws), select on validation, "
                                     "then run the selected one for the seeds")
-    p.add_argument("--loss", action="append", dest="losses", metavar="NAME",
-                   help="loss to tune (repeatable)")
-    p.add_argument("--regularizer", action="append", dest="regularizers", metavar="NAME",
-                   help="regularizer to tune, combined with cross-entropy (repeatable)")
-    p.add_argument("--suite", action="append", dest="suites", metavar="S",
-                   help="suite (repeatable; default: every suite's embedded tasks)")
-    p.add_argument("--task", action="append", dest="tasks", metavar="T",
-                   help="task name or suite/task (repeatable)")
+    _add_sweep_options(p, "tune")
     p.add_argument("--trials", type=_positive_int, default=8, metavar="K",
                    help="configurations per entry and task, the defaults included (default: 8)")
-    p.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
-                   help="run the selected configuration for seeds 0..N-1 (default: 3)")
     p.add_argument("--select", default=None, metavar="METRIC",
                    help="validation metric that selects the configuration (default: val_<the "
                         "suite's first headline metric> when recorded, else val_top1)")
-    p.add_argument("--results", default="results", metavar="DIR")
-    p.add_argument("--leaderboard", default="leaderboard.md", metavar="PATH")
-    p.add_argument("--no-leaderboard", action="store_true")
-    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    p.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
-                   help="override the tasks' epochs (a smoke run, reported apart)")
-    p.add_argument("--executor", default="local", metavar="NAME",
-                   help="executor running the trials and final runs (default: local)")
-    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                   help="parallel worker processes (default: the executor's)")
 
     p = sub.add_parser("check", help="run the plugin conformance checks on an entry (what a "
                                      "submitter runs before publishing)")

@@ -1,14 +1,16 @@
 """Measure the four speed targets of the scheduler issue in one run, as ratios where possible.
 
-    python benchmarks/harness_overhead.py [--epochs 30] [--repeats 3] [--json out.json]
+    python benchmarks/harness_overhead.py [--epochs 30] [--repeats 3] [--only full] [--json F]
 
 1. harness overhead: ``lossbench.train.train`` and a whole run through the local executor (child
    process, evaluation, metrics) versus a plain hand-written PyTorch loop training the same model
    on the same task, interleaved (plain, harness, plain, harness, ...) in this process, 1 thread;
 2. 2 local workers versus 1 on the same embedded sweep (runs per second);
 3. re-running a finished sweep (everything cached): in-process, and the ``lossbench run`` CLI;
-4. the full embedded leaderboard (every registered loss x every suite's embedded tasks x 3 seeds,
-   default recipes): its size and the time it takes at the measured per-epoch cost.
+4. the full embedded leaderboard (every registered entry x every suite's embedded tasks x 3 seeds,
+   default recipes): its size; the plain loop's per-step overhead and per-sample cost (two batch
+   sizes), hence what the sweep costs and its floor with zero per-step overhead; and the measured
+   wall time of its runs stored under ``--results``.
 
 Results depend on the machine and its load; the script prints the load average beside them.
 Each timing is taken as wall time and as CPU time (this process's, or the child's for a run
@@ -156,6 +158,8 @@ def workers(epochs: int, losses: list[str], seeds: int) -> dict:
 
 
 def cached(losses: list[str], seeds: int) -> dict:
+    """Re-running a finished sweep: in-process, and the ``lossbench run`` command as a user
+    types it (leaderboard included), with a cold and then a warm metadata cache."""
     with tempfile.TemporaryDirectory() as tmp:
         specs, _ = plan([TASK[0]], [TASK[1]], losses, None, seeds, options={"epochs": 1})
         run_sweep(specs, tmp, workers=2, progress="quiet")
@@ -163,30 +167,82 @@ def cached(losses: list[str], seeds: int) -> dict:
         summary = run_sweep(specs, tmp, progress="quiet")
         in_process = time.perf_counter() - start
         assert not summary.ran
+        env = {**os.environ, "LOSSBENCH_CACHE": str(Path(tmp, "cache"))}  # cold at first
         args = [sys.executable, "-m", "lossbench.cli", "run", "--suite", TASK[0], "--task",
                 TASK[1], "--seeds", str(seeds), "--epochs", "1", "--results", tmp,
-                "--no-leaderboard", "--quiet", *sum((["--loss", x] for x in losses), [])]
-        start = time.perf_counter()
-        subprocess.run(args, check=True, capture_output=True)
-        cli = time.perf_counter() - start
+                "--leaderboard", str(Path(tmp, "leaderboard.md")), "--quiet",
+                *sum((["--loss", x] for x in losses), [])]
+        cli = []
+        for _ in range(3):  # 1: cold metadata cache, renders the leaderboard; 2-3: a re-run
+            start = time.perf_counter()
+            subprocess.run(args, check=True, capture_output=True, env=env)
+            cli.append(time.perf_counter() - start)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import torch"], check=True)
         torch_import = time.perf_counter() - start
-    return {"runs": len(specs), "in_process_seconds": in_process, "cli_seconds": cli,
+    return {"runs": len(specs), "in_process_seconds": in_process,
+            "cli_first_seconds": cli[0], "cli_rerun_seconds": min(cli[1:]),
             "python_plus_torch_import_seconds": torch_import}
 
 
-def full_leaderboard(seconds_per_epoch: float, cores: int) -> dict:
+def step_cost(epochs: int, repeats: int, batch_sizes: tuple[int, int] = (100, 400)) -> dict:
+    """Per-step overhead ``a`` and per-sample cost ``b`` of the plain loop (1 thread, CPU
+    seconds), from two batch sizes: an epoch costs ``steps * a + samples * b``."""
+    torch.set_num_threads(1)
+    spec = plan([TASK[0]], [TASK[1]], ["cross_entropy"], None, 1)[0][0]
+    _, task = resolve_task(spec)
+    data, recipe = task.make_data(0), task.train
+    n = len(data.x_train)
+    per_epoch = {}
+    for bs in batch_sizes:
+        r = dataclasses.replace(recipe, batch_size=bs)
+        plain_loop(data, r, 1)
+        per_epoch[bs] = statistics.median(plain_loop(data, r, epochs).cpu / epochs
+                                          for _ in range(repeats))
+    (b1, b2) = batch_sizes
+    s1, s2 = math.ceil(n / b1), math.ceil(n / b2)
+    a = (per_epoch[b1] - per_epoch[b2]) / (s1 - s2)
+    b = (per_epoch[b1] - s1 * a) / n
+    return {"train_samples": n, "seconds_per_epoch": per_epoch,
+            "seconds_per_step_overhead": a, "seconds_per_sample": b,
+            "overhead_share_at_recipe_batch": s1 * a / per_epoch[b1]}
+
+
+def full_leaderboard(cost: dict, cores: int, results: Path | None) -> dict:
+    """The full embedded leaderboard (``lossbench run``'s default plan): its size, what it
+    takes at the measured step cost, its floor with zero per-step overhead (every model of a
+    task batched into one step), and — when ``results`` holds its records — the sum of the
+    runs' measured wall times."""
     specs, skipped = plan(None, None, None, None, 3)
-    epochs = 0
+    by_task: dict[tuple[str, str], dict] = {}
     for spec in specs:
-        _, task = resolve_task(spec)
-        epochs += task.train.epochs
-    serial_hours = epochs * seconds_per_epoch / 3600
-    return {"runs": len(specs), "skipped": len(skipped), "suites": SUITES.names(),
-            "epochs_total": epochs, "assumed_seconds_per_epoch": seconds_per_epoch,
-            "hours_one_core": serial_hours, "hours_on_cores": serial_hours / cores,
-            "cores": cores}
+        row = by_task.get((spec.suite, spec.task))
+        if row is None:
+            _, task = resolve_task(spec)
+            n = len(task.make_data(0).x_train)
+            row = by_task[(spec.suite, spec.task)] = {
+                "runs": 0, "epochs": task.train.epochs, "train_samples": n,
+                "steps_per_epoch": math.ceil(n / task.train.batch_size)}
+        row["runs"] += 1
+    a, b = cost["seconds_per_step_overhead"], cost["seconds_per_sample"]
+    steps = sum(r["runs"] * r["epochs"] * r["steps_per_epoch"] for r in by_task.values())
+    samples = sum(r["runs"] * r["epochs"] * r["train_samples"] for r in by_task.values())
+    out = {"runs": len(specs), "skipped": len(skipped), "suites": SUITES.names(),
+           "epochs_total": sum(r["runs"] * r["epochs"] for r in by_task.values()),
+           "steps_total": steps, "sample_epochs_total": samples, "cores": cores,
+           "tasks": {f"{k[0]}/{k[1]}": v for k, v in by_task.items()},
+           "model_minutes_on_cores": (steps * a + samples * b) / cores / 60,
+           "compute_floor_minutes_on_cores": samples * b / cores / 60,
+           "overhead_minutes_on_cores": steps * a / cores / 60}
+    if results is not None:
+        from lossbench.store import load_results
+
+        df = load_results(results, keys={s.key for s in specs})
+        out["stored_runs"] = len(df)
+        out["stored_wall_seconds_sum"] = float(df["wall_seconds"].sum())
+        out["stored_minutes_on_cores"] = out["stored_wall_seconds_sum"] / cores / 60
+        out["cores_for_10_minutes"] = out["stored_wall_seconds_sum"] / 600
+    return out
 
 
 def main(argv=None) -> int:
@@ -194,20 +250,30 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=30, help="epochs per timed run (default 30)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--sweep-epochs", type=int, default=10)
+    p.add_argument("--results", type=Path, default=Path("results"),
+                   help="folder whose stored records of the full leaderboard give its measured "
+                        "cost (default: results)")
+    p.add_argument("--only", choices=("overhead", "workers", "cached", "full"), action="append",
+                   help="measure only these targets (repeatable; default: all)")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
+    only = set(args.only or ("overhead", "workers", "cached", "full"))
     losses = ["cross_entropy", "focal", "label_smoothing"]
     out = {"load_average_before": os.getloadavg(), "cpus": os.cpu_count(),
            "torch": torch.__version__}
-    out["overhead"] = overhead(args.epochs, args.repeats)
-    print(json.dumps({"overhead": out["overhead"]}, indent=1), flush=True)
-    out["workers"] = workers(args.sweep_epochs, losses, 2)
-    print(json.dumps({"workers": out["workers"]}, indent=1), flush=True)
-    out["cached"] = cached(losses, 3)
-    print(json.dumps({"cached": out["cached"]}, indent=1), flush=True)
-    out["full_leaderboard"] = full_leaderboard(out["overhead"]["cpu"]["seconds_per_epoch_run"], 2)
+    steps = [("overhead", lambda: overhead(args.epochs, args.repeats)),
+             ("workers", lambda: workers(args.sweep_epochs, losses, 2)),
+             ("cached", lambda: cached(losses, 3)),
+             ("step_cost", lambda: step_cost(args.epochs, args.repeats)),
+             ("full_leaderboard", lambda: full_leaderboard(
+                 out["step_cost"], 2, args.results if args.results.is_dir() else None))]
+    for name, measure in steps:
+        if {"step_cost": "full", "full_leaderboard": "full"}.get(name, name) not in only:
+            continue
+        out[name] = measure()
+        print(json.dumps({name: out[name]}, indent=1), flush=True)
     out["load_average_after"] = os.getloadavg()
-    print(json.dumps({k: out[k] for k in ("full_leaderboard", "load_average_after")}, indent=1))
+    print(json.dumps({"load_average_after": out["load_average_after"]}))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return 0
