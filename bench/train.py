@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .augment import get_augmentation
 from .registry import context_kwargs
 
 #: Keyword context a loss receives when (and only when) its signature names it.
@@ -69,6 +70,7 @@ class TrainConfig:
     momentum: float = 0.9
     schedule: str = "onecycle"  # onecycle | cosine | constant
     eval_every: int = 1  # validation accuracy every k epochs, for best-epoch model selection
+    augment: str = ""  # a name in lossbench.augment.AUGMENTATIONS, applied to each train batch
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adamw", "sgd"):
@@ -77,6 +79,8 @@ class TrainConfig:
             raise ValueError(
                 f"unknown schedule {self.schedule!r}; valid: onecycle, cosine, constant"
             )
+        if self.augment:
+            get_augmentation(self.augment)  # ValueError naming the valid ones
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, "
                              f"{self.batch_size}")
@@ -286,6 +290,7 @@ def train(
         loss.backward()
         return loss
 
+    augment = get_augmentation(cfg.augment) if cfg.augment else None
     start = time.perf_counter()
     for epoch in range(cfg.epochs):
         ctx.epoch = epoch
@@ -294,6 +299,8 @@ def train(
         for i in range(steps_per_epoch):
             idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
             x, y = x_train[idx], y_train[idx]
+            if augment is not None:
+                x = augment(x, gen)
             ctx.index = idx
             for reg in transforms:
                 x, y = reg.transform_batch(x, y, ctx)
