@@ -64,6 +64,7 @@ SCHEMA = pa.schema([
 
 
 PLOTS_DIR = "_plots"  # the leaderboard's plots, under the results folder ("_": not records)
+TUNING_DIR = "_tuning"  # tuning manifests (lossbench.tune), under the results folder
 
 
 class CorruptResultError(LossbenchError):
@@ -155,20 +156,19 @@ def _files(results_dir: str | Path, keys: Iterable[str] | None = None) -> list[P
 
 
 def results_digest(results_dir: str | Path) -> str:
-    """A SHA-256 over the name and content of every file the leaderboard is made from (the
-    records and the tuning manifests; not the plots it draws): equal digests, equal inputs."""
+    """A SHA-256 over the name and content of every file the leaderboard is made from: the
+    records (``*.parquet``) and the tuning manifests (``_tuning/*.json``); nothing else in the
+    folder (plots, temporary files, a leaderboard or cache kept there) changes it."""
     import hashlib
 
     root = Path(results_dir)
     h = hashlib.sha256()
-    if root.is_dir():
-        for path in sorted(root.rglob("*")):
-            rel = path.relative_to(root)
-            if (not path.is_file() or rel.parts[0] == PLOTS_DIR
-                    or any(part.startswith(".") for part in rel.parts)):
-                continue
-            h.update(rel.as_posix().encode() + b"\0")
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+    inputs = [*_files(root), *sorted(root.glob(f"{TUNING_DIR}/*.json"))] if root.is_dir() else []
+    for path in inputs:
+        if path.name.startswith("."):
+            continue
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
 

@@ -35,11 +35,11 @@ from .metrics import metric_info
 from .plan import BASELINE_LOSS, plan
 from .registry import LOSSES, REGULARIZERS, Card, resolve_hparams
 from .spec import RunSpec, canonical_json
+from .store import TUNING_DIR
 
 DEFAULT_TRIALS = 8
 SELECTION_SEED = 0
 DEFAULT_SELECTION_METRIC = "val_top1"
-TUNING_DIR = "_tuning"
 PROTOCOL = "equal-budget"
 
 

@@ -161,15 +161,16 @@ def cached(losses: list[str], seeds: int) -> dict:
     """Re-running a finished sweep: in-process, and the ``lossbench run`` command as a user
     types it (leaderboard included), with a cold and then a warm metadata cache."""
     with tempfile.TemporaryDirectory() as tmp:
+        results = str(Path(tmp, "results"))
         specs, _ = plan([TASK[0]], [TASK[1]], losses, None, seeds, options={"epochs": 1})
-        run_sweep(specs, tmp, workers=2, progress="quiet")
+        run_sweep(specs, results, workers=2, progress="quiet")
         start = time.perf_counter()
-        summary = run_sweep(specs, tmp, progress="quiet")
+        summary = run_sweep(specs, results, progress="quiet")
         in_process = time.perf_counter() - start
         assert not summary.ran
         env = {**os.environ, "LOSSBENCH_CACHE": str(Path(tmp, "cache"))}  # cold at first
         args = [sys.executable, "-m", "lossbench.cli", "run", "--suite", TASK[0], "--task",
-                TASK[1], "--seeds", str(seeds), "--epochs", "1", "--results", tmp,
+                TASK[1], "--seeds", str(seeds), "--epochs", "1", "--results", results,
                 "--leaderboard", str(Path(tmp, "leaderboard.md")), "--quiet",
                 *sum((["--loss", x] for x in losses), [])]
         cli = []

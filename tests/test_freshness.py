@@ -16,12 +16,13 @@ def test_the_digest_follows_record_and_manifest_content(tmp_path):
     assert len({before, changed, results_digest(tmp_path)}) == 3
 
 
-def test_the_digest_ignores_plots_and_temporary_files(tmp_path):
+def test_the_digest_ignores_plots_temporary_files_and_other_files(tmp_path):
     (tmp_path / "a.parquet").write_bytes(b"one")
     before = results_digest(tmp_path)
     (tmp_path / "_plots").mkdir()
     (tmp_path / "_plots" / "p.png").write_bytes(b"png")
     (tmp_path / ".a.parquet.123.tmp").write_bytes(b"partial")
+    (tmp_path / "leaderboard.md").write_text("a board kept beside the records")
     assert results_digest(tmp_path) == before
 
 
