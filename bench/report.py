@@ -124,6 +124,8 @@ class Config:
     tuning: str  # "tuned (K=…)" | "untuned" | "trial"
     approximate: list[str]
     runs: pd.DataFrame  # all of its runs (any status)
+    defaults: bool = False  # every hyperparameter is the card's default
+
 
     @property
     def ok(self) -> pd.DataFrame:
@@ -143,6 +145,17 @@ class Config:
             return f"{self.label} (tuned)"
         return f"{self.label} (untuned)" if self.hparams in ("", "(none)", "defaults") else \
             f"{self.label} ({self.hparams})"
+
+    @property
+    def aggregate_keys(self) -> list[str]:
+        """The cross-task series this row's runs belong to: its :attr:`agg_key`, and also
+        "(untuned)" when tuning selected the card's defaults — those runs *are* the untuned
+        configuration on this task, and leaving them out would drop the task from that series."""
+        keys = [self.agg_key]
+        untuned = f"{self.label} (untuned)"
+        if self.defaults and untuned not in keys:
+            keys.append(untuned)
+        return keys
 
 
 def _config_key(row: pd.Series) -> str:
@@ -225,7 +238,8 @@ def build_configs(runs: pd.DataFrame, tuning: Tuning) -> tuple[list[Config], int
             card = _card(group_name, name)
             if card is not None and card.fidelity.startswith("approximate"):
                 approx.append(f"{name}: {card.fidelity}")
-        configs.append(Config(key, _label(first), hp, tuning_text, approx, group))
+        configs.append(Config(key, _label(first), hp, tuning_text, approx, group,
+                              defaults=loss_default and reg_default))
     return configs, hidden
 
 
@@ -462,7 +476,8 @@ def build_aggregate(boards: list[TaskBoard]) -> Aggregate | None:
             if not values:
                 continue
             scores = agg.normalized_score(np.array(values), base_mean, info.higher_is_better)
-            per_entry.setdefault(c.agg_key, {})[tname] = scores
+            for key in c.aggregate_keys:
+                per_entry.setdefault(key, {})[tname] = scores
             if c.key == base.key:
                 baselines[tname] = scores
     rows, excluded = [], {}

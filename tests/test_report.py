@@ -157,3 +157,18 @@ def test_suites_with_several_tasks_get_a_mean_rank_table(tmp_path):
             write_record(tmp_path, Record(spec, "ok", {"top1": value + seed / 100}, "", {}))
     ranks = section(report.render(tmp_path, None, "p"), "### standard: rank over its tasks")
     assert row(ranks, "focal (untuned)")[1:4] == ["1.50", "2/2", "1"]
+
+
+def _config(tuning: str, hparams: str, defaults: bool) -> report.Config:
+    return report.Config("k", "focal", hparams, tuning, [], pd.DataFrame(), defaults=defaults)
+
+
+def test_a_tuned_row_that_kept_the_defaults_also_counts_as_untuned_in_the_aggregate():
+    kept = _config("tuned (K=4)", "gamma=2", defaults=True)
+    assert kept.aggregate_keys == ["focal (tuned)", "focal (untuned)"]
+
+
+def test_a_tuned_row_with_other_hyperparameters_counts_only_as_tuned():
+    moved = _config("tuned (K=4)", "gamma=1.257", defaults=False)
+    assert moved.aggregate_keys == ["focal (tuned)"]
+    assert _config("untuned", "defaults", defaults=True).aggregate_keys == ["focal (untuned)"]
