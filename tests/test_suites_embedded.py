@@ -94,3 +94,19 @@ def test_digits_task_splits_by_seed_and_keeps_the_classes_balanced():
     assert len(a.y_train) + len(a.y_val) + len(a.y_test) == 1797
     assert torch.equal(a.x_test, b.x_test) and not torch.equal(a.x_test, c.x_test)
     assert torch.bincount(a.y_test, minlength=10).min() >= 35
+
+
+def test_retrieval_records_validation_retrieval_on_the_training_classes():
+    from lossbench.metrics.retrieval import retrieval_metrics
+    from lossbench.suites.metric_learning import MNIST1D_RETRIEVAL, retrieval_task_metrics
+
+    data = mnist1d_retrieval(0)
+    torch.manual_seed(0)
+    model = Evaluator(build_model("cnn1d", data.in_shape, 5, channels=8).eval())
+    ev = EvalInput(data=data, checkpoints={"last": model}, loss_kind="classification")
+    out = retrieval_task_metrics(ev)
+    expected = retrieval_metrics(model.features(data.x_val), data.y_val)
+    assert out["val_p_at_1"] == expected["p_at_1"]
+    assert out["val_map_at_r"] == expected["map_at_r"]
+    assert set(data.y_val.tolist()) == set(range(5))  # validation holds the training classes
+    assert MNIST1D_RETRIEVAL.version == "2"

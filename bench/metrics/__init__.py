@@ -56,6 +56,10 @@ METRICS: dict[str, MetricInfo] = dict([
     # metric learning
     _m("p_at_1", True, "Precision@1 of leave-one-out retrieval on unseen classes"),
     _m("map_at_r", True, "MAP@R of retrieval on unseen classes (Musgrave et al. 2020)"),
+    _m("val_p_at_1", True, "Precision@1 of retrieval among the validation samples of the training "
+                           "classes (what tuning selects on; never the unseen classes)"),
+    _m("val_map_at_r", True, "MAP@R of retrieval among the validation samples of the training "
+                             "classes"),
     _m("r_precision", True, "R-precision of retrieval on unseen classes"),
     _m("nmi", True, "NMI of k-means clusters of the unseen-class embeddings"),
     _m("ami", True, "adjusted mutual information of k-means clusters"),

@@ -375,7 +375,7 @@ def dml_split(name: str, seed: int, size: int = DML_IMAGE_SIZE) -> TaskData:
 
 def metric_learning_tasks(evaluate: Evaluate) -> list[Task]:
     return [
-        Task(name=name, version="1", embedded=False,
+        Task(name=name, version="2", embedded=False,
              description=(f"{name}: train on classes 0-{NUM_CLASSES[name] // 2 - 1}, retrieve the "
                           "rest; ImageNet-pretrained ResNet-50 (timm), 224 px, 128-d embedding, "
                           "Adam lr 1e-5 wd 4e-4 batch 112, 150 epochs (Roth et al. 2020); "
