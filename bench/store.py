@@ -212,12 +212,16 @@ def load_results(results_dir: str | Path = "results", wide: bool = True,
 
 
 def spec_of(row) -> RunSpec:
-    """Rebuild the :class:`RunSpec` of a stored row (long or wide)."""
+    """Rebuild the :class:`RunSpec` of a stored row (long or wide): ``spec_of(row).key ==
+    row["spec_key"]``. Missing values (pandas reads a null regularizer as NaN) become None."""
+    def present(value):
+        return None if value is None or (isinstance(value, float) and value != value) else value
+
     return RunSpec(
         loss=row["loss"], loss_version=row["loss_version"], suite=row["suite"], task=row["task"],
         task_version=row["task_version"], seed=int(row["seed"]),
-        loss_hparams=json.loads(row["loss_hparams"]), regularizer=row["regularizer"],
-        regularizer_version=row["regularizer_version"],
+        loss_hparams=json.loads(row["loss_hparams"]), regularizer=present(row["regularizer"]),
+        regularizer_version=present(row["regularizer_version"]),
         regularizer_hparams=json.loads(row["regularizer_hparams"]),
         options=json.loads(row["options"]), harness_version=row["harness_version"],
     )

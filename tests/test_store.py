@@ -76,3 +76,20 @@ def test_rewriting_a_spec_replaces_its_file_atomically(tmp_path):
     write_record(tmp_path, record(metrics={"top1": 0.2}))
     assert load_results(tmp_path)["top1"].tolist() == [0.2]
     assert len(os.listdir(tmp_path)) == 1
+
+
+@pytest.mark.parametrize("wide", [True, False])
+def test_a_stored_row_rebuilds_its_spec_with_or_without_a_regularizer(tmp_path, wide):
+    from lossbench.store import spec_of
+
+    plain = RunSpec(loss="focal", loss_version="1", suite="standard", task="mnist1d",
+                    task_version="1", seed=0, loss_hparams={"gamma": 2.0})
+    with_reg = RunSpec(loss="cross_entropy", loss_version="1", suite="standard", task="mnist1d",
+                       task_version="1", seed=1, regularizer="mixup", regularizer_version="1",
+                       regularizer_hparams={"alpha": 0.2}, options={"epochs": 2})
+    for spec in (plain, with_reg):
+        write_record(tmp_path, Record(spec, "ok", {"top1": 0.5}, "", {}))
+    rows = load_results(tmp_path, wide=wide)
+    assert {spec_of(row).key for _, row in rows.iterrows()} == {plain.key, with_reg.key}
+    for _, row in rows.iterrows():
+        assert spec_of(row).key == row["spec_key"]
