@@ -127,8 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=_positive_int, default=8, metavar="K",
                    help="configurations per entry and task, the defaults included (default: 8)")
     p.add_argument("--select", default=None, metavar="METRIC",
-                   help="validation metric that selects the configuration (default: val_<the "
-                        "suite's first headline metric> when recorded, else val_top1)")
+                   help="validation metric that selects the configuration (default: the suite's "
+                        "selection metric, else val_<its first headline metric>, when recorded; "
+                        "else val_top1)")
 
     p = sub.add_parser("check", help="run the plugin conformance checks on an entry (what a "
                                      "submitter runs before publishing)")

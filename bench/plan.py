@@ -64,9 +64,9 @@ def suite_info(name: str) -> SuiteInfo:
     return SuiteInfo(data["name"], {t["name"]: TaskInfo(**t) for t in data["tasks"]})
 
 
-def _suites(names: Sequence[str] | None) -> list[SuiteInfo]:
+def _suites(names: Sequence[str] | None) -> tuple[list[SuiteInfo], list[Skipped]]:
     chosen = list(names) if names else SUITES.names()
-    out = []
+    out, skipped = [], []
     for name in chosen:
         SUITES.get(name)  # raises UsageError for unknown names
         try:
@@ -74,7 +74,8 @@ def _suites(names: Sequence[str] | None) -> list[SuiteInfo]:
         except EntryLoadError as exc:
             if names:
                 raise UsageError(str(exc)) from None
-    return out
+            skipped.append(Skipped(f"suite {name}", str(exc)))
+    return out, skipped
 
 
 def _tasks(suites: list[SuiteInfo],
@@ -147,9 +148,10 @@ def plan(
     """
     seed_list = _seed_list(seeds)
     options = validate_options(options)
-    suite_objs = _suites(suites)
+    suite_objs, skipped = _suites(suites)
     pairs = _tasks(suite_objs, tasks)
-    loss_cards, skipped = _cards(LOSSES, losses, "loss")
+    loss_cards, loss_skipped = _cards(LOSSES, losses, "loss")
+    skipped += loss_skipped
     reg_names = [r for r in (regularizers or []) if r != NO_REGULARIZER]
     reg_cards, reg_skipped = _cards(REGULARIZERS, reg_names or None, "regularizer")
     skipped += reg_skipped

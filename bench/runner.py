@@ -69,7 +69,12 @@ def git_sha() -> str:
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
-    return f"cpu:{platform.processor() or platform.machine()} x{torch.get_num_threads()}"
+    # torch's CPU capability (AVX2, AVX512, ...) picks the oneDNN kernels: runs on CPUs of
+    # different capability round differently and, trained to interpolation, diverge by seed-level
+    # amounts; naming it makes such records tell apart.
+    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
+    arch = platform.processor() or platform.machine()
+    return f"cpu:{arch} {capability} x{torch.get_num_threads()}".replace("  ", " ")
 
 
 def provenance(device: torch.device, started: float, wall: float) -> dict[str, Any]:

@@ -223,18 +223,18 @@ def _selection_values(results_dir: str | Path, specs: Sequence[RunSpec], metric:
 
 
 def default_selection_metric(results_dir: str | Path, result: TuningResult) -> str:
-    """``val_<first headline metric of the suite>`` if the trials record it, else ``val_top1``."""
+    """The suite's ``selection_metric`` if it names one, else ``val_<first headline metric>``,
+    if the trials record it; else ``val_top1``."""
     from .registry import SUITES
     from .store import load_results
 
     try:
-        primary = SUITES.load(result.base.suite).headline[0]
+        suite = SUITES.load(result.base.suite)
+        wanted = suite.selection_metric or f"val_{suite.headline[0]}"
     except Exception:  # noqa: BLE001 - an unloadable suite falls back to accuracy
         return DEFAULT_SELECTION_METRIC
-    runs = load_results(results_dir)
-    trials = runs[runs["spec_key"].isin([t.key for t in result.trials])]
-    wanted = f"val_{primary}"
-    if wanted in trials.columns and trials[wanted].notna().any():
+    runs = load_results(results_dir, keys=[t.key for t in result.trials])
+    if wanted in runs.columns and runs[wanted].notna().any():
         return wanted
     return DEFAULT_SELECTION_METRIC
 

@@ -71,3 +71,18 @@ def test_naming_a_suite_keeps_unnamed_entries_on_their_cards_suites():
 def test_naming_entry_and_suite_runs_it_there_even_off_card():
     specs, _ = plan(suites=["standard"], regularizers=["metrix"], seeds=1)
     assert {(s.loss, s.regularizer) for s in specs} == {("cross_entropy", "metrix")}
+
+
+def test_a_suite_that_fails_to_load_is_skipped_with_its_reason_not_silently():
+    from lossbench.registry import SUITES
+
+    def broken():
+        raise ImportError("No module named 'missing_dep'")
+
+    SUITES.register("broken_suite", broken)
+    try:
+        specs, skipped = plan(None, ["standard/mnist1d"], ["cross_entropy"], None, 1)
+    finally:
+        SUITES.refresh()
+    assert specs and {s.task for s in specs} == {"mnist1d"}
+    assert any(s.what == "suite broken_suite" and "missing_dep" in s.reason for s in skipped)

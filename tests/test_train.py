@@ -103,3 +103,11 @@ def test_best_validation_checkpoint_is_kept():
     assert 0 <= result.best_epoch < CFG.epochs
     assert set(result.best_state) == {"weight", "bias"}
     assert len(result.history["val_acc"]) == CFG.epochs
+
+
+def test_cpu_device_provenance_names_the_cpu_capability():
+    from lossbench.runner import device_name
+
+    name = device_name(torch.device("cpu"))
+    assert name.startswith("cpu:") and torch.backends.cpu.get_cpu_capability() in name
+    assert name.endswith(f"x{torch.get_num_threads()}")

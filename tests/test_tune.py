@@ -130,3 +130,23 @@ def test_a_task_without_the_selection_metric_selects_nothing_and_says_why(tmp_pa
     (result,) = tn.tune(losses=["focal"], tasks=["standard/mnist1d"], trials=2, results=tmp_path)
     assert result.selected is None
     assert "does not record 'val_top1'" in result.note and "val_map" in result.note
+
+
+def test_metric_learning_selects_on_validation_map_at_r_not_the_saturating_p_at_1(
+        tmp_path, monkeypatch):
+    from lossbench import scheduler
+    from lossbench.runner import Record
+    from lossbench.store import write_record
+
+    def run_sweep(specs, results, **kwargs):  # P@1 ties at 1.0; MAP@R prefers a large margin
+        for s in specs:
+            margin = s.loss_hparams.get("margin", 0.0)
+            write_record(results, Record(s, "ok", {"val_p_at_1": 1.0, "val_map_at_r": margin,
+                                                   "p_at_1": 0.9}, "", {}))
+
+    monkeypatch.setattr(scheduler, "run_sweep", run_sweep)
+    (result,) = tn.tune(losses=["arcface"], tasks=["metric_learning/mnist1d-retrieval"],
+                        trials=4, seeds=1, results=tmp_path)
+    margins = [t.loss_hparams["margin"] for t in result.trials]
+    assert result.selection_metric == "val_map_at_r"
+    assert result.selected == margins.index(max(margins)) != 0

@@ -127,6 +127,8 @@ class Suite:
     description: str
     tasks: Mapping[str, Task]
     headline: tuple[str, ...] = ("top1",)
+    #: the validation metric ``lossbench tune`` selects on (None: ``val_<first headline>``)
+    selection_metric: str | None = None
 
     def task(self, name: str) -> Task:
         if name not in self.tasks:

@@ -8,8 +8,8 @@ classification losses train a 5-way head and are evaluated on the penultimate fe
 (``Classifier.features``), the usual protocol for comparing them with embedding losses.
 
 Validation: P@1 and MAP@R among the held-out 10 % of the training classes (``val_p_at_1``,
-``val_map_at_r``), which ``lossbench tune`` selects on. Version 2 of the task added them; its
-training is the same as version 1's.
+``val_map_at_r``); ``lossbench tune`` selects on ``val_map_at_r``, since P@1 there saturates.
+Version 2 of the task added them; its training is the same as version 1's.
 
 Metrics on the L2-normalised retrieval embeddings, every sample querying all others: Precision@1,
 MAP@R, R-precision (``pytorch_metric_learning``'s ``AccuracyCalculator``), NMI and AMI of k-means
@@ -109,4 +109,7 @@ SUITE = Suite(
     description="train an embedding on half the classes, retrieve the unseen half",
     tasks={t.name: t for t in _TASKS},
     headline=("p_at_1", "map_at_r", "r_precision", "nmi", "opis"),
+    # P@1 among the held-out samples of the training classes saturates (1.0 for most
+    # configurations on MNIST-1D), so it cannot rank them; MAP@R there still does.
+    selection_metric="val_map_at_r",
 )
