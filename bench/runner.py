@@ -57,13 +57,33 @@ class Record:
 
 @functools.lru_cache(maxsize=1)
 def git_sha() -> str:
-    """The commit of the lossbench source tree, when it is a git checkout ('' otherwise)."""
+    """The commit of the lossbench source tree (``bench/`` and the built-in ``registry/``) when it
+    is a git checkout, with ``-dirty`` appended when either has uncommitted changes (then the
+    commit alone does not say what code ran); '' when it is not a checkout."""
+    import importlib.util
+
+    dirs = [Path(__file__).resolve().parent]
+    spec = importlib.util.find_spec("lossbench_registry")
+    dirs += [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
+    return source_revision(dirs)
+
+
+def source_revision(dirs: list[Path]) -> str:
+    """``<HEAD commit>`` of the git checkout holding ``dirs[0]``, plus ``-dirty`` when any of
+    ``dirs`` has uncommitted or untracked (not ignored) files; '' outside a checkout."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=dirs[0], capture_output=True, text=True,
+                              timeout=10, check=False)
+
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5, check=False)
-        return out.stdout.strip() if out.returncode == 0 else ""
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return ""
+        status = git("status", "--porcelain", "--", *map(str, dirs))
     except (OSError, subprocess.SubprocessError):
         return ""
+    dirty = status.returncode != 0 or bool(status.stdout.strip())
+    return head.stdout.strip() + ("-dirty" if dirty else "")
 
 
 def device_name(device: torch.device) -> str:

@@ -111,3 +111,32 @@ def test_cpu_device_provenance_names_the_cpu_capability():
     name = device_name(torch.device("cpu"))
     assert name.startswith("cpu:") and torch.backends.cpu.get_cpu_capability() in name
     assert name.endswith(f"x{torch.get_num_threads()}")
+
+
+def test_source_revision_marks_uncommitted_code_as_dirty(tmp_path):
+    import subprocess
+
+    from lossbench.runner import source_revision
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    code = tmp_path / "pkg"
+    code.mkdir()
+    (code / "mod.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert source_revision([code]) == sha
+    (tmp_path / "results.txt").write_text("outside the code folders: still clean\n")
+    assert source_revision([code]) == sha
+    (code / "mod.py").write_text("x = 2\n")
+    assert source_revision([code]) == f"{sha}-dirty"
+
+
+def test_source_revision_is_empty_outside_a_git_checkout(tmp_path):
+    from lossbench.runner import source_revision
+
+    assert source_revision([tmp_path]) == ""
