@@ -272,6 +272,7 @@ def warm_up(spec: RunSpec) -> None:
     _WARM_DATA.add(data_key)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # no thread pool in the parent of forked children
+    git_sha()  # cached here, so forked children do not each run git for their provenance
     try:
         _, task = resolve_task(spec)
         LOSSES.get(spec.loss).load()

@@ -13,6 +13,7 @@ Records are stored *long*: one row per (run, metric), every file with the same s
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -164,9 +165,7 @@ def results_digest(results_dir: str | Path) -> str:
     root = Path(results_dir)
     h = hashlib.sha256()
     inputs = [*_files(root), *sorted(root.glob(f"{TUNING_DIR}/*.json"))] if root.is_dir() else []
-    for path in inputs:
-        if path.name.startswith("."):
-            continue
+    for path in inputs:  # exactly the files load_results and load_manifests read
         h.update(path.relative_to(root).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
@@ -226,11 +225,16 @@ def load_results(results_dir: str | Path = "results", wide: bool = True,
     return wide_df
 
 
+def is_missing(value) -> bool:
+    """A null cell as pandas reads it back: None, or NaN for a null string or number."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def spec_of(row) -> RunSpec:
     """Rebuild the :class:`RunSpec` of a stored row (long or wide): ``spec_of(row).key ==
     row["spec_key"]``. Missing values (pandas reads a null regularizer as NaN) become None."""
     def present(value):
-        return None if value is None or (isinstance(value, float) and value != value) else value
+        return None if is_missing(value) else value
 
     return RunSpec(
         loss=row["loss"], loss_version=row["loss_version"], suite=row["suite"], task=row["task"],
