@@ -121,6 +121,33 @@ def test_flsd53_equals_focal_gamma_3_when_every_target_probability_is_at_least_0
     assert torch.allclose(FocalFLSD53()(logits, y), focal_loss(logits, y, gamma=3.0))
 
 
+def test_focal_keeps_float64_inputs_in_float64():
+    # Hand value in Python floats (float64). A float32 computation is off by ~1e-8 relative on the
+    # 2×3 example, and rounds the saturated row (20, 0, 0) to exactly 0 (p_y = 1 in float32); in
+    # float64 that row keeps ~7 digits (1 - exp(log p_y) cancels ~8 of them).
+    gamma = 2.0
+    expected = mean([-((1 - p) ** gamma) * math.log(p) for p in target_probs()])
+    logits, y = example()
+    loss = focal_loss(logits.double(), y, gamma)
+    assert loss.dtype == torch.float64
+    assert loss.item() == pytest.approx(expected, rel=1e-12, abs=0)
+    tail = 2 * math.exp(-20.0)  # 1 - p_y = tail / (1 + tail), -log p_y = log1p(tail)
+    saturated = (tail / (1 + tail)) ** gamma * math.log1p(tail)
+    loss = focal_loss(torch.tensor([[20.0, 0.0, 0.0]], dtype=torch.float64), torch.tensor([0]))
+    assert loss.item() == pytest.approx(saturated, rel=1e-6, abs=0)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 2.0, 5.0])
+def test_focal_float32_is_unchanged_by_the_float64_fix(gamma):
+    # The float32 path must stay bit-identical to the former `logits.float()` computation.
+    logits = torch.randn(32, 10, generator=torch.Generator().manual_seed(0)) * 5
+    y = torch.arange(32) % 10
+    logp = logits.float().log_softmax(-1).gather(-1, y[:, None]).squeeze(-1)
+    weight = (1 - logp.exp()).clamp_min(0) ** gamma if gamma != 0 else torch.ones_like(logp)
+    loss = focal_loss(logits, y, gamma)
+    assert loss.dtype == torch.float32 and torch.equal(loss, (-weight * logp).mean())
+
+
 def test_dual_focal_matches_hand_value():
     # row 1: the target is the top class, so p_j is the second largest probability;
     # row 2: the target is ranked second, so p_j is the smallest probability

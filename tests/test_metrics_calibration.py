@@ -24,6 +24,22 @@ def test_ece_matches_torchmetrics(seed):
     assert calibration.ece(logits, y) == pytest.approx(expected, abs=1e-6)
 
 
+def test_ece_uses_guo_bins_which_differ_from_torchmetrics_on_edges_and_at_one():
+    # Confidences 1.0 (wrong), 0.9 (right) and exactly 0.5 (right, on the edge of 2 bins).
+    # Guo et al.'s bins (0, 1/2], (1/2, 1]: {0.5} and {1.0, 0.9}.
+    # torchmetrics' [0, 1/2), [1/2, 1) plus a bin for 1.0 alone: {0.9, 0.5} and {1.0}.
+    logits = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.05, 0.05], [2.0, 1.0, 1.0]],
+                          dtype=torch.float64).log()
+    y = torch.tensor([1, 0, 0])
+    conf, _ = calibration.confidence_and_correct(logits, y)
+    assert conf[0].item() == 1.0 and conf[2].item() == 0.5
+    guo = (abs(1 - 0.5) + 2 * abs(0.5 - 0.95)) / 3
+    assert calibration.ece(logits, y, n_bins=2) == pytest.approx(guo, abs=1e-6)
+    probs = logits.double().softmax(-1)
+    tm = multiclass_calibration_error(probs, y, num_classes=3, n_bins=2, norm="l1").item()
+    assert tm == pytest.approx((2 * abs(1 - 0.7) + abs(0 - 1.0)) / 3, abs=1e-6)
+
+
 def _adaptive_ece_reference(logits: torch.Tensor, y: torch.Tensor, n_bins: int) -> float:
     p = logits.double().softmax(-1).numpy()
     conf, correct = p.max(1), (p.argmax(1) == y.numpy()).astype(float)

@@ -145,3 +145,33 @@ def test_build_error_names_the_entry_and_arguments():
 
     with pytest.raises(EntryLoadError, match=r"loss 'bad' could not be built .*gamma must be"):
         reg.build(entry("bad", "m:bad", loader=lambda: bad), {"gamma": -1}, {})
+
+
+CLASSIFICATION_SUITES = {"standard", "imbalanced", "noisy", "ood"}
+
+
+def test_builtin_losses_declare_suites_of_their_own_kind():
+    # Issue 12 item 8: every built-in declares where its paper evaluates it; classification
+    # losses never go to the metric-learning suite, embedding losses only there. Cross-entropy
+    # alone declares none: it is the baseline of every suite.
+    for name in reg.LOSSES.names():
+        entry = reg.LOSSES.get(name)
+        if not entry.origin.startswith("lossbench "):
+            continue
+        card = reg.LOSSES.card(name)
+        if card.kind == "embedding":
+            assert card.suites == ("metric_learning",), name
+        elif name == "cross_entropy":
+            assert card.suites == (), name
+        else:
+            assert "standard" in card.suites and set(card.suites) <= CLASSIFICATION_SUITES, name
+
+
+@pytest.mark.parametrize(("names", "suites"), [
+    (("gce", "mae", "sum_exp", "ensloss", "sce", "ldr_kl", "aldr_kl"), {"noisy"}),
+    (("focal", "focal_flsd53", "dual_focal", "confidence_penalty", "label_smoothing",
+      "spherical_z_loss", "squentropy"), CLASSIFICATION_SUITES),
+])
+def test_builtin_losses_run_where_their_papers_evaluate_them(names, suites):
+    for name in names:
+        assert suites <= set(reg.LOSSES.card(name).suites), name

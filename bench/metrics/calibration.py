@@ -35,7 +35,17 @@ def ece(logits: torch.Tensor, labels: torch.Tensor, n_bins: int = 15) -> float:
     """Expected calibration error with ``n_bins`` equal-width confidence bins (L1 norm).
 
     ``ECE = Σ_b |B_b|/N · |acc(B_b) - conf(B_b)|`` with confidence = max softmax probability and
-    bins ``(k/n, (k+1)/n]`` (Guo et al. 2017; the binning torchmetrics' ``CalibrationError`` uses).
+    bins ``I_m = ((m−1)/M, m/M]``, M = ``n_bins`` (Guo, Pleiss, Sun, Weinberger, "On Calibration
+    of Modern Neural Networks", ICML 2017, arXiv:1706.04599, §2): a confidence on an edge ``m/M``
+    goes to the bin below it, and confidence 1.0 to the last bin.
+
+    This is *not* torchmetrics' binning: its ``CalibrationError`` (``_binning_bucketize``) uses
+    ``bucketize(..., right=True) - 1``, i.e. bins ``[lo, hi)``, plus one extra bin that holds
+    confidence exactly 1.0 alone. The two agree whenever no confidence lies exactly on an edge
+    ``m/M`` and none equals 1.0; they differ when one does (tests/test_metrics_calibration.py checks
+    both cases), e.g. for saturated outputs with confidence 1.0 (torchmetrics takes the
+    probabilities it is given, often float32, where that happens at far smaller logit gaps than in
+    this float64 computation).
     """
     conf, correct = confidence_and_correct(logits, labels)
     # bucketize with right=False puts conf == k/n into bin k-1, i.e. bins are (lo, hi].

@@ -6,9 +6,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-#: Shot-group thresholds on a class's number of training samples (Liu et al. 2019, "Large-Scale
-#: Long-Tailed Recognition in an Open World", arXiv:1904.05160): many-shot > 100, medium-shot
-#: 20..100 (inclusive), few-shot < 20.
+#: Shot-group thresholds on a class's number of training samples: many-shot > 100, medium-shot
+#: 20..100 (inclusive), few-shot < 20 — the groups of Kang et al. 2020 ("Decoupling Representation
+#: and Classifier for Long-Tailed Recognition", ICLR 2020, arXiv:1910.09217; ``utils.shot_acc`` in
+#: github.com/facebookresearch/classifier-balancing). OLTR's released code (Liu et al. 2019,
+#: arXiv:1904.05160, github.com/zhmiao/OpenLongTailRecognition-OLTR ``utils.shot_acc``), which
+#: introduced the split, uses many ≥ 100 and few ≤ 20 instead, so classes with exactly 100 or 20
+#: training samples fall in different groups there.
 MANY_SHOT_ABOVE = 100
 FEW_SHOT_BELOW = 20
 
@@ -56,7 +60,8 @@ def shot_accuracies(logits: torch.Tensor, labels: torch.Tensor,
     """Mean per-class test accuracy over the many-, medium- and few-shot classes.
 
     Groups by ``train_counts`` (training samples per class): many > 100, medium 20..100, few < 20
-    (:data:`MANY_SHOT_ABOVE`, :data:`FEW_SHOT_BELOW`). A group with no class is left out.
+    (:data:`MANY_SHOT_ABOVE`, :data:`FEW_SHOT_BELOW`; Kang et al. 2020's thresholds, not OLTR's
+    ≥ 100 / ≤ 20). A group with no class is left out.
     """
     acc = per_class_accuracy(logits, labels, len(train_counts))
     counts = train_counts.cpu()

@@ -18,9 +18,14 @@ class MultiSimilarity(PMLEmbeddingLoss):
                     + 1/β log(1 + Σ_{k∈N_i} e^{β (S_ik - λ)}) ]
 
     Mining keeps a negative if ``S_ik + ε > min_{P_i} S`` and a positive if
-    ``S_ik - ε < max_{N_i} S``. PML's ``MultiSimilarityLoss`` + ``MultiSimilarityMiner``; defaults
-    α = 2, β = 50, λ (``base``) = 0.5, ε = 0.1 are those of the authors' code
-    (github.com/MalongTech/research-ms-loss) and PML.
+    ``S_ik - ε < max_{N_i} S``. PML's ``MultiSimilarityLoss`` + ``MultiSimilarityMiner``.
+
+    Defaults α = 2, β = 50, λ (``base``) = 0.5, ε = 0.1 are pytorch-metric-learning's defaults
+    (``MultiSimilarityLoss(alpha=2, beta=50, base=0.5)``, ``MultiSimilarityMiner(epsilon=0.1)``).
+    The authors' code (github.com/MalongTech/research-ms-loss) agrees on α, λ and ε but not on β:
+    ``ret_benchmark/config/defaults.py`` sets ``SCALE_POS`` (α) = 2.0 and ``SCALE_NEG`` (β) = 40.0,
+    and ``losses/multi_similarity_loss.py`` hard-codes ``thresh`` (λ) = 0.5 and ``margin``
+    (ε) = 0.1. So β = 50 is PML's value, not the authors' config (β = 40).
     """
 
     version = "1"

@@ -78,6 +78,7 @@ class AnyLoss(nn.Module):
     )
     hparams = {"metric": "f1", "amplify": 73.0}
     search_space = {"amplify": {"low": 2.0, "high": 100.0}}
+    # The paper targets imbalanced data (binary metrics such as F1): long-tail suite.
     suites = ("standard", "imbalanced")
     fidelity = (
         "approximate: the paper is binary; multi-class by one-vs-rest over per-class sigmoid "

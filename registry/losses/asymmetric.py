@@ -45,6 +45,8 @@ class AsymmetricSingleLabel(nn.Module):
     hparams = {"gamma_pos": 0.0, "gamma_neg": 4.0, "eps": 0.1}
     search_space = {"gamma_pos": {"low": 0.0, "high": 2.0}, "gamma_neg": {"low": 0.0, "high": 6.0},
                     "eps": {"low": 0.0, "high": 0.3}}
+    # Multi-label benchmarks; the single-label form is a plain classifier loss: standard only.
+    suites = ("standard",)
     fidelity = ("approximate: the paper's loss is multi-label; this is the single-label form from "
                 "the authors' code (ASLSingleLabel), which the paper only mentions")
 

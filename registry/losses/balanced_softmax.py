@@ -25,6 +25,7 @@ class BalancedSoftmax(nn.Module):
              "Recognition. NeurIPS 2020, arXiv:2007.10740")
     hparams: dict = {}
     search_space: dict = {}
+    # A long-tail loss (CIFAR-LT, ImageNet-LT, Places-LT): long-tail suite.
     suites = ("standard", "imbalanced")
     accepts_soft_targets = True
 

@@ -47,6 +47,7 @@ class ClassBalanced(nn.Module):
              "Samples. CVPR 2019, arXiv:1901.05555")
     hparams = {"beta": 0.9999}
     search_space = {"beta": {"choices": [0.9, 0.99, 0.999, 0.9999]}}
+    # A long-tail loss (CIFAR-LT, iNaturalist, ImageNet): long-tail suite.
     suites = ("standard", "imbalanced")
 
     def __init__(self, class_counts: torch.Tensor | Sequence[float], beta: float = 0.9999):

@@ -69,6 +69,7 @@ class GCE(nn.Module):
         + _PAPER
     hparams = {"q": 0.7}
     search_space = {"q": {"low": 0.05, "high": 1.0}}
+    # Zhang & Sabuncu evaluate GCE under synthetic label noise (and clean, 0 %).
     suites = ("standard", "noisy")
 
     def __init__(self, q: float = 0.7):
@@ -92,6 +93,7 @@ class MAE(nn.Module):
     paper = _PAPER
     hparams: dict = {}
     search_space: dict = {}
+    # MAE is the noise-robust member of the comp-sum family (Ghosh et al. 2017): label noise.
     suites = ("standard", "noisy")
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -110,7 +112,8 @@ class SumExp(nn.Module):
     paper = _PAPER
     hparams: dict = {}
     search_space: dict = {}
-    suites = ("standard",)
+    # Comp-sum τ = 0, the non-robust end of the GCE/MAE family, compared with them: label noise.
+    suites = ("standard", "noisy")
     fidelity = (
         "approximate: exact while logsumexp_{y'≠y}(z_y' − z_y) ≤ 30; beyond that exp is continued "
         "by its tangent so that loss and gradients stay finite in float32"

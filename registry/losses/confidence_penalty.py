@@ -35,7 +35,8 @@ class ConfidencePenalty(nn.Module):
              "Penalizing Confident Output Distributions. arXiv:1701.06548, 2017")
     hparams = {"beta": 0.1}
     search_space = {"beta": {"low": 0.01, "high": 4.0, "log": True}}
-    suites = ("standard", "noisy", "ood")
+    # Penalises overconfident outputs (calibration-type); ECE is on every classification suite.
+    suites = ("standard", "imbalanced", "noisy", "ood")
     accepts_soft_targets = True
 
     def __init__(self, beta: float = 0.1):

@@ -19,6 +19,7 @@ class CrossEntropy(nn.Module):
     paper = "Goodfellow, Bengio, Courville. Deep Learning. MIT Press 2016, §6.2.2.3"
     hparams: dict = {}
     search_space: dict = {}
+    # No ``suites``: the baseline every suite compares against (metric_learning included).
     accepts_soft_targets = True
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -42,7 +42,8 @@ class DualFocal(nn.Module):
     paper = "Tao, Dong, Xu. Dual Focal Loss for Calibration. ICML 2023, arXiv:2305.13665"
     hparams = {"gamma": 5.0}
     search_space = {"gamma": {"low": 0.0, "high": 8.0}}
-    suites = ("standard", "ood")
+    # A calibration loss; calibration (ECE) is measured on every classification suite.
+    suites = ("standard", "imbalanced", "noisy", "ood")
 
     def __init__(self, gamma: float = 5.0):
         super().__init__()

@@ -75,7 +75,8 @@ class EnsLoss(nn.Module):
     )
     hparams = {"lam": 0.0}
     search_space = {"lam": {"low": 0.0, "high": 1.0}}
-    suites = ("standard",)
+    # Proposed against overfitting; memorising noisy labels is the overfitting `noisy` measures.
+    suites = ("standard", "noisy")
     fidelity = (
         "approximate: the paper is binary; multi-class by one-vs-rest over the logits (one binary "
         "EnsLoss per class, summed); the returned value is a surrogate whose gradient is the "

@@ -5,14 +5,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._precision import upcast
+
 
 def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float = 2.0) -> torch.Tensor:
     """Mean over samples of ``-(1 - p_y)^γ log p_y`` (multi-class, softmax, no α weighting).
 
-    Computed from ``log_softmax`` in float32 so that ``log p_y`` stays finite for extreme logits;
+    Computed from ``log_softmax`` in at least float32 (bfloat16/float16 → float32, float64 stays
+    float64, as ``_precision.upcast``) so that ``log p_y`` stays finite for extreme logits;
     ``γ = 0`` is exactly cross-entropy.
     """
-    logp = logits.float().log_softmax(-1).gather(-1, targets[:, None]).squeeze(-1)
+    logp = upcast(logits).log_softmax(-1).gather(-1, targets[:, None]).squeeze(-1)
     p = logp.exp()
     weight = (1 - p).clamp_min(0) ** gamma if gamma != 0 else torch.ones_like(p)
     return (-weight * logp).mean().to(logits.dtype)
@@ -33,6 +36,8 @@ class Focal(nn.Module):
     )
     hparams = {"gamma": 2.0}
     search_space = {"gamma": {"low": 0.0, "high": 5.0}}
+    # Calibration (Mukhoti et al. 2020) and imbalance (Lin et al.): every classification suite.
+    suites = ("standard", "imbalanced", "noisy", "ood")
 
     def __init__(self, gamma: float = 2.0):
         super().__init__()

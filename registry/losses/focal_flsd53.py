@@ -42,7 +42,8 @@ class FocalFLSD53(nn.Module):
         "gamma_high": {"low": 0.0, "high": 5.0},
         "threshold": {"low": 0.05, "high": 0.5},
     }
-    suites = ("standard", "ood")
+    # Calibration loss (calibration + OOD/shift in the paper); ECE is on every classification suite.
+    suites = ("standard", "imbalanced", "noisy", "ood")
 
     def __init__(self, gamma_low: float = 5.0, gamma_high: float = 3.0, threshold: float = 0.2):
         super().__init__()

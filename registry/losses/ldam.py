@@ -49,6 +49,7 @@ class LDAMDRW(nn.Module):
     search_space = {"max_margin": {"low": 0.1, "high": 1.0}, "scale": {"low": 1.0, "high": 64.0,
                                                                          "log": True},
                     "drw_start": {"low": 0.5, "high": 1.0}}
+    # A long-tail loss (CIFAR-LT, Tiny-ImageNet-LT, iNaturalist): long-tail suite.
     suites = ("standard", "imbalanced")
     fidelity = ("approximate: the paper applies the margin to normalised (cosine) logits of a "
                 "normalised last layer; the harness's models have a plain linear head, so the "

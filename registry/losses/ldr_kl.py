@@ -72,6 +72,7 @@ class LDRKL(nn.Module):
         "lam": {"low": 0.1, "high": 10.0, "log": True},
         "margin": {"low": 0.0, "high": 2.0},
     }
+    # Evaluated under six label-noise settings and clean data: label noise.
     suites = ("standard", "noisy")
 
     def __init__(self, lam: float = 1.0, margin: float = 1.0, normalize: bool = True):
@@ -119,6 +120,7 @@ class ALDRKL(nn.Module):
         "alpha": {"low": 1.1, "high": 10.0, "log": True},
         "margin": {"low": 0.0, "high": 2.0},
     }
+    # Its adaptive temperature targets per-instance label noise: label noise.
     suites = ("standard", "noisy")
     fidelity = (
         "approximate: one closed-form λ update per visit of a sample, as in the authors' code, not "

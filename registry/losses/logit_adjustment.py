@@ -41,6 +41,7 @@ class LogitAdjustment(nn.Module):
              "adjustment. ICLR 2021, arXiv:2007.07314")
     hparams = {"tau": 1.0}
     search_space = {"tau": {"low": 0.0, "high": 3.0}}
+    # A long-tail loss (CIFAR-LT, ImageNet-LT, iNaturalist): long-tail suite.
     suites = ("standard", "imbalanced")
     accepts_soft_targets = True
 

@@ -40,6 +40,8 @@ class MannWhitney(nn.Module):
              "AUC-Driven Learning for Robust Neural Retrieval. arXiv:2510.00137, 2025")
     hparams: dict = {}
     search_space: dict = {}
+    # A retrieval AUC loss, here on class logits; no noise/imbalance/OOD claim: standard only.
+    suites = ("standard",)
     fidelity = ("approximate: the paper's scores are query-document similarities in retrieval; "
                 "here the batch's class logits, with (sample, true class) entries as positives and "
                 "all other entries as negatives (pooled one-vs-rest AUC); the paper's exact "

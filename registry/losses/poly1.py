@@ -38,6 +38,8 @@ class Poly1(nn.Module):
     )
     hparams = {"epsilon": 1.0}
     search_space = {"epsilon": {"low": -1.0, "high": 5.0}}
+    # Poly-1 (CE form) is evaluated on balanced image classification (ImageNet): standard only.
+    suites = ("standard",)
     accepts_soft_targets = True
 
     def __init__(self, epsilon: float = 1.0):

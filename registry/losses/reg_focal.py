@@ -47,6 +47,7 @@ class REGFocal(nn.Module):
     )
     hparams = {"alpha": 0.25, "gamma": 2.0}
     search_space = {"alpha": {"low": 0.05, "high": 1.0}, "gamma": {"low": 0.0, "high": 5.0}}
+    # Class imbalance in detection, no calibration claim: long-tail suite.
     suites = ("standard", "imbalanced")
     accepts_soft_targets = True
     fidelity = (

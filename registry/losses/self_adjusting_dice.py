@@ -38,6 +38,7 @@ class SelfAdjustingDice(nn.Module):
     hparams = {"alpha": 1.0, "gamma": 1.0}
     search_space = {"alpha": {"low": 0.0, "high": 2.0}, "gamma": {"low": 0.01, "high": 2.0,
                                                                     "log": True}}
+    # Dice for data-imbalanced NLP tasks (imbalance, not calibration): long-tail suite.
     suites = ("standard", "imbalanced")
     fidelity = ("approximate: the paper's per-example DSC is stated for a binary label; here it is "
                 "applied to the gold-class softmax probability (the authors' code instead pools "

@@ -35,6 +35,8 @@ class SigmoidOVA(nn.Module):
              "Are we done with ImageNet? arXiv:2006.07159")
     hparams: dict = {}
     search_space: dict = {}
+    # Evaluated as a plain classification objective (ImageNet, Beyer et al.): standard only.
+    suites = ("standard",)
     accepts_soft_targets = True
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -58,6 +60,8 @@ class SigmoidOVALearnable(nn.Module):
     hparams = {"temperature_init": 10.0, "bias_init": -10.0}
     search_space = {"temperature_init": {"low": 1.0, "high": 30.0, "log": True},
                     "bias_init": {"low": -15.0, "high": 0.0}}
+    # SigLIP's loss used as a plain classification objective: standard only.
+    suites = ("standard",)
     accepts_soft_targets = True
     fidelity = ("approximate: SigLIP's loss scores image-text pairs; here the pairs are (sample, "
                 "class) logits with the paper's initialisation t = 10, b = -10")

@@ -46,7 +46,8 @@ class SphericalZLoss(nn.Module):
     )
     hparams = {"a": 1.0, "b": 3.0}
     search_space = {"a": {"low": 0.1, "high": 10.0, "log": True}, "b": {"low": 0.0, "high": 10.0}}
-    suites = ("standard",)
+    # A general drop-in for softmax CE (classification, LM): every classification suite.
+    suites = ("standard", "imbalanced", "noisy", "ood")
     fidelity = (
         "approximate: formula as published; the paper tunes a and b per task and its defaults "
         "could not be confirmed here, so a = 1, b = 3 are this entry's choice"

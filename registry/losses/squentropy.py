@@ -31,7 +31,8 @@ class Squentropy(nn.Module):
     paper = "Hui, Belkin, Wright. Cut your Losses with Squentropy. ICML 2023, arXiv:2302.03952"
     hparams: dict = {}
     search_space: dict = {}
-    suites = ("standard",)
+    # Plug-in CE replacement claiming better accuracy and calibration: every classification suite.
+    suites = ("standard", "imbalanced", "noisy", "ood")
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return squentropy_loss(logits, targets)

@@ -46,6 +46,8 @@ class StableMaxCE(nn.Module):
              "ICLR 2025, arXiv:2501.04697")
     hparams: dict = {}
     search_space: dict = {}
+    # Evaluated on clean grokking/classification tasks (softmax collapse): standard only.
+    suites = ("standard",)
     accepts_soft_targets = True
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

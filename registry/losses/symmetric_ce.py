@@ -30,7 +30,17 @@ class SymmetricCE(nn.Module):
     Wang, Ma, Chen, Luo, Yi, Bailey. *Symmetric Cross Entropy for Robust Learning with Noisy
     Labels.* ICCV 2019, arXiv:1908.06112, eq. 5-6. ``q`` is the one-hot label distribution with
     ``log 0`` clipped to ``A``, so ``RCE = -A (1 − p_y)`` (a scaled MAE, robust to label noise).
-    Defaults α = 0.1, β = 1.0, A = −4 (the paper's CIFAR-10 setting).
+    Defaults α = 0.1, β = 1.0 and A = −4.
+
+    Which A: the paper's text states A = −4; we follow that stated value. Both official
+    implementations instead clamp the one-hot labels at 1e-4 before the log, i.e.
+    A = ln 1e-4 ≈ −9.21: the authors' Keras code (github.com/YisenWang/
+    symmetric_cross_entropy_for_noisy_labels, ``loss.py``: ``tf.clip_by_value(y_true, 1e-4, 1.0)``)
+    and the PyTorch reproduction their README points to (github.com/HanxunH/SCELoss-Reproduce,
+    ``loss.py``: ``torch.clamp(label_one_hot, min=1e-4, max=1.0)``). On the same inputs RCE is
+    4 (1 − p_y) here and 9.21 (1 − p_y) there, so the loss differs by β · 5.21 · mean(1 − p_y);
+    pass ``log_zero=math.log(1e-4)`` for the code's setting. Both codes also clip ``p`` at 1e-7
+    inside the CE term, which this exact log-softmax CE does not.
     """
 
     version = "1"
@@ -39,6 +49,7 @@ class SymmetricCE(nn.Module):
     hparams = {"alpha": 0.1, "beta": 1.0, "log_zero": -4.0}
     search_space = {"alpha": {"low": 0.01, "high": 10.0, "log": True},
                     "beta": {"low": 0.1, "high": 10.0, "log": True}}
+    # Evaluated under symmetric and asymmetric label noise: label noise.
     suites = ("standard", "noisy")
 
     def __init__(self, alpha: float = 0.1, beta: float = 1.0, log_zero: float = -4.0):

@@ -38,6 +38,9 @@ class ELR:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: label noise only (CIFAR-10/100 synthetic noise,
+    # Clothing1M, WebVision).
+    suites = ("standard", "noisy")
     paper = ("Liu, Niles-Weed, Razavian, Fernandez-Granda. Early-Learning Regularization Prevents "
              "Memorization of Noisy Labels. NeurIPS 2020, arXiv:2007.00151")
     hparams = {"beta": 0.7, "lam": 3.0}

@@ -31,6 +31,9 @@ class MixUp:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: clean classification and memorisation of corrupted labels
+    # (Sec. 3.4).
+    suites = ("standard", "noisy")
     paper = ("Zhang, Cissé, Dauphin, Lopez-Paz. mixup: Beyond Empirical Risk Minimization. "
              "ICLR 2018, arXiv:1710.09412")
     hparams = {"alpha": 1.0}

@@ -54,6 +54,8 @@ class MultiSampleDropout:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: clean classification accuracy and training speed.
+    suites = ("standard",)
     paper = ("Inoue. Multi-Sample Dropout for Accelerated Training and Better Generalization. "
              "arXiv:1905.09788, 2019")
     hparams = {"samples": 8, "p": 0.5}

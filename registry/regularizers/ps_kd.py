@@ -48,6 +48,8 @@ class PSKD:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: clean classification and its calibration.
+    suites = ("standard",)
     paper = ("Kim, Ji, Yoon, Hwang. Self-Knowledge Distillation with Progressive Refinement of "
              "Targets. ICCV 2021, arXiv:2006.12000")
     hparams = {"alpha_T": 0.8}

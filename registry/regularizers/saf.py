@@ -25,6 +25,8 @@ class SAF:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: clean classification (CIFAR, ImageNet).
+    suites = ("standard",)
     paper = ("Du, Zhou, Feng, Tan, Zhou. Sharpness-Aware Training for Free. NeurIPS 2022, "
              "arXiv:2205.14083")
     hparams = {"lam": 0.16, "temperature": 5.0, "epochs_ago": 3, "start_epoch": 5}

@@ -31,6 +31,9 @@ class SAM:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: clean classification and robustness to label noise (Sec.
+    # 3.3).
+    suites = ("standard", "noisy")
     paper = ("Foret, Kleiner, Mobahi, Neyshabur. Sharpness-Aware Minimization for Efficiently "
              "Improving Generalization. ICLR 2021, arXiv:2010.01412")
     hparams = {"rho": 0.05}

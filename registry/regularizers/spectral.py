@@ -52,6 +52,9 @@ class Spectral:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: plasticity in continual learning: no suite here tests
+    # that.
+    suites = ("standard",)
     paper = ("Lewandowski, Bortkiewicz, Kumar, György, Schuurmans, Ostaszewski, Machado. Learning "
              "Continually by Spectral Regularization. ICLR 2025, arXiv:2406.06811")
     hparams = {"lam": 1e-4, "k": 2.0, "power_iterations": 1}

@@ -51,6 +51,8 @@ class VAT:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: (semi-)supervised clean classification.
+    suites = ("standard",)
     paper = ("Miyato, Maeda, Koyama, Ishii. Virtual Adversarial Training. IEEE TPAMI 2019, "
              "arXiv:1704.03976")
     hparams = {"epsilon": 2.0, "xi": 1e-2, "alpha": 1.0, "power_iterations": 1}

@@ -26,6 +26,9 @@ class WassersteinInit:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: plasticity in continual learning: no suite here tests
+    # that.
+    suites = ("standard",)
     paper = ("Lewandowski, Kumar, Schuurmans, György, Machado. Learning Continually by Spectral "
              "Regularization. arXiv:2406.06811v1, 2024")
     hparams = {"lam": 1e-3}

@@ -52,6 +52,8 @@ class WeightCompander:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: clean classification (CIFAR, TinyImageNet).
+    suites = ("standard",)
     paper = ("Cakaj, Mehnert, Yang. Weight Compander: A Simple Weight Reparameterization for "
              "Regularization. IJCNN 2023, arXiv:2306.16993")
     hparams = {"alpha": 2.0, "beta": 1.0}

@@ -23,6 +23,8 @@ class ZLoss:
     """
 
     version = "1"
+    # Placed where its paper evaluates it: training stability of clean classification/LMs.
+    suites = ("standard",)
     paper = ("Chowdhery et al. PaLM. JMLR 2023, arXiv:2204.02311; Wortsman et al. Small-scale "
              "proxies for large-scale Transformer training instabilities. ICLR 2024, "
              "arXiv:2309.14322")
