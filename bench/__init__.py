@@ -4,7 +4,8 @@ The public Python API mirrors the CLI (both share one validation path):
 
 >>> import lossbench
 >>> lossbench.list_entries("focal*", kind="loss")          # doctest: +SKIP
->>> df = lossbench.run(losses=["focal"], seeds=3)           # doctest: +SKIP
+>>> df = lossbench.run(losses=["focal"], seeds=5)           # doctest: +SKIP
+>>> lossbench.validate("results")                           # doctest: +SKIP
 >>> lossbench.leaderboard("results")                        # doctest: +SKIP
 
 Heavy modules (torch, pandas) are imported on first use, so ``lossbench list`` stays fast.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-_API = {"list_entries", "run", "load_results", "leaderboard", "check"}
+_API = {"list_entries", "run", "load_results", "leaderboard", "validate", "check"}
 
 __all__ = sorted(_API | {"__version__"})
 

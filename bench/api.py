@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .plan import plan
+from .plan import DEFAULT_SEEDS, plan
 from .registry import registry_for
 
 DEFAULT_RESULTS = "results"
@@ -45,7 +45,7 @@ def run(
     tasks: Sequence[str] | None = None,
     losses: Sequence[str] | None = None,
     regularizers: Sequence[str] | None = None,
-    seeds: int | Iterable[int] = 3,
+    seeds: int | Iterable[int] = DEFAULT_SEEDS,
     results: str | Path = DEFAULT_RESULTS,
     force: bool = False,
     retry_failed: bool = False,
@@ -155,6 +155,33 @@ def leaderboard(path: str | Path = DEFAULT_RESULTS, out: str | Path | None = DEF
     return lb.render(path)
 
 
+def validate(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | None = None,
+             min_seeds: int | None = None, confidence: float = 0.95):
+    """Judge the published findings the suites declare (:mod:`lossbench.findings`) on the
+    records in ``path``: what ``lossbench validate`` prints, as a DataFrame with one row per
+    finding.
+
+    Columns: ``suite``, ``id``, ``task``, ``task_version`` (the suite's current version, the one
+    judged), ``metric``, ``metric_b`` (same-entry findings), ``a``, ``b`` (entry labels, ``b``
+    None for a same-entry finding), ``higher`` (the claim is "A higher"), ``n`` and ``seeds``
+    (the shared ok seeds), ``mean_a``, ``mean_b``, ``diff`` (mean of A − B signed so that
+    positive = the published direction), ``low``, ``high`` (its two-sided ``confidence``
+    Student-t interval), ``confidence``, ``verdict`` (reproduced | unresolved | inverted |
+    missing), ``failed_a``, ``failed_b`` (comparable runs not ok), ``command`` (the ``lossbench
+    run`` command producing the missing runs), ``note``, ``claim``, ``published``, ``source``.
+    ``min_seeds`` (default 5): shared seeds needed for a verdict. A wrong declaration raises
+    :class:`lossbench.findings.FindingError` naming the bad value.
+    """
+    import pandas as pd
+
+    from . import findings
+
+    results = findings.validate(str(path), suites,
+                                min_seeds=findings.DEFAULT_MIN_SEEDS if min_seeds is None
+                                else min_seeds, confidence=confidence, log=_stderr)
+    return pd.DataFrame([r.to_dict() for r in results], columns=list(findings.RESULT_COLUMNS))
+
+
 def check(entry: str, kind: str | None = None):
     """Run the plugin conformance checks on ``entry`` (a registered name or ``module:attr``);
     ``kind`` (loss | regularizer) is looked up from the registries when not given."""
@@ -169,4 +196,4 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-__all__ = ["list_entries", "run", "load_results", "leaderboard", "check"]
+__all__ = ["list_entries", "run", "load_results", "leaderboard", "validate", "check"]

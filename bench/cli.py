@@ -24,6 +24,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _min_seeds(text: str) -> int:
+    value = _positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2 (an interval needs two "
+                                         f"seeds), got {text!r}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -36,6 +44,8 @@ def _positive_float(text: str) -> float:
 
 def _add_sweep_options(p: argparse.ArgumentParser, verb: str) -> None:
     """The selection, storage and execution options ``run`` and ``tune`` share."""
+    from .plan import DEFAULT_SEEDS
+
     p.add_argument("--suite", action="append", dest="suites", metavar="S",
                    help=f"suite to {verb} on (repeatable; default: every suite's embedded tasks)")
     p.add_argument("--task", action="append", dest="tasks", metavar="T",
@@ -48,9 +58,10 @@ def _add_sweep_options(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("--regularizer", action="append", dest="regularizers", metavar="NAME",
                    help="regularizer to tune, combined with cross-entropy (repeatable)" if tuning
                    else "regularizer to combine with the losses (repeatable; 'none' = without)")
-    p.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
-                   help="run the selected configuration for seeds 0..N-1 (default: 3)" if tuning
-                   else "run seeds 0..N-1 (default: 3)")
+    p.add_argument("--seeds", type=_positive_int, default=DEFAULT_SEEDS, metavar="N",
+                   help=f"run the selected configuration for seeds 0..N-1 (default: "
+                        f"{DEFAULT_SEEDS})" if tuning
+                   else f"run seeds 0..N-1 (default: {DEFAULT_SEEDS})")
     p.add_argument("--results", default="results", metavar="DIR",
                    help="results folder (default: results)")
     p.add_argument("--leaderboard", default="leaderboard.md", metavar="PATH",
@@ -73,6 +84,8 @@ def _add_sweep_options(p: argparse.ArgumentParser, verb: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .findings import DEFAULT_MIN_SEEDS
+
     parser = argparse.ArgumentParser(
         prog="lossbench",
         description="Benchmark classification losses and regularizers on standardized suites.",
@@ -130,6 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="validation metric that selects the configuration (default: the suite's "
                         "selection metric, else val_<its first headline metric>, when recorded; "
                         "else val_top1)")
+
+    p = sub.add_parser("validate", help="check the suites' published findings on the stored "
+                                        "records: reproduced, unresolved, inverted or missing "
+                                        "(exit 1 when one is inverted)")
+    p.add_argument("--results", default="results", metavar="DIR",
+                   help="results folder (default: results)")
+    p.add_argument("--suite", action="append", dest="suites", metavar="S",
+                   help="only this suite's findings (repeatable; default: every suite)")
+    p.add_argument("--min-seeds", type=_min_seeds, default=DEFAULT_MIN_SEEDS, metavar="N",
+                   help=f"seeds both sides of a finding need (status ok) for a verdict, else it "
+                        f"is missing (default: {DEFAULT_MIN_SEEDS})")
+    p.add_argument("--json", action="store_true",
+                   help="print the results as JSON (one object per finding) instead of a table")
 
     p = sub.add_parser("check", help="run the plugin conformance checks on an entry (what a "
                                      "submitter runs before publishing)")
@@ -249,6 +275,22 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 1 if any(r.selected is None for r in results) else 0
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import json
+
+    from . import findings
+
+    results = findings.validate(args.results, args.suites, min_seeds=args.min_seeds,
+                                log=lambda msg: print(msg, file=sys.stderr))
+    if args.json:
+        rows = [{k: None if isinstance(v, float) and v != v else v
+                 for k, v in r.to_dict().items()} for r in results]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(findings.render_text(results, args.min_seeds))
+    return 1 if any(r.verdict == "inverted" for r in results) else 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from .conformance import check_entry
 
@@ -258,7 +300,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": _cmd_list, "run": _cmd_run, "leaderboard": _cmd_leaderboard,
-            "tune": _cmd_tune, "check": _cmd_check}
+            "tune": _cmd_tune, "validate": _cmd_validate, "check": _cmd_check}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,6 +30,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from . import aggregate as agg
+from .findings import leaderboard_section
 from .freshness import plots_link, stamp
 from .metrics import metric_info
 from .plan import BASELINE_LOSS
@@ -662,6 +663,7 @@ def render(results_dir: str | Path = "results", plots_dir: str | Path | None = N
     runs = runs.sort_values("spec_key", kind="stable").reset_index(drop=True)
     tunings = _tuning_by_task(load_manifests(results_dir), runs)
     sections = build_sections(runs, tunings)
+    parts.append(leaderboard_section(runs))
     parts.append("\n## Provenance\n")
     parts.append(provenance_block(runs, tunings) + "\n")
     for section in sections:

@@ -32,7 +32,7 @@ from typing import Any
 
 from .errors import UsageError
 from .metrics import metric_info
-from .plan import BASELINE_LOSS, plan
+from .plan import BASELINE_LOSS, DEFAULT_SEEDS, plan
 from .registry import LOSSES, REGULARIZERS, Card, resolve_hparams
 from .spec import RunSpec, canonical_json
 from .store import TUNING_DIR
@@ -260,7 +260,7 @@ def tune(
     suites: Sequence[str] | None = None,
     tasks: Sequence[str] | None = None,
     trials: int = DEFAULT_TRIALS,
-    seeds: int | Sequence[int] = 3,
+    seeds: int | Sequence[int] = DEFAULT_SEEDS,
     results: str | Path = "results",
     device: str = "cpu",
     options: Mapping[str, Any] | None = None,

@@ -8,18 +8,18 @@ from lossbench.errors import UsageError
 from lossbench.plan import plan
 
 
-def test_default_plan_covers_every_loss_on_the_embedded_task_for_three_seeds():
+def test_default_plan_covers_every_loss_on_the_embedded_task_for_five_seeds():
     specs, _ = plan(suites=["standard"])
     standard = [s for s in specs if s.regularizer is None]
     assert {"cross_entropy", "focal", "label_smoothing"} <= {s.loss for s in standard}
-    assert {s.seed for s in standard} == {0, 1, 2}
+    assert {s.seed for s in standard} == {0, 1, 2, 3, 4}
     assert {(s.suite, s.task) for s in specs} == {("standard", "mnist1d")}
 
 
 def test_specs_carry_resolved_hparams_and_versions():
     (s, *_), _ = plan(suites=["standard"], losses=["focal"], seeds=1)
     assert (s.loss, s.loss_version, dict(s.loss_hparams)) == ("focal", "1", {"gamma": 2.0})
-    assert s.task_version == "1"
+    assert s.task_version == "2"
 
 
 def test_hparam_overrides_change_the_spec():

@@ -27,13 +27,15 @@ def test_same_seed_same_split_different_seed_different_split():
 
 def test_task_is_versioned_and_states_its_recipe():
     task = SUITE.task("mnist1d")
-    assert task.version == "1"
-    assert task.train.epochs == 150 and task.embedded
+    assert task.version == "2"
+    assert (task.train.epochs, task.train.batch_size, task.train.weight_decay) == (40, 128, 0.0)
+    assert task.embedded
+    assert "40 epochs" in task.description and "no weight decay" in task.description
 
 
 def test_cross_entropy_reaches_the_published_regime():
     """The default recipe must train CE to >= 85 % test accuracy (the authors report 94 % for a
-    CNN). One full 150-epoch run."""
+    CNN). One full run of the default recipe."""
     (spec,), _ = plan(suites=["standard"], losses=["cross_entropy"], seeds=[0])
     record = execute(spec)
     assert record.status == "ok", record.error

@@ -61,7 +61,32 @@ def test_imbalanced_entries_receive_long_tailed_class_counts():
     from lossbench.suites.imbalanced import mnist1d_long_tail
 
     counts = mnist1d_long_tail(100.0, 0).class_counts
-    assert counts[0] / counts[-1] > 100
+    assert counts.tolist() == [1000, 599, 359, 215, 129, 77, 46, 27, 16, 10]  # ⌊1000·100^(-c/9)⌋
+    assert counts[0] / counts[-1] == 100
+
+
+def test_far_ood_sets_share_the_id_per_sample_amplitude():
+    from lossbench.suites.ood import FAR_SETS, mnist1d_ood
+
+    data = mnist1d_ood(0)
+    id_std = data.x_train.std(dim=1)
+    for name in FAR_SETS:
+        far_std = data.extra[f"x_far_{name}"].std(dim=1)
+        # rescaled like random ID rows: the same spread of per-sample std, to sampling error
+        assert abs(far_std.mean() - id_std.mean()) < 0.05
+        assert abs(far_std.std() - id_std.std()) < 0.05
+
+
+def test_ood_metrics_report_the_mean_over_the_far_sets():
+    from lossbench.suites.ood import FAR_SETS, mnist1d_ood, ood_metrics
+
+    data = mnist1d_ood(0)
+    torch.manual_seed(0)
+    model = build_model("cnn1d", data.in_shape, data.num_classes, channels=8)
+    out = ood_metrics(EvalInput(data, {"last": Evaluator(model)}))
+    for metric in ("auroc_msp", "fpr95_energy", "aupr_max_logit"):
+        expected = sum(out[f"far_{name}_{metric}"] for name in FAR_SETS) / len(FAR_SETS)
+        assert out[f"far_{metric}"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_retrieval_uses_outputs_for_embedding_losses_and_features_otherwise():
@@ -109,4 +134,4 @@ def test_retrieval_records_validation_retrieval_on_the_training_classes():
     assert out["val_p_at_1"] == expected["p_at_1"]
     assert out["val_map_at_r"] == expected["map_at_r"]
     assert set(data.y_val.tolist()) == set(range(5))  # validation holds the training classes
-    assert MNIST1D_RETRIEVAL.version == "2"
+    assert int(MNIST1D_RETRIEVAL.version) >= 2  # recorded since version 2

@@ -1,8 +1,15 @@
 """Out-of-distribution detection: scores from logits and threshold-free detection metrics.
 
 Convention: a *score* is higher for inputs the model believes in-distribution (ID), and the metrics
-treat ID as the positive class (the convention of Hendrycks & Gimpel 2017 and OpenOOD for AUROC and
-FPR@95TPR; AUPR-In). Ties count one half in AUROC, as in the Mann-Whitney statistic.
+treat ID as the positive class (the convention of Hendrycks & Gimpel 2017 and OpenOOD v1.5 for AUROC
+and FPR@95TPR; AUPR-In). Ties count one half in AUROC, as in the Mann-Whitney statistic.
+
+Which OpenOOD: FPR@95TPR with ID as positive (the OOD share accepted at 95 % ID recall) matches
+OpenOOD up to its ``v1.5`` tag (2023-06-26). OpenOOD's main branch switched to OOD as positive on
+2023-08-10 (commit 873e8c2, "fix ood eval (ood as pos)", ``openood/evaluators/metrics.py``): its
+FPR@95 is now the ID share accepted as OOD at 95 % OOD recall, a different number, and the AP it
+calls AUPR-In has OOD as positive (our AUPR-In, ID positive, is its AUPR-Out). AUROC is the same
+under either convention.
 """
 
 from __future__ import annotations

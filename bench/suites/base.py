@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import unknown_value
+from ..findings import Finding
 from ..train import TrainConfig
 
 
@@ -129,6 +130,8 @@ class Suite:
     headline: tuple[str, ...] = ("top1",)
     #: the validation metric ``lossbench tune`` selects on (None: ``val_<first headline>``)
     selection_metric: str | None = None
+    #: published results the embedded tasks should reproduce (``lossbench validate``)
+    findings: tuple[Finding, ...] = ()
 
     def task(self, name: str) -> Task:
         if name not in self.tasks:

@@ -25,6 +25,7 @@ import functools
 import numpy as np
 import torch
 
+from ..findings import EntryRef, Finding
 from ..metrics.retrieval import cluster_metrics, opis, retrieval_metrics
 from .base import EvalInput, Suite, Task, TaskData
 from .embedded import as_task_data, mnist1d_pool, mnist1d_recipe, relabel
@@ -35,8 +36,9 @@ TRAIN_CLASSES = (0, 1, 2, 3, 4)
 TEST_CLASSES = (5, 6, 7, 8, 9)
 VAL_FRACTION = 0.1
 EMBEDDING_SIZE = 64
-#: ≈2,250 training sequences; 100 epochs of batch 100.
-RECIPE = mnist1d_recipe(epochs=100, batch_size=100)
+#: ≈2,250 training sequences; 40 epochs of batch 128, no weight decay (docs/suites.md: the
+#: published metric-learning finding is unresolved on every recipe measured, so the cheapest won).
+RECIPE = mnist1d_recipe(epochs=40, batch_size=128, weight_decay=0.0)
 
 
 @functools.lru_cache(maxsize=4)
@@ -87,10 +89,11 @@ def retrieval_task_metrics(ev: EvalInput) -> dict[str, float]:
 
 MNIST1D_RETRIEVAL = Task(
     name="mnist1d-retrieval",
-    version="2",  # 2: records val_p_at_1 / val_map_at_r (training is the same as version 1)
+    # 2: records val_p_at_1 / val_map_at_r; 3: 40 epochs of batch 128 (2: 100 epochs of 100)
+    version="3",
     description=("MNIST-1D, train on digits 0-4, retrieve digits 5-9; 1D CNN, embedding "
                  f"{EMBEDDING_SIZE}-d, {RECIPE.epochs} epochs AdamW one-cycle lr {RECIPE.lr}, "
-                 f"batch {RECIPE.batch_size}"),
+                 f"no weight decay, batch {RECIPE.batch_size}"),
     make_data=mnist1d_retrieval,
     evaluate=retrieval_task_metrics,
     train=RECIPE,
@@ -103,6 +106,20 @@ MNIST1D_RETRIEVAL = Task(
 
 _TASKS = [MNIST1D_RETRIEVAL, *metric_learning_tasks(retrieval_task_metrics)]
 
+FINDINGS = (
+    Finding(
+        id="ms-above-triplet", task="mnist1d-retrieval", metric="map_at_r",
+        a=EntryRef("multi_similarity"), b=EntryRef("triplet_semihard"),
+        source="Wang et al. 2019, Multi-Similarity Loss with General Pair Weighting for Deep "
+               "Metric Learning (CVPR); Musgrave et al. 2020, A Metric Learning Reality Check "
+               "(ECCV), Tables 3–4",
+        published="multi-similarity above triplet in MAP@R (CUB-200-2011, Cars-196, SOP)",
+        claim="Embeddings trained with the multi-similarity loss retrieve unseen classes better "
+              "(higher MAP@R) than embeddings trained with a triplet loss.",
+    ),
+)
+
+
 SUITE = Suite(
     name="metric_learning",
     version="1",
@@ -112,4 +129,5 @@ SUITE = Suite(
     # P@1 among the held-out samples of the training classes saturates (1.0 for most
     # configurations on MNIST-1D), so it cannot rank them; MAP@R there still does.
     selection_metric="val_map_at_r",
+    findings=FINDINGS,
 )

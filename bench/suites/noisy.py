@@ -30,6 +30,7 @@ import functools
 import numpy as np
 import torch
 
+from ..findings import EntryRef, Finding
 from ..metrics import classification
 from ..metrics.summary import classification_summary
 from .base import EvalInput, Suite, Task, TaskData
@@ -39,9 +40,11 @@ from .fullscale import noisy_tasks
 from .splits import rng, stratified_holdout
 
 VAL_FRACTION = 0.1
-#: 100 epochs of batch 100 (3,600 steps): the CNN fits the noisy training labels (memorisation,
-#: the regime where robust losses differ from cross-entropy) at every noise level.
-RECIPE = mnist1d_recipe(epochs=100, batch_size=100)
+#: AdamW with decoupled weight decay 0.1, 40 epochs of batch 128 (1,160 steps): cross-entropy
+#: fits many mislabelled training samples by the last epoch (memorisation, the regime where robust
+#: losses differ from it) while its best-validation checkpoint comes before that; fewer steps
+#: (batch 256) no longer show the memorisation (docs/suites.md).
+RECIPE = mnist1d_recipe(epochs=40, batch_size=128, weight_decay=0.1)
 
 NOISE = {
     "sym20": ("symmetric", 0.2),
@@ -105,10 +108,10 @@ def _task(noise: str) -> Task:
     kind, rate = NOISE[noise]
     return Task(
         name=f"mnist1d-{noise}",
-        version="1",
+        version="2",  # 2: AdamW wd 0.1, 40 epochs of batch 128 (version 1: wd 0, 100 of 100)
         description=(f"MNIST-1D, {kind} label noise {rate:.0%} on train+val labels, clean test, "
-                     f"1D CNN, {RECIPE.epochs} epochs AdamW one-cycle lr {RECIPE.lr}, batch "
-                     f"{RECIPE.batch_size}"),
+                     f"1D CNN, {RECIPE.epochs} epochs AdamW one-cycle lr {RECIPE.lr} wd "
+                     f"{RECIPE.weight_decay}, batch {RECIPE.batch_size}"),
         make_data=functools.partial(mnist1d_noisy, noise),
         evaluate=noise_metrics,
         train=RECIPE,
@@ -120,10 +123,43 @@ def _task(noise: str) -> Task:
 
 _TASKS = [*(_task(n) for n in NOISE), *noisy_tasks(noise_metrics)]
 
+FINDINGS = (
+    Finding(
+        id="gce-above-ce", task="mnist1d-sym50", metric="top1_best_val",
+        a=EntryRef("gce"), b=EntryRef("cross_entropy"),
+        source="Zhang & Sabuncu 2018, Generalized Cross Entropy Loss for Training Deep Neural "
+               "Networks with Noisy Labels (NeurIPS); also Liu et al. 2020 (ELR, NeurIPS), Table 1",
+        published="clean test accuracy 87.13 vs 81.88 (CIFAR-10, symmetric noise 40 %)",
+        claim="Under symmetric label noise GCE reaches a higher clean test accuracy than "
+              "cross-entropy.",
+    ),
+    Finding(
+        id="elr-above-ce", task="mnist1d-sym50", metric="top1_best_val",
+        a=EntryRef("cross_entropy", "elr"), b=EntryRef("cross_entropy"),
+        source="Liu et al. 2020, Early-Learning Regularization Prevents Memorization of Noisy "
+               "Labels (NeurIPS), Table 1",
+        published="ELR above CE at every symmetric noise rate (CIFAR-10 and CIFAR-100)",
+        claim="Early-learning regularization raises cross-entropy's clean test accuracy under "
+              "symmetric label noise.",
+    ),
+    Finding(
+        id="ce-memorises", task="mnist1d-sym50", metric="top1_best_val", metric_b="top1",
+        a=EntryRef("cross_entropy"), b=None,
+        source="Arpit et al. 2017, A Closer Look at Memorization in Deep Networks (ICML); "
+               "Liu et al. 2020 (ELR, NeurIPS), Fig. 1",
+        published="CE's clean test accuracy peaks early, then falls as it memorises the wrong "
+                  "labels (CIFAR-10, symmetric noise)",
+        claim="Cross-entropy memorises noisy labels: its best-validation checkpoint is more "
+              "accurate on clean test labels than its last epoch.",
+    ),
+)
+
+
 SUITE = Suite(
     name="noisy",
     version="1",
     description="label noise (symmetric 20/50/80 %, pair-flip 40 %); clean test labels",
     tasks={t.name: t for t in _TASKS},
     headline=("top1_best_val", "top1", "noisy_fit", "ece"),
+    findings=FINDINGS,
 )

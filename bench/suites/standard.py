@@ -15,17 +15,19 @@ import functools
 import numpy as np
 
 from ..data import digits_arrays, from_arrays, mnist1d_arrays, to_tensors
+from ..findings import EntryRef, Finding
 from ..metrics import classification
 from ..metrics.summary import classification_summary
 from ..train import TrainConfig
 from .base import EvalInput, Suite, Task, TaskData
-from .embedded import as_task_data
+from .embedded import as_task_data, mnist1d_recipe
 from .splits import rng, stratified_holdout
 
-#: MNIST-1D recipe: trains the 1D CNN to interpolation (train accuracy 1.0), the regime in which the
-#: published calibration effects of focal-style losses appear (see docs/design.md).
-MNIST1D_RECIPE = TrainConfig(epochs=150, batch_size=100, optimizer="adamw", lr=1e-2,
-                             weight_decay=0.0, schedule="onecycle")
+#: MNIST-1D recipe: AdamW without weight decay trains the 1D CNN to (near) interpolation, the
+#: regime in which cross-entropy overfits its NLL and the published calibration effects of
+#: focal-style losses appear; 40 epochs of batch 128 is the cheapest recipe measured that
+#: reproduces them (docs/suites.md, "Why these recipes").
+MNIST1D_RECIPE = mnist1d_recipe(epochs=40, batch_size=128, weight_decay=0.0)
 VAL_FRACTION = 0.1
 
 
@@ -61,9 +63,10 @@ def mnist1d_data(seed: int) -> TaskData:
 
 MNIST1D = Task(
     name="mnist1d",
-    version="1",
+    version="2",  # 2: 40 epochs of batch 128 (version 1: 150 epochs of batch 100)
     description="MNIST-1D, 10 classes, ~3,600 train / ~400 val (stratified 10 %) / 1,000 test, "
-                "1D CNN, 150 epochs",
+                f"1D CNN, {MNIST1D_RECIPE.epochs} epochs AdamW one-cycle lr {MNIST1D_RECIPE.lr}, "
+                f"no weight decay, batch {MNIST1D_RECIPE.batch_size}",
     make_data=mnist1d_data,
     evaluate=classification_metrics,
     train=MNIST1D_RECIPE,
@@ -111,10 +114,24 @@ DIGITS = Task(
     headline=("top1", "nll", "ece"),
 )
 
+FINDINGS = (
+    Finding(
+        id="focal-calibrates", task="mnist1d", metric="ece",
+        a=EntryRef("focal"), b=EntryRef("cross_entropy"),
+        source="Mukhoti et al. 2020, Calibrating Deep Neural Networks using Focal Loss "
+               "(NeurIPS), Table 1",
+        published="ECE 1.48 % vs 4.35 % (CIFAR-10, before temperature scaling)",
+        claim="A network trained with focal loss is better calibrated (lower ECE) than one "
+              "trained with cross-entropy.",
+    ),
+)
+
+
 SUITE = Suite(
     name="standard",
     version="1",
     description="clean, balanced classification (the control condition)",
     tasks={MNIST1D.name: MNIST1D, DIGITS.name: DIGITS},
     headline=("top1", "nll", "brier", "ece"),
+    findings=FINDINGS,
 )
