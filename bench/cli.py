@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a registered name, or an importable module:attr target")
     p.add_argument("--kind", choices=["loss", "regularizer"], default=None,
                    help="entry kind (default: the registered kind; loss for module:attr)")
+    p.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
+                   help="kill the checks after this many seconds (a failed check; default: 600)")
     return parser
 
 
@@ -151,9 +153,20 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no entries match {args.pattern!r}" if args.pattern else "no entries registered")
         return 0
-    table = [{k: r[k] for k in ("name", "kind", "version", "origin", "status")} for r in rows]
+    table = [{k: _cell(r[k], LIST_WIDTHS[k]) for k in LIST_WIDTHS} for r in rows]
     print(tabulate(table, headers="keys", tablefmt="simple", disable_numparse=True))
     return 0
+
+
+#: Widest cell ``lossbench list`` prints per column (a plugin's strings are cut to these).
+LIST_WIDTHS = {"name": 60, "kind": 12, "version": 24, "origin": 60, "status": 300}
+
+
+def _cell(value: object, limit: int) -> str:
+    """``value`` on one line, cut to ``limit`` characters (with … when cut)."""
+    from .sandbox import one_line
+
+    return one_line(str(value), limit)
 
 
 def _list_suites(pattern: str | None) -> int:
@@ -165,8 +178,19 @@ def _list_suites(pattern: str | None) -> int:
     for entry in SUITES.entries(pattern):
         status = entry.status
         if status != "ok":
-            rows.append({"suite": entry.name, "task": "", "version": "", "default": "",
-                         "data": "", "origin": entry.origin, "status": status})
+            rows.append({"suite": _cell(entry.name, 60), "task": "", "version": "",
+                         "default": "", "data": "", "origin": _cell(entry.origin, 60),
+                         "status": _cell(status, 300)})
+            continue
+        if entry.isolated:  # a third-party suite: its task list comes from a child
+            from .plan import suite_info
+
+            for task in suite_info(entry.name).tasks.values():
+                rows.append({"suite": _cell(entry.name, 60), "task": _cell(task.name, 60),
+                             "version": _cell(task.version, 24),
+                             "default": "yes" if task.embedded else "",
+                             "data": "not checked (third-party)",
+                             "origin": _cell(entry.origin, 60), "status": "ok"})
             continue
         suite = entry.load()
         for task in suite.tasks.values():
@@ -250,9 +274,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .conformance import check_entry
+    from .api import check
 
-    report = check_entry(args.entry, kind=args.kind)
+    report = check(args.entry, kind=args.kind, timeout=args.timeout)
     print(report.render())
     return 0 if report.ok else 1
 

@@ -49,8 +49,9 @@ class SuiteInfo:
         return [t for t in self.tasks.values() if t.embedded]
 
 
-def _describe_suite(suite: Any) -> dict[str, Any]:
-    return {"name": suite.name,
+def describe_suite(suite: Any) -> dict[str, Any]:
+    """The JSON-serialisable metadata planning and the leaderboard need of a suite object."""
+    return {"name": suite.name, "headline": [str(h) for h in getattr(suite, "headline", ())],
             "tasks": [{"name": t.name, "version": str(t.version), "embedded": bool(t.embedded),
                        "supports_embedding": bool(t.supports_embedding)}
                       for t in suite.tasks.values()]}
@@ -60,7 +61,7 @@ def suite_info(name: str) -> SuiteInfo:
     """The :class:`SuiteInfo` of a registered suite, from the metadata cache when its package is
     unchanged (so planning does not build or import the suite); ``UsageError`` for an unknown
     name, ``EntryLoadError`` for a suite that fails to load."""
-    data = SUITES.get(name).metadata("tasks", _describe_suite)
+    data = SUITES.get(name).metadata("tasks", describe_suite)
     return SuiteInfo(data["name"], {t["name"]: TaskInfo(**t) for t in data["tasks"]})
 
 
@@ -148,6 +149,7 @@ def plan(
     """
     seed_list = _seed_list(seeds)
     options = validate_options(options)
+    _prefetch(suites, losses, regularizers)
     suite_objs, skipped = _suites(suites)
     pairs = _tasks(suite_objs, tasks)
     loss_cards, loss_skipped = _cards(LOSSES, losses, "loss")
@@ -215,6 +217,20 @@ def plan(
             raise UsageError(f"loss {lc.name!r} applies to none of the selected tasks ({where}); "
                              f"its card declares suites: {', '.join(lc.suites)}")
     return specs, skipped
+
+
+def _prefetch(suites: Sequence[str] | None, losses: Sequence[str] | None,
+              regularizers: Sequence[str] | None) -> None:
+    """Have the cards of every third-party entry the plan may read described at once (one child
+    per distribution, all concurrently), rather than one distribution after another."""
+    from .registry import describe_isolated
+
+    wanted = []
+    for registry, names in ((SUITES, suites), (LOSSES, losses), (REGULARIZERS, regularizers)):
+        chosen = [n for n in names or registry.names() if n in registry]
+        wanted += [e for e in map(registry.get, chosen) if e.isolated]
+    if wanted:
+        describe_isolated(wanted)
 
 
 def validate_options(options: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -1,0 +1,230 @@
+"""A hostile or buggy plugin package spoils nothing but its own entries.
+
+Every plugin here is a real distribution (built and installed with pip, ``tests/hostile.py``),
+driven through the real ``lossbench`` CLI in fresh interpreters: a package that changes torch's
+global state at import, one that calls ``os._exit`` at import, one that hangs at import, one with
+invalid cards. Each broken entry gets a one-line reason; every healthy run's record equals the
+same spec run alone, bit for bit; the CLI process itself never imports third-party code, and no
+file is left in the temp folder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from . import hostile
+from .conftest import run_cli
+
+IMPORT_TIMEOUT = "8"  # generous: a healthy plugin's child imports torch
+HANG_TIMEOUT = "3"  # where the hanging package is the only third-party one
+MIXED = ("lossbench-dtype", "lossbench-exit", "lossbench-badcards", "lossbench-good")
+#: Metrics that measure time (they differ between any two runs); every other value must match.
+TIMING = {"train_seconds", "samples_per_second", "loss_cost_ratio"}
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    everything = hostile.install_all(root)
+    return {
+        "mixed": hostile.site_with(everything, root / "mixed-site", *MIXED),
+        "hostile": hostile.site_with(everything, root / "hostile-site", *MIXED,
+                                     "lossbench-hang"),
+        "exit": hostile.site_with(everything, root / "exit-site", "lossbench-exit"),
+        "hang": hostile.site_with(everything, root / "hang-site", "lossbench-hang"),
+        "badcards": hostile.site_with(everything, root / "badcards-site", "lossbench-badcards"),
+    }
+
+
+@pytest.fixture
+def env(tmp_path):
+    """Environment of a CLI call: its own temp folder (checked empty afterwards)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+
+    def make(site=None, **extra):
+        out = {"TMPDIR": str(tmp), "LOSSBENCH_IMPORT_TIMEOUT": IMPORT_TIMEOUT,
+               "OMP_NUM_THREADS": "1", **extra}
+        if site is not None:
+            out["PYTHONPATH"] = str(site)
+        return out
+
+    yield make
+    leftovers = [p.name for p in tmp.iterdir() if p.name.startswith(("lossbench", "tmp"))]
+    assert leftovers == []
+
+
+def status_of(listing: str, name: str) -> str:
+    line = next(ln for ln in listing.splitlines() if ln.startswith(name + " "))
+    return line
+
+
+def run_args(results, *losses, epochs="1"):
+    return ["run", "--task", "standard/mnist1d", "--seeds", "1", "--epochs", epochs,
+            "--results", str(results), "--no-leaderboard", "--quiet",
+            *[a for loss in losses for a in ("--loss", loss)]]
+
+
+def records(results) -> pd.DataFrame:
+    return pd.read_parquet(results).set_index(["loss", "metric"])
+
+
+def assert_same_record(a: pd.DataFrame, b: pd.DataFrame, loss: str) -> None:
+    """``loss``'s record in ``a`` and in ``b``: same status and bit-identical metrics."""
+    ra, rb = a.loc[loss], b.loc[loss]
+    assert set(ra["status"]) == set(rb["status"]) == {"ok"}
+    va = ra["value"].drop([m for m in TIMING if m in ra.index])
+    vb = rb["value"].drop([m for m in TIMING if m in rb.index])
+    pd.testing.assert_series_equal(va, vb, check_exact=True)
+    assert set(ra["spec_key"]) == set(rb["spec_key"])
+
+
+@pytest.fixture(scope="module")
+def solo(tmp_path_factory):
+    """cross_entropy and the good plugin loss run alone, without any hostile package."""
+    results = tmp_path_factory.mktemp("solo") / "results"
+    out = run_cli(*run_args(results, "cross_entropy"), env={"OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    return records(results)
+
+
+# ------------------------------------------------------------------------- list
+
+def test_list_survives_a_plugin_that_exits_at_import(sites, env):
+    out = run_cli("list", env=env(sites["exit"]))
+    assert out.returncode == 0, out.stderr
+    line = status_of(out.stdout, "exit_loss")
+    assert "crashed the process (exit code 9)" in line and "about to leave" in line
+    assert status_of(out.stdout, "cross_entropy").endswith(" ok")
+
+
+def test_list_survives_a_plugin_that_hangs_at_import(sites, env):
+    out = run_cli("list", env=env(sites["hang"], LOSSBENCH_IMPORT_TIMEOUT=HANG_TIMEOUT),
+                  timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"did not finish within {HANG_TIMEOUT}s" in status_of(out.stdout, "hang_loss")
+    assert status_of(out.stdout, "focal").endswith(" ok")
+
+
+def test_list_names_what_is_wrong_with_each_invalid_card(sites, env):
+    out = run_cli("list", env=env(sites["badcards"]))
+    assert out.returncode == 0, out.stderr
+    assert "['gamma'] is nan" in status_of(out.stdout, "nan_card")
+    assert "suites must be a list of suite names, got int 42" in status_of(out.stdout,
+                                                                          "int_suites")
+    assert "unknown suite(s) 'no_such_suite'" in status_of(out.stdout, "unknown_suite")
+    assert "at most 64 characters" in status_of(out.stdout, "long_version")
+    assert status_of(out.stdout, "sane_card").endswith(" ok")
+
+
+def test_list_cuts_every_line_short(sites, env):
+    out = run_cli("list", env=env(sites["badcards"]))
+    assert max(len(line) for line in out.stdout.splitlines()) < 600
+    assert len(out.stdout) < 20_000
+
+
+# ------------------------------------------------------------------------- run
+
+@pytest.fixture
+def installed(sites, monkeypatch):
+    """Make a site's packages visible to this process's registries (as if pip-installed)."""
+    from lossbench import registry as reg
+
+    def install(name):
+        monkeypatch.syspath_prepend(str(sites[name]))
+        for r in reg.REGISTRIES.values():
+            r.refresh()
+        reg.forget_described()
+
+    yield install
+    monkeypatch.undo()
+    for r in reg.REGISTRIES.values():
+        r.refresh()
+    reg.forget_described()
+
+
+def test_planning_the_default_sweep_skips_each_broken_entry_with_its_reason(installed,
+                                                                          monkeypatch):
+    from lossbench.plan import plan
+
+    monkeypatch.setenv("LOSSBENCH_IMPORT_TIMEOUT", IMPORT_TIMEOUT)
+    installed("mixed")
+    specs, skipped = plan(tasks=["standard/mnist1d"], seeds=1)
+    reasons = {s.what: s.reason for s in skipped}
+    assert "exit code 9" in reasons["loss exit_loss"]
+    assert "['gamma'] is nan" in reasons["loss nan_card"]
+    assert "got int 42" in reasons["loss int_suites"]
+    assert {"cross_entropy", "good_loss", "sane_card", "dtype_loss"} <= {s.loss for s in specs}
+    assert not {"hostile_dtype", "hostile_exit", "badcards", "goodloss"} & set(sys.modules)
+
+
+def test_import_time_side_effects_reach_only_the_plugins_own_runs(sites, env, tmp_path, solo):
+    pid_file = tmp_path / "imported-by"
+    results = tmp_path / "r"
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "lossbench.cli",
+         *run_args(results, "dtype_loss", "cross_entropy", "good_loss")],
+        env={**os.environ, **env(sites["mixed"], HOSTILE_PID_FILE=str(pid_file))},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = cli.communicate(timeout=300)
+    assert cli.returncode == 0, err
+    importers = {int(p) for p in pid_file.read_text().split()}
+    assert importers and cli.pid not in importers  # only children imported the package
+    got = records(results)
+    assert_same_record(got, solo, "cross_entropy")
+    assert set(got.loc["dtype_loss"]["status"]) == {"ok"}
+
+
+def test_naming_a_plugin_that_hangs_at_import_is_a_usage_error_not_a_hang(sites, env, tmp_path):
+    out = run_cli(*run_args(tmp_path / "r", "hang_loss"),
+                  env=env(sites["hang"], LOSSBENCH_IMPORT_TIMEOUT=HANG_TIMEOUT), timeout=120)
+    assert out.returncode == 2
+    assert "hang_loss" in out.stderr and f"within {HANG_TIMEOUT}s" in out.stderr
+
+
+def test_naming_an_entry_with_a_nan_card_is_a_usage_error(sites, env, tmp_path):
+    out = run_cli(*run_args(tmp_path / "r", "nan_card"), env=env(sites["badcards"]))
+    assert out.returncode == 2
+    assert "['gamma'] is nan" in out.stderr and "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------------------- check
+
+def test_check_reports_an_exit_at_import_as_a_failed_check(sites, env):
+    out = run_cli("check", "exit_loss", env=env(sites["exit"]))
+    assert out.returncode == 1
+    assert "FAIL  load" in out.stdout and "exit code 9" in out.stdout
+
+
+def test_check_kills_a_plugin_that_hangs_at_import_after_its_timeout(sites, env):
+    out = run_cli("check", "hang_loss", "--timeout", "3", env=env(sites["hang"]), timeout=120)
+    assert out.returncode == 1
+    assert "FAIL  load" in out.stdout and "did not finish within 3s" in out.stdout
+
+
+def test_check_fails_the_card_of_a_nan_hyperparameter(sites, env):
+    out = run_cli("check", "nan_card", env=env(sites["badcards"]))
+    assert out.returncode == 1
+    assert "FAIL  card" in out.stdout and "['gamma'] is nan" in out.stdout
+
+
+@pytest.mark.slow
+def test_a_nightly_sweep_with_hostile_packages_runs_every_healthy_entry(sites, env, tmp_path,
+                                                                          solo):
+    """Every package of tests/hostile.py installed at once, the whole default sweep of a task."""
+    results = tmp_path / "r"
+    out = run_cli("run", "--task", "standard/mnist1d", "--seeds", "1", "--epochs", "1",
+                  "--results", str(results), "--no-leaderboard", "--quiet",
+                  env=env(sites["hostile"]), timeout=900)
+    assert out.returncode == 0, out.stderr
+    got = records(results)
+    assert_same_record(got, solo, "cross_entropy")
+    assert {"good_loss", "sane_card", "dtype_loss", "focal"} <= set(got.index.get_level_values(0))
+    for broken in ("exit_loss", "hang_loss", "nan_card", "int_suites", "unknown_suite",
+                   "long_version"):
+        assert sum(ln.startswith(f"skipped loss {broken}:") for ln in out.stderr.splitlines()) == 1
