@@ -3,7 +3,9 @@
 "Done" is a fact on disk (a result file named by the spec hash), so a sweep is idempotent and an
 interrupted sweep resumes where it stopped — ``kill -9`` of the sweep included: records are
 written by this process only, atomically (temp name, fsync, rename), and temp files of dead
-writers are removed at the next start. Failed runs are stored too (with their status) and are
+writers are removed at the next start. A file at a record's path that is not that record
+(:func:`lossbench.store.record_file_problem`) is moved to ``_untrusted/`` and its spec re-run.
+Failed runs are stored too (with their status) and are
 re-run only with ``retry_failed``. Where the runs execute is the executor's business
 (:mod:`lossbench.executors`); progress display is :mod:`lossbench.progress`'s.
 """
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 from .executors import DEFAULT_EXECUTOR, Executor, make_executor
 from .progress import SweepProgress
 from .spec import RunSpec
-from .store import stored_status, write_record
+from .store import set_aside, stored_status, write_record
 
 if TYPE_CHECKING:  # the runner imports torch; these modules stay light
     from .runner import Record
@@ -119,6 +121,9 @@ def run_sweep(
     """
     start = time.perf_counter()
     remove_stale_temp_files(results_dir)
+    # A file at a record's path that is not that record (foreign Parquet, a copy of another
+    # record, a folder) is moved aside, reported, and its spec run again.
+    moved = set_aside(results_dir, [s.key for s in specs]) if Path(results_dir).is_dir() else []
     todo, done = pending(specs, results_dir, force=force, retry_failed=retry_failed)
     # Runs of one (suite, task, seed) next to each other: their data is built once per process.
     todo.sort(key=lambda s: (s.suite, s.task, s.seed))
@@ -128,6 +133,9 @@ def run_sweep(
             "device": device, "workers": workers, "timeout": timeout,
             "memory_limit_mb": memory_limit_mb, "threads": threads, "address": address})
     with SweepProgress(len(todo), len(done), mode=progress, log=log) as bar:
+        for src, dst, reason in moved:
+            bar.message(f"{src} is not a lossbench record ({reason}); moved to {dst}, its spec "
+                        f"runs again")
         bar.message(f"{len(todo)} to run, {len(done)} already stored in {results_dir}")
         if todo:
             with contextlib.closing(executor.map(todo, on_start=bar.started)) as records:
