@@ -257,14 +257,25 @@ def _embedding_tasks() -> list[str]:
     return out
 
 
+#: The most seeds one selection may ask for (a typo like ``--seeds 1000000000`` is an error, not
+#: a MemoryError after minutes of planning).
+MAX_SEEDS = 1000
+
+
 def _seed_list(seeds: int | Iterable[int]) -> list[int]:
     if isinstance(seeds, bool):
         raise UsageError(f"seeds must be a positive integer or a list of integers, got {seeds!r}")
     if isinstance(seeds, int):
         if seeds < 1:
             raise UsageError(f"--seeds must be >= 1, got {seeds}")
+        if seeds > MAX_SEEDS:
+            raise UsageError(f"--seeds must be at most {MAX_SEEDS}, got {seeds}")
         return list(range(seeds))
-    out = [int(s) for s in seeds]
+    out = []
+    for s in seeds:
+        out.append(int(s))
+        if len(out) > MAX_SEEDS:
+            raise UsageError(f"at most {MAX_SEEDS} seeds may be given")
     if not out:
         raise UsageError("no seeds given")
     return out

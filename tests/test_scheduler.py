@@ -199,3 +199,12 @@ def test_rich_progress_shows_counts_and_each_failure():
     text = out.getvalue()
     assert "timeout" in text and "exceeded the 5s timeout" in text
     assert "1/1 done, 2 cached, 1 failed" in text
+
+
+@pytest.mark.parametrize("timeout", [1e12, float("inf"), float("nan"), 0.0])
+def test_a_timeout_outside_zero_to_thirty_days_is_a_usage_error(timeout):
+    from lossbench.errors import UsageError
+    from lossbench.executors.local import LocalExecutor
+
+    with pytest.raises(UsageError, match="timeout must be a number of seconds in"):
+        LocalExecutor(timeout=timeout)

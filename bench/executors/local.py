@@ -204,6 +204,22 @@ def describe_exit(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
+#: The longest ``--timeout`` accepted: 30 days (the OS's poll() cannot wait much longer).
+MAX_TIMEOUT = 30 * 86400.0
+
+
+def check_timeout(timeout: float | None) -> None:
+    """A run timeout in seconds: None, or a number in (0, :data:`MAX_TIMEOUT`]."""
+    import math
+
+    from ..errors import UsageError
+
+    if timeout is not None and not (isinstance(timeout, (int, float)) and math.isfinite(timeout)
+                                    and 0 < timeout <= MAX_TIMEOUT):
+        raise UsageError(f"timeout must be a number of seconds in (0, {MAX_TIMEOUT:g}] "
+                         f"(30 days), got {timeout!r}")
+
+
 class LocalExecutor:
     """Run each spec in a child process, ``workers`` at a time, each within ``timeout`` seconds.
 
@@ -216,8 +232,7 @@ class LocalExecutor:
                  threads: int | None = None, start_method: str | None = None):
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+        check_timeout(timeout)
         self.device = device
         self.workers = workers or default_workers(device)
         self.timeout = timeout
