@@ -153,8 +153,16 @@ def load_results(path: str | Path = DEFAULT_RESULTS, wide: bool = True):
 
 def leaderboard(path: str | Path = DEFAULT_RESULTS, out: str | Path | None = DEFAULT_LEADERBOARD
                 ) -> str:
-    """Render the leaderboard from ``path``; also write it to ``out`` unless ``out`` is None."""
+    """Render the leaderboard from ``path``; also write it to ``out`` unless ``out`` is None.
+
+    ``UsageError`` when ``path`` is not an existing folder or ``out``'s folder is missing or not
+    writable (:mod:`lossbench.outputs`), before anything is rendered."""
     from . import report as lb
+    from .outputs import check_output_file, check_results_to_read
+
+    check_results_to_read(path)
+    if out is not None:
+        check_output_file(out)
 
     if out is not None:
         lb.write(path, out)

@@ -218,8 +218,18 @@ def _refresh_leaderboard(results: str, out: str) -> None:
     print(f"leaderboard written to {out}", file=sys.stderr)
 
 
+def _check_leaderboard_path(args: argparse.Namespace) -> None:
+    """``--leaderboard``'s folder exists and is writable: checked before any run is computed."""
+    if not args.no_leaderboard:
+        from .outputs import check_output_file
+
+        check_output_file(args.leaderboard, "--leaderboard")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from .api import run
+
+    _check_leaderboard_path(args)
 
     df = run(suites=args.suites, tasks=args.tasks, losses=args.losses,
              regularizers=args.regularizers, seeds=args.seeds, results=args.results,
@@ -237,6 +247,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from . import report
+    from .outputs import check_output_file, check_results_to_read
+
+    check_results_to_read(args.results, "--results")
+    if not args.check:
+        check_output_file(args.out, "--out")
 
     if args.check:
         if report.is_fresh(args.results, args.out):
@@ -256,6 +271,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     if args.select is not None and not args.select.startswith("val_"):
         raise UsageError(f"--select must be a validation metric (val_*), got {args.select!r}: "
                          f"selection never looks at the test split")
+    _check_leaderboard_path(args)
     results = tune(losses=args.losses, regularizers=args.regularizers, suites=args.suites,
                    tasks=args.tasks, trials=args.trials, seeds=args.seeds, results=args.results,
                    device=args.device, options={"epochs": args.epochs} if args.epochs else None,
