@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
                    help="torch threads per run (default: 1 on CPU, cores per worker on GPU)")
     p.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
-                   help="kill a run after this many seconds (status timeout; default: none)")
+                   help="kill a run after this many seconds (status timeout; default, local "
+                        "executor: max(600, 10 × epochs) for embedded tasks, max(600, 600 × "
+                        "epochs) for the others)")
     p.add_argument("--memory-limit", type=_positive_int, default=None, metavar="MB",
                    help="address-space budget per run beyond the warm worker (status oom)")
     p.add_argument("--address", default=None, metavar="ADDR",

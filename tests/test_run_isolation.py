@@ -91,3 +91,26 @@ def test_the_serial_and_local_executors_give_identical_records(tmp_path):
     local = sweep(tmp_path, ["cross_entropy"], executor="local")
     assert metrics(serial, "cross_entropy") == metrics(local, "cross_entropy")
     assert set(serial["spec_key"]) == set(local["spec_key"])
+
+
+def test_a_hanging_run_is_stopped_by_the_default_timeout(tmp_path, registered, monkeypatch):
+    from lossbench.executors import local
+
+    monkeypatch.setattr(local, "DEFAULT_TIMEOUT_FLOOR", 0.0)  # default = 2 s × 1 epoch
+    monkeypatch.setattr(local, "EMBEDDED_SECONDS_PER_EPOCH", 2.0)
+    registered("fault_hangs", fp.hangs)
+    long = sweep(tmp_path, ["fault_hangs"])  # no timeout given
+    assert set(long["status"]) == {"timeout"}
+    assert "run exceeded the default 2s timeout" in long["error"].iloc[0]
+
+
+def test_the_default_timeout_follows_the_epochs_of_the_run():
+    from lossbench.executors.local import default_timeout
+
+    def spec(task, **options):
+        specs, _ = plan(["standard"], [task], ["cross_entropy"], None, 1, options=options)
+        return specs[0]
+
+    assert default_timeout(spec("mnist1d")) == 1500  # embedded, 150-epoch recipe: 10 s each
+    assert default_timeout(spec("mnist1d", epochs=1)) == 600  # the floor
+    assert default_timeout(spec("digits", epochs=2)) == 1200  # not embedded: 600 s an epoch

@@ -148,6 +148,8 @@ class _Slot:
     t0: float
     deadline: float | None
     token: str = ""
+    limit: float = 0.0  # the run's timeout in seconds
+    default_limit: bool = False  # the limit is default_timeout's (no --timeout given)
 
     def output_tail(self) -> str:
         """The end of the child's stdout/stderr, or faulthandler's report after a fatal signal
@@ -190,6 +192,13 @@ class _Slot:
                 os.unlink(self.output_path)
 
 
+def _describe_limit(slot: _Slot) -> str:
+    if slot.default_limit:
+        return (f"default {slot.limit:g}s timeout (max(600 s, allowance × epochs); --timeout "
+                f"sets another)")
+    return f"{slot.limit:g}s timeout"
+
+
 def describe_exit(exitcode: int | None) -> str:
     """``exit code 3`` / ``signal SIGSEGV (11)`` for a child's exit status."""
     if exitcode is None:
@@ -220,8 +229,46 @@ def check_timeout(timeout: float | None) -> None:
                          f"(30 days), got {timeout!r}")
 
 
+#: The default per-run timeout (no ``--timeout``) is ``max(DEFAULT_TIMEOUT_FLOOR, allowance ×
+#: epochs)``: a deadline that no healthy run comes near and a hanging one cannot stall a sweep past.
+DEFAULT_TIMEOUT_FLOOR = 600.0
+#: Seconds allowed per epoch of an embedded task (the CPU default sweep: 0.06-0.15 s per epoch on
+#: the 2-core reference machine, docs/performance.md, so 65-150× that).
+EMBEDDED_SECONDS_PER_EPOCH = 10.0
+#: Seconds allowed per epoch of a full-scale (non-embedded, GPU-sized) task.
+FULLSCALE_SECONDS_PER_EPOCH = 600.0
+#: Epochs assumed where the sweep process cannot read the recipe (a third-party suite's task,
+#: whose code runs only in its runs' children), with the embedded allowance: 10,000 s.
+UNKNOWN_RECIPE_EPOCHS = 1000
+
+
+def default_timeout(spec: RunSpec) -> float:
+    """The timeout of a run when none is given: ``max(600 s, allowance × epochs)`` with the
+    spec's epochs (``--epochs``, else the task's recipe) and 10 s per epoch of an embedded task,
+    600 s per epoch of a full-scale one; deterministic, from the spec and the built-in task
+    alone (a third-party suite's recipe is not read: 1,000 epochs at 10 s are assumed)."""
+    per_epoch, epochs = EMBEDDED_SECONDS_PER_EPOCH, None
+    option = spec.options.get("epochs")
+    if isinstance(option, int) and not isinstance(option, bool) and option > 0:
+        epochs = option
+    try:
+        from ..registry import SUITES
+        from ..runner import recipe_for, resolve_task
+
+        if not SUITES.get(spec.suite).isolated:
+            _, task = resolve_task(spec)
+            epochs = epochs or int(recipe_for(task, spec.options).epochs)
+            if not task.embedded:
+                per_epoch = FULLSCALE_SECONDS_PER_EPOCH
+    except Exception:  # noqa: BLE001 - the run itself reports an unknown task with its reason
+        pass
+    seconds = max(DEFAULT_TIMEOUT_FLOOR, per_epoch * (epochs or UNKNOWN_RECIPE_EPOCHS))
+    return min(seconds, MAX_TIMEOUT)
+
+
 class LocalExecutor:
-    """Run each spec in a child process, ``workers`` at a time, each within ``timeout`` seconds.
+    """Run each spec in a child process, ``workers`` at a time, each within ``timeout`` seconds
+    (default: :func:`default_timeout` of each spec, so a hanging run cannot stall a sweep).
 
     ``memory_limit_mb`` caps each child's address space growth (``oom`` beyond it); ``threads``
     sets each child's torch threads (default: 1 on CPU; the cores per worker on GPU).
@@ -288,9 +335,9 @@ class LocalExecutor:
         started, t0 = time.time(), time.perf_counter()
         process.start()
         send.close()  # the child holds the only write end: EOF when it dies
-        deadline = t0 + self.timeout if self.timeout else None
+        limit = self.timeout or default_timeout(spec)
         return _Slot(index, spec, process, receive, output, output_path, device, started, t0,
-                     deadline, token)
+                     t0 + limit, token, limit, not self.timeout)
 
     def _collect(self) -> list[tuple[_Slot, Record]]:
         """Wait for the next finished, dead or overdue child(ren) and return their records."""
@@ -308,7 +355,7 @@ class LocalExecutor:
                 slot.kill()
                 record = failure_record(
                     slot.spec, "timeout",
-                    f"run exceeded the {self.timeout:g}s timeout and was killed\n"
+                    f"run exceeded the {_describe_limit(slot)} and was killed\n"
                     f"{slot.output_tail()}", device=slot.device, started=slot.started,
                     wall=now - slot.t0)
                 slot.cleanup()
