@@ -58,8 +58,11 @@ _MD_ESCAPES = {"\\": "\\\\", "|": "\\|", "`": "\\`", "[": "\\[", "]": "\\]",
 def md_text(value) -> str:
     """A user-controlled string (entry name, hyperparameter, card text, path, record field) made
     inert in markdown and HTML: one line, and no table cell break (``|``), link (``[``/``]``),
-    HTML tag or entity (``<``, ``&``) can start from it; an unbalanced backtick is escaped."""
-    text = " ".join(str(value).split())
+    HTML tag or entity (``<``, ``&``) can start from it; an unbalanced backtick is escaped;
+    non-printable characters (terminal escapes) are written as ``\\xNN``."""
+    from .sandbox import printable
+
+    text = printable(" ".join(str(value).split()))
     keep = {"`"} if text.count("`") % 2 == 0 else set()  # balanced code spans stay code spans
     return "".join(ch if ch in keep else _MD_ESCAPES.get(ch, ch) for ch in text)
 

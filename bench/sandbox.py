@@ -77,9 +77,21 @@ def import_timeout() -> float:
     return value
 
 
+def printable(text: str) -> str:
+    """``text`` with every non-printable character (terminal escape sequences, bidi overrides,
+    zero-width characters) written as a Python escape (``\\x1b``), so a plugin's string cannot
+    drive the terminal that shows it."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else
+                   (f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+                   for ch in text)
+
+
 def one_line(text: str, limit: int = REASON_LIMIT) -> str:
-    """``text`` on one line (whitespace runs collapsed), cut to ``limit`` characters."""
-    flat = " ".join(str(text).split())
+    """``text`` on one line (whitespace runs collapsed, non-printable characters escaped), cut
+    to ``limit`` characters."""
+    flat = printable(" ".join(str(text).split()))
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 

@@ -117,13 +117,55 @@ PACKAGES: dict[str, dict] = {
         "source": CE_LOSS.format(summary="A healthy third-party loss.", paper="Nobody, 2024",
                                  fidelity="exact"),
     },
+    # markup and terminal control sequences in every string of its card (and in its name)
     "lossbench-markup": {
         "module": "markup",
         "entries": {"x|y<script>": "markup:Loss"},
         "source": CE_LOSS.format(
             summary="x|y <script>alert(1)</script>",
             paper="[click](javascript:alert(1)) <img src=x onerror=alert(1)>",
-            fidelity="approximate: a|b\\n# heading <b>bold</b>"),
+            fidelity="approximate: a|b\\n# heading <b>bold</b>").replace(
+                'version = "1"', 'version = "1|<b>v</b>\\x1b[2J"'),
+    },
+    # changes only torch's thread count at import
+    "lossbench-threads": {
+        "module": "hostile_threads",
+        "entries": {"threads_loss": "hostile_threads:Loss"},
+        "source": textwrap.dedent("""
+            import os
+            import torch
+
+            if os.environ.get("HOSTILE_PID_FILE"):
+                with open(os.environ["HOSTILE_PID_FILE"], "a") as fh:
+                    fh.write(f"{os.getpid()}\\n")
+            torch.set_num_threads(5)
+        """) + CE_LOSS.format(summary="Cross-entropy; sets 5 torch threads at import.",
+                             paper="", fidelity="exact"),
+    },
+    # two packages that register the same loss name, and one that reuses a built-in's name
+    "lossbench-clash-a": {
+        "module": "clash_a",
+        "entries": {"clash_loss": "clash_a:Loss"},
+        "source": CE_LOSS.format(summary="One of two losses named clash_loss.", paper="",
+                                 fidelity="exact"),
+    },
+    "lossbench-clash-b": {
+        "module": "clash_b",
+        "entries": {"clash_loss": "clash_b:Loss"},
+        "source": CE_LOSS.format(summary="The other loss named clash_loss.", paper="",
+                                 fidelity="exact"),
+    },
+    "lossbench-shadow": {
+        "module": "shadow",
+        "entries": {"focal": "shadow:Loss"},
+        "source": textwrap.dedent("""
+            import os
+
+            if os.environ.get("HOSTILE_PID_FILE"):
+                with open(os.environ["HOSTILE_PID_FILE"], "a") as fh:
+                    fh.write(f"{os.getpid()}\\n")
+        """) + CE_LOSS.format(summary="Tries to replace the built-in focal loss.", paper="",
+                             fidelity="exact"),
     },
 }
 

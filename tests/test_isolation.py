@@ -33,11 +33,15 @@ def sites(tmp_path_factory):
     everything = hostile.install_all(root)
     return {
         "mixed": hostile.site_with(everything, root / "mixed-site", *MIXED),
-        "hostile": hostile.site_with(everything, root / "hostile-site", *MIXED,
-                                     "lossbench-hang"),
+        "hostile": hostile.site_with(everything, root / "hostile-site", *hostile.PACKAGES),
         "exit": hostile.site_with(everything, root / "exit-site", "lossbench-exit"),
         "hang": hostile.site_with(everything, root / "hang-site", "lossbench-hang"),
         "badcards": hostile.site_with(everything, root / "badcards-site", "lossbench-badcards"),
+        "clash": hostile.site_with(everything, root / "clash-site", "lossbench-clash-a",
+                                   "lossbench-clash-b", "lossbench-good"),
+        "shadow": hostile.site_with(everything, root / "shadow-site", "lossbench-shadow"),
+        "threads": hostile.site_with(everything, root / "threads-site", "lossbench-threads"),
+        "markup": hostile.site_with(everything, root / "markup-site", "lossbench-markup"),
     }
 
 
@@ -64,9 +68,10 @@ def status_of(listing: str, name: str) -> str:
     return line
 
 
-def run_args(results, *losses, epochs="1"):
+def run_args(results, *losses, epochs="1", leaderboard=None):
+    board = ["--leaderboard", str(leaderboard)] if leaderboard else ["--no-leaderboard"]
     return ["run", "--task", "standard/mnist1d", "--seeds", "1", "--epochs", epochs,
-            "--results", str(results), "--no-leaderboard", "--quiet",
+            "--results", str(results), *board, "--quiet",
             *[a for loss in losses for a in ("--loss", loss)]]
 
 
@@ -228,3 +233,99 @@ def test_a_nightly_sweep_with_hostile_packages_runs_every_healthy_entry(sites, e
     for broken in ("exit_loss", "hang_loss", "nan_card", "int_suites", "unknown_suite",
                    "long_version"):
         assert sum(ln.startswith(f"skipped loss {broken}:") for ln in out.stderr.splitlines()) == 1
+
+
+# ------------------------------------------------------------------------- names
+
+def test_two_plugins_with_the_same_name_are_both_listed_as_conflicting(sites, env):
+    out = run_cli("list", env=env(sites["clash"]))
+    assert out.returncode == 0, out.stderr
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("clash_loss ")]
+    assert len(lines) == 2
+    for line in lines:
+        assert "registered more than once: lossbench-clash-a 0.1.0 (clash_a:Loss); " \
+               "lossbench-clash-b 0.1.0 (clash_b:Loss)" in line
+    assert status_of(out.stdout, "good_loss").endswith(" ok")
+
+
+def test_the_default_sweep_skips_a_name_two_plugins_share_and_plans_the_rest(installed,
+                                                                           monkeypatch):
+    from lossbench.plan import plan
+
+    monkeypatch.setenv("LOSSBENCH_IMPORT_TIMEOUT", IMPORT_TIMEOUT)
+    installed("clash")
+    specs, skipped = plan(tasks=["standard/mnist1d"], seeds=1)
+    reasons = [s.reason for s in skipped if s.what == "loss clash_loss"]
+    assert len(reasons) == 1 and "registered more than once" in reasons[0]
+    assert {"good_loss", "cross_entropy"} <= {s.loss for s in specs}
+    assert "clash_loss" not in {s.loss for s in specs}
+
+
+def test_a_plugin_reusing_a_built_in_name_is_listed_beside_the_built_in(sites, env):
+    out = run_cli("list", "focal", env=env(sites["shadow"]))
+    assert out.returncode == 0, out.stderr
+    builtin, plugin = sorted(out.stdout.splitlines()[2:], key=lambda ln: "shadow" in ln)
+    assert "lossbench 0.1.0" in builtin and builtin.endswith(" ok")
+    assert "lossbench-shadow" in plugin and "built-ins cannot be shadowed" in plugin
+
+
+def test_a_plugin_reusing_a_built_in_name_never_replaces_the_built_in(installed):
+    from lossbench.plan import plan
+    from lossbench.registry import LOSSES
+
+    installed("shadow")
+    assert LOSSES.get("focal").target == "lossbench_registry.losses.focal:Focal"
+    specs, _ = plan(tasks=["standard/mnist1d"], losses=["focal"], seeds=1)
+    assert [s.loss for s in specs] == ["focal"]
+    assert "shadow" not in sys.modules
+
+
+# ------------------------------------------------------------------------- threads
+
+def test_a_thread_count_change_at_import_reaches_only_the_plugins_own_runs(sites, env,
+                                                                           tmp_path, solo):
+    pid_file = tmp_path / "imported-by"
+    results = tmp_path / "r"
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "lossbench.cli",
+         *run_args(results, "threads_loss", "cross_entropy")],
+        env={**os.environ, **env(sites["threads"], HOSTILE_PID_FILE=str(pid_file))},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = cli.communicate(timeout=300)
+    assert cli.returncode == 0, err
+    importers = {int(p) for p in pid_file.read_text().split()}
+    assert importers and cli.pid not in importers
+    got = records(results)
+    assert_same_record(got, solo, "cross_entropy")
+    assert set(got.loc["threads_loss"]["status"]) == {"ok"}
+
+
+# ------------------------------------------------------------------------- markup
+
+@pytest.fixture(scope="module")
+def markup_board(sites, tmp_path_factory):
+    """A run of the markup plugin's loss, and the leaderboard the run wrote."""
+    root = tmp_path_factory.mktemp("markup")
+    tmp = root / "tmp"
+    tmp.mkdir()
+    board = root / "leaderboard.md"
+    out = run_cli(*run_args(root / "r", "x|y<script>", leaderboard=board),
+                  env={"TMPDIR": str(tmp), "PYTHONPATH": str(sites["markup"]),
+                       "LOSSBENCH_IMPORT_TIMEOUT": IMPORT_TIMEOUT, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    assert [p.name for p in tmp.iterdir() if p.name.startswith(("lossbench", "tmp"))] == []
+    return board.read_text(encoding="utf-8")
+
+
+def test_markup_in_a_plugins_card_is_inert_on_the_leaderboard(markup_board):
+    for raw in ("<script>", "<b>", "<img", "[click](", "\n# heading", "x|y", "\x1b"):
+        assert raw not in markup_board
+    assert r"x\|y&lt;script>" in markup_board
+    assert r"approximate: a\|b # heading &lt;b>bold&lt;/b>" in markup_board
+
+
+def test_escape_sequences_in_a_plugins_card_are_shown_not_sent_to_the_terminal(sites, env):
+    out = run_cli("list", "x*", env=env(sites["markup"]))
+    assert out.returncode == 0, out.stderr
+    assert "\x1b" not in out.stdout
+    assert r"1|<b>v</b>\x1b[2J" in status_of(out.stdout, "x|y<script>")
