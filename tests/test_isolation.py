@@ -76,7 +76,9 @@ def run_args(results, *losses, epochs="1", leaderboard=None):
 
 
 def records(results) -> pd.DataFrame:
-    return pd.read_parquet(results).set_index(["loss", "metric"])
+    """The stored runs without a regularizer, indexed by (loss, metric)."""
+    df = pd.read_parquet(results)
+    return df[df["regularizer"].isna()].set_index(["loss", "metric"])
 
 
 def assert_same_record(a: pd.DataFrame, b: pd.DataFrame, loss: str) -> None:
@@ -221,7 +223,9 @@ def test_check_fails_the_card_of_a_nan_hyperparameter(sites, env):
 @pytest.mark.slow
 def test_a_nightly_sweep_with_hostile_packages_runs_every_healthy_entry(sites, env, tmp_path,
                                                                           solo):
-    """Every package of tests/hostile.py installed at once, the whole default sweep of a task."""
+    """Every package of tests/hostile.py installed at once, the whole default sweep of a task:
+    every healthy entry runs, each broken one is skipped once with its reason, and the
+    leaderboard renders."""
     results = tmp_path / "r"
     out = run_cli("run", "--task", "standard/mnist1d", "--seeds", "1", "--epochs", "1",
                   "--results", str(results), "--no-leaderboard", "--quiet",
@@ -229,10 +233,18 @@ def test_a_nightly_sweep_with_hostile_packages_runs_every_healthy_entry(sites, e
     assert out.returncode == 0, out.stderr
     got = records(results)
     assert_same_record(got, solo, "cross_entropy")
-    assert {"good_loss", "sane_card", "dtype_loss", "focal"} <= set(got.index.get_level_values(0))
+    assert {"good_loss", "sane_card", "dtype_loss", "threads_loss", "x|y<script>",
+            "focal"} <= set(got.index.get_level_values(0))
+    for healthy in ("good_loss", "sane_card", "dtype_loss", "threads_loss", "x|y<script>"):
+        assert set(got.loc[healthy]["status"]) == {"ok"}
     for broken in ("exit_loss", "hang_loss", "nan_card", "int_suites", "unknown_suite",
-                   "long_version"):
+                   "long_version", "clash_loss"):
         assert sum(ln.startswith(f"skipped loss {broken}:") for ln in out.stderr.splitlines()) == 1
+    assert "clash_loss" not in set(got.index.get_level_values(0))
+    board = tmp_path / "leaderboard.md"
+    assert run_cli("leaderboard", "--results", str(results), "--out", str(board), "--no-plots",
+                   env=env()).returncode == 0
+    assert "## " in board.read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------------- names
