@@ -2,10 +2,13 @@
 
 Every plugin here is a real distribution (built and installed with pip, ``tests/hostile.py``),
 driven through the real ``lossbench`` CLI in fresh interpreters: a package that changes torch's
-global state at import, one that calls ``os._exit`` at import, one that hangs at import, one with
-invalid cards. Each broken entry gets a one-line reason; every healthy run's record equals the
-same spec run alone, bit for bit; the CLI process itself never imports third-party code, and no
-file is left in the temp folder.
+global state at import, one that changes only its thread count, one that calls ``os._exit`` at
+import, one that hangs at import, one with invalid cards, two that register the same name, one
+that reuses a built-in's name, one with markup and terminal escapes in its card. Each broken
+entry gets a one-line reason; every healthy run's record equals the same spec run alone, bit for
+bit; the CLI process itself never imports third-party code, and no file is left in the temp
+folder. To keep the default run short, one ``lossbench list`` (every package but the hanging one)
+and one mixed run (with its leaderboard) are shared by the tests that read them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from .conftest import run_cli
 IMPORT_TIMEOUT = "8"  # generous: a healthy plugin's child imports torch
 HANG_TIMEOUT = "3"  # where the hanging package is the only third-party one
 MIXED = ("lossbench-dtype", "lossbench-exit", "lossbench-badcards", "lossbench-good")
+#: Every package but the hanging one: listed together by one ``lossbench list`` call.
+LISTED = tuple(p for p in hostile.PACKAGES if p != "lossbench-hang")
 #: Metrics that measure time (they differ between any two runs); every other value must match.
 TIMING = {"train_seconds", "samples_per_second", "loss_cost_ratio"}
 
@@ -41,7 +46,9 @@ def sites(tmp_path_factory):
                                    "lossbench-clash-b", "lossbench-good"),
         "shadow": hostile.site_with(everything, root / "shadow-site", "lossbench-shadow"),
         "threads": hostile.site_with(everything, root / "threads-site", "lossbench-threads"),
-        "markup": hostile.site_with(everything, root / "markup-site", "lossbench-markup"),
+        "listed": hostile.site_with(everything, root / "listed-site", *LISTED),
+        "mixed-markup": hostile.site_with(everything, root / "mixed-markup-site", *MIXED,
+                                          "lossbench-markup"),
     }
 
 
@@ -51,16 +58,21 @@ def env(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
 
-    def make(site=None, **extra):
-        out = {"TMPDIR": str(tmp), "LOSSBENCH_IMPORT_TIMEOUT": IMPORT_TIMEOUT,
-               "OMP_NUM_THREADS": "1", **extra}
-        if site is not None:
-            out["PYTHONPATH"] = str(site)
-        return out
+    yield lambda site=None, **extra: cli_env(tmp, site, **extra)
+    assert leftovers(tmp) == []
 
-    yield make
-    leftovers = [p.name for p in tmp.iterdir() if p.name.startswith(("lossbench", "tmp"))]
-    assert leftovers == []
+
+def cli_env(tmp, site=None, **extra) -> dict[str, str]:
+    out = {"TMPDIR": str(tmp), "LOSSBENCH_IMPORT_TIMEOUT": IMPORT_TIMEOUT,
+           "OMP_NUM_THREADS": "1", **extra}
+    if site is not None:
+        out["PYTHONPATH"] = str(site)
+    return out
+
+
+def leftovers(tmp) -> list[str]:
+    """What a CLI call left in its temp folder (torch's compile cache folder aside)."""
+    return [p.name for p in tmp.iterdir() if p.name.startswith(("lossbench", "tmp"))]
 
 
 def status_of(listing: str, name: str) -> str:
@@ -102,12 +114,21 @@ def solo(tmp_path_factory):
 
 # ------------------------------------------------------------------------- list
 
-def test_list_survives_a_plugin_that_exits_at_import(sites, env):
-    out = run_cli("list", env=env(sites["exit"]))
+@pytest.fixture(scope="module")
+def listing(sites, tmp_path_factory) -> str:
+    """``lossbench list`` with every package but the hanging one installed (one call, read by
+    several tests): it exits 0 and leaves nothing in its temp folder."""
+    tmp = tmp_path_factory.mktemp("listing-tmp")
+    out = run_cli("list", env=cli_env(tmp, sites["listed"]))
     assert out.returncode == 0, out.stderr
-    line = status_of(out.stdout, "exit_loss")
+    assert leftovers(tmp) == []
+    return out.stdout
+
+
+def test_list_survives_a_plugin_that_exits_at_import(listing):
+    line = status_of(listing, "exit_loss")
     assert "crashed the process (exit code 9)" in line and "about to leave" in line
-    assert status_of(out.stdout, "cross_entropy").endswith(" ok")
+    assert status_of(listing, "cross_entropy").endswith(" ok")
 
 
 def test_list_survives_a_plugin_that_hangs_at_import(sites, env):
@@ -118,21 +139,18 @@ def test_list_survives_a_plugin_that_hangs_at_import(sites, env):
     assert status_of(out.stdout, "focal").endswith(" ok")
 
 
-def test_list_names_what_is_wrong_with_each_invalid_card(sites, env):
-    out = run_cli("list", env=env(sites["badcards"]))
-    assert out.returncode == 0, out.stderr
-    assert "['gamma'] is nan" in status_of(out.stdout, "nan_card")
-    assert "suites must be a list of suite names, got int 42" in status_of(out.stdout,
+def test_list_names_what_is_wrong_with_each_invalid_card(listing):
+    assert "['gamma'] is nan" in status_of(listing, "nan_card")
+    assert "suites must be a list of suite names, got int 42" in status_of(listing,
                                                                           "int_suites")
-    assert "unknown suite(s) 'no_such_suite'" in status_of(out.stdout, "unknown_suite")
-    assert "at most 64 characters" in status_of(out.stdout, "long_version")
-    assert status_of(out.stdout, "sane_card").endswith(" ok")
+    assert "unknown suite(s) 'no_such_suite'" in status_of(listing, "unknown_suite")
+    assert "at most 64 characters" in status_of(listing, "long_version")
+    assert status_of(listing, "sane_card").endswith(" ok")
 
 
-def test_list_cuts_every_line_short(sites, env):
-    out = run_cli("list", env=env(sites["badcards"]))
-    assert max(len(line) for line in out.stdout.splitlines()) < 600
-    assert len(out.stdout) < 20_000
+def test_list_cuts_every_line_short(listing):
+    assert max(len(line) for line in listing.splitlines()) < 600
+    assert len(listing) < 30_000
 
 
 # ------------------------------------------------------------------------- run
@@ -170,21 +188,33 @@ def test_planning_the_default_sweep_skips_each_broken_entry_with_its_reason(inst
     assert not {"hostile_dtype", "hostile_exit", "badcards", "goodloss"} & set(sys.modules)
 
 
-def test_import_time_side_effects_reach_only_the_plugins_own_runs(sites, env, tmp_path, solo):
-    pid_file = tmp_path / "imported-by"
-    results = tmp_path / "r"
+@pytest.fixture(scope="module")
+def mixed_run(sites, tmp_path_factory):
+    """cross_entropy run beside the packages that change torch's global state at import, the
+    healthy plugin and the markup one, with the leaderboard written by the run; which processes
+    imported the dtype package is recorded in a file."""
+    root = tmp_path_factory.mktemp("mixed-run")
+    tmp = root / "tmp"
+    tmp.mkdir()
+    pid_file, results, board = root / "imported-by", root / "r", root / "leaderboard.md"
     cli = subprocess.Popen(
         [sys.executable, "-m", "lossbench.cli",
-         *run_args(results, "dtype_loss", "cross_entropy", "good_loss")],
-        env={**os.environ, **env(sites["mixed"], HOSTILE_PID_FILE=str(pid_file))},
+         *run_args(results, "dtype_loss", "cross_entropy", "good_loss", "x|y<script>",
+                   leaderboard=board)],
+        env={**os.environ, **cli_env(tmp, sites["mixed-markup"], HOSTILE_PID_FILE=str(pid_file))},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, err = cli.communicate(timeout=300)
     assert cli.returncode == 0, err
-    importers = {int(p) for p in pid_file.read_text().split()}
-    assert importers and cli.pid not in importers  # only children imported the package
-    got = records(results)
-    assert_same_record(got, solo, "cross_entropy")
-    assert set(got.loc["dtype_loss"]["status"]) == {"ok"}
+    assert leftovers(tmp) == []
+    return {"cli_pid": cli.pid, "importers": {int(p) for p in pid_file.read_text().split()},
+            "records": records(results), "board": board.read_text(encoding="utf-8")}
+
+
+def test_import_time_side_effects_reach_only_the_plugins_own_runs(mixed_run, solo):
+    assert mixed_run["importers"]  # only children imported the package
+    assert mixed_run["cli_pid"] not in mixed_run["importers"]
+    assert_same_record(mixed_run["records"], solo, "cross_entropy")
+    assert set(mixed_run["records"].loc["dtype_loss"]["status"]) == {"ok"}
 
 
 def test_naming_a_plugin_that_hangs_at_import_is_a_usage_error_not_a_hang(sites, env, tmp_path):
@@ -249,15 +279,13 @@ def test_a_nightly_sweep_with_hostile_packages_runs_every_healthy_entry(sites, e
 
 # ------------------------------------------------------------------------- names
 
-def test_two_plugins_with_the_same_name_are_both_listed_as_conflicting(sites, env):
-    out = run_cli("list", env=env(sites["clash"]))
-    assert out.returncode == 0, out.stderr
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("clash_loss ")]
+def test_two_plugins_with_the_same_name_are_both_listed_as_conflicting(listing):
+    lines = [ln for ln in listing.splitlines() if ln.startswith("clash_loss ")]
     assert len(lines) == 2
     for line in lines:
         assert "registered more than once: lossbench-clash-a 0.1.0 (clash_a:Loss); " \
                "lossbench-clash-b 0.1.0 (clash_b:Loss)" in line
-    assert status_of(out.stdout, "good_loss").endswith(" ok")
+    assert status_of(listing, "good_loss").endswith(" ok")
 
 
 def test_the_default_sweep_skips_a_name_two_plugins_share_and_plans_the_rest(installed,
@@ -273,10 +301,9 @@ def test_the_default_sweep_skips_a_name_two_plugins_share_and_plans_the_rest(ins
     assert "clash_loss" not in {s.loss for s in specs}
 
 
-def test_a_plugin_reusing_a_built_in_name_is_listed_beside_the_built_in(sites, env):
-    out = run_cli("list", "focal", env=env(sites["shadow"]))
-    assert out.returncode == 0, out.stderr
-    builtin, plugin = sorted(out.stdout.splitlines()[2:], key=lambda ln: "shadow" in ln)
+def test_a_plugin_reusing_a_built_in_name_is_listed_beside_the_built_in(listing):
+    builtin, plugin = sorted((ln for ln in listing.splitlines() if ln.startswith("focal ")),
+                             key=lambda ln: "shadow" in ln)
     assert "lossbench 0.1.0" in builtin and builtin.endswith(" ok")
     assert "lossbench-shadow" in plugin and "built-ins cannot be shadowed" in plugin
 
@@ -314,30 +341,14 @@ def test_a_thread_count_change_at_import_reaches_only_the_plugins_own_runs(sites
 
 # ------------------------------------------------------------------------- markup
 
-@pytest.fixture(scope="module")
-def markup_board(sites, tmp_path_factory):
-    """A run of the markup plugin's loss, and the leaderboard the run wrote."""
-    root = tmp_path_factory.mktemp("markup")
-    tmp = root / "tmp"
-    tmp.mkdir()
-    board = root / "leaderboard.md"
-    out = run_cli(*run_args(root / "r", "x|y<script>", leaderboard=board),
-                  env={"TMPDIR": str(tmp), "PYTHONPATH": str(sites["markup"]),
-                       "LOSSBENCH_IMPORT_TIMEOUT": IMPORT_TIMEOUT, "OMP_NUM_THREADS": "1"})
-    assert out.returncode == 0, out.stderr
-    assert [p.name for p in tmp.iterdir() if p.name.startswith(("lossbench", "tmp"))] == []
-    return board.read_text(encoding="utf-8")
-
-
-def test_markup_in_a_plugins_card_is_inert_on_the_leaderboard(markup_board):
+def test_markup_in_a_plugins_card_is_inert_on_the_leaderboard(mixed_run):
+    board = mixed_run["board"]
     for raw in ("<script>", "<b>", "<img", "[click](", "\n# heading", "x|y", "\x1b"):
-        assert raw not in markup_board
-    assert r"x\|y&lt;script>" in markup_board
-    assert r"approximate: a\|b # heading &lt;b>bold&lt;/b>" in markup_board
+        assert raw not in board
+    assert r"x\|y&lt;script>" in board
+    assert r"approximate: a\|b # heading &lt;b>bold&lt;/b>" in board
 
 
-def test_escape_sequences_in_a_plugins_card_are_shown_not_sent_to_the_terminal(sites, env):
-    out = run_cli("list", "x*", env=env(sites["markup"]))
-    assert out.returncode == 0, out.stderr
-    assert "\x1b" not in out.stdout
-    assert r"1|<b>v</b>\x1b[2J" in status_of(out.stdout, "x|y<script>")
+def test_escape_sequences_in_a_plugins_card_are_shown_not_sent_to_the_terminal(listing):
+    assert "\x1b" not in listing
+    assert r"1|<b>v</b>\x1b[2J" in status_of(listing, "x|y<script>")

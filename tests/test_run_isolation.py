@@ -64,7 +64,7 @@ def pid_file(tmp_path, monkeypatch):
 def test_a_timeout_kills_a_process_the_run_started_in_a_new_session(tmp_path, registered,
                                                                       pid_file):
     registered("fault_daemon_hangs", fp.spawns_daemon_and_hangs)
-    long = sweep(tmp_path, ["fault_daemon_hangs"], timeout=5)
+    long = sweep(tmp_path, ["fault_daemon_hangs"], timeout=4)
     assert set(long["status"]) == {"timeout"}
     daemons = [int(p) for p in pid_file.read_text().split()]
     assert daemons and not any(alive(p) for p in daemons)
