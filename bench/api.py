@@ -18,14 +18,19 @@ DEFAULT_LEADERBOARD = "leaderboard.md"
 def list_entries(pattern: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
     """Registered entries (name, kind, version, origin, status), filtered by a wildcard pattern.
 
-    ``status`` is ``ok`` or the reason the entry cannot be used (import error, name conflict); a
-    broken entry is listed, never hidden, and never breaks the listing of the others.
+    ``status`` is ``ok`` or the reason the entry cannot be used (import error, crash or hang at
+    import, invalid card, name conflict); a broken entry is listed, never hidden, and never
+    breaks the listing of the others. Third-party entries are read by child processes (one per
+    distribution, concurrently; :mod:`lossbench.sandbox`), never imported here.
     """
+    from .registry import describe_isolated
+
     kinds = [kind] if kind else ["loss", "regularizer"]
     rows = []
+    listed = {k: registry_for(k).entries(pattern) for k in kinds}
+    describe_isolated([e for es in listed.values() for e in es if e.isolated])
     for k in kinds:
-        reg = registry_for(k)
-        for entry in reg.entries(pattern):
+        for entry in listed[k]:
             status = entry.status
             version, summary, fidelity = "", "", ""
             if status == "ok":
@@ -83,8 +88,10 @@ def run(
     _check_device(device)
     specs, skipped = plan(suites, tasks, losses, regularizers, seeds, loss_hparams,
                           regularizer_hparams, options)
+    from .sandbox import one_line
+
     for s in skipped:
-        (log or _stderr)(f"skipped {s.what}: {s.reason}")
+        (log or _stderr)(f"skipped {s.what}: {one_line(s.reason)}")
     if not specs:
         raise UsageError("the selection matches no run (check --suite/--task/--loss/"
                          "--regularizer against `lossbench list`)")
@@ -146,8 +153,16 @@ def load_results(path: str | Path = DEFAULT_RESULTS, wide: bool = True):
 
 def leaderboard(path: str | Path = DEFAULT_RESULTS, out: str | Path | None = DEFAULT_LEADERBOARD
                 ) -> str:
-    """Render the leaderboard from ``path``; also write it to ``out`` unless ``out`` is None."""
+    """Render the leaderboard from ``path``; also write it to ``out`` unless ``out`` is None.
+
+    ``UsageError`` when ``path`` is not an existing folder or ``out``'s folder is missing or not
+    writable (:mod:`lossbench.outputs`), before anything is rendered."""
     from . import report as lb
+    from .outputs import check_output_file, check_results_to_read
+
+    check_results_to_read(path)
+    if out is not None:
+        check_output_file(out)
 
     if out is not None:
         lb.write(path, out)
@@ -182,12 +197,17 @@ def validate(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | None = 
     return pd.DataFrame([r.to_dict() for r in results], columns=list(findings.RESULT_COLUMNS))
 
 
-def check(entry: str, kind: str | None = None):
+def check(entry: str, kind: str | None = None, timeout: float | None = None):
     """Run the plugin conformance checks on ``entry`` (a registered name or ``module:attr``);
-    ``kind`` (loss | regularizer) is looked up from the registries when not given."""
-    from .conformance import check_entry
+    ``kind`` (loss | regularizer) is looked up from the registries when not given.
 
-    return check_entry(entry, kind=kind)
+    The checks run in a child process (the entry's code never runs in this one) within
+    ``timeout`` seconds (default :data:`lossbench.conformance.CHECK_TIMEOUT`); a crash or a hang
+    is a failed check. Entries registered in-process only are checked in this process.
+    """
+    from .conformance import check_isolated
+
+    return check_isolated(entry, kind=kind, timeout=timeout)
 
 
 def _stderr(msg: str) -> None:

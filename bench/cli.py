@@ -109,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
                    help="torch threads per run (default: 1 on CPU, cores per worker on GPU)")
     p.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
-                   help="kill a run after this many seconds (status timeout; default: none)")
+                   help="kill a run after this many seconds (status timeout; default, local "
+                        "executor: max(600, 10 × epochs) for embedded tasks, max(600, 600 × "
+                        "epochs) for the others)")
     p.add_argument("--memory-limit", type=_positive_int, default=None, metavar="MB",
                    help="address-space budget per run beyond the warm worker (status oom)")
     p.add_argument("--address", default=None, metavar="ADDR",
@@ -163,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a registered name, or an importable module:attr target")
     p.add_argument("--kind", choices=["loss", "regularizer"], default=None,
                    help="entry kind (default: the registered kind; loss for module:attr)")
+    p.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
+                   help="kill the checks after this many seconds (a failed check; default: 600)")
     return parser
 
 
@@ -177,9 +181,20 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no entries match {args.pattern!r}" if args.pattern else "no entries registered")
         return 0
-    table = [{k: r[k] for k in ("name", "kind", "version", "origin", "status")} for r in rows]
+    table = [{k: _cell(r[k], LIST_WIDTHS[k]) for k in LIST_WIDTHS} for r in rows]
     print(tabulate(table, headers="keys", tablefmt="simple", disable_numparse=True))
     return 0
+
+
+#: Widest cell ``lossbench list`` prints per column (a plugin's strings are cut to these).
+LIST_WIDTHS = {"name": 60, "kind": 12, "version": 24, "origin": 60, "status": 300}
+
+
+def _cell(value: object, limit: int) -> str:
+    """``value`` on one line, cut to ``limit`` characters (with … when cut)."""
+    from .sandbox import one_line
+
+    return one_line(str(value), limit)
 
 
 def _list_suites(pattern: str | None) -> int:
@@ -191,8 +206,19 @@ def _list_suites(pattern: str | None) -> int:
     for entry in SUITES.entries(pattern):
         status = entry.status
         if status != "ok":
-            rows.append({"suite": entry.name, "task": "", "version": "", "default": "",
-                         "data": "", "origin": entry.origin, "status": status})
+            rows.append({"suite": _cell(entry.name, 60), "task": "", "version": "",
+                         "default": "", "data": "", "origin": _cell(entry.origin, 60),
+                         "status": _cell(status, 300)})
+            continue
+        if entry.isolated:  # a third-party suite: its task list comes from a child
+            from .plan import suite_info
+
+            for task in suite_info(entry.name).tasks.values():
+                rows.append({"suite": _cell(entry.name, 60), "task": _cell(task.name, 60),
+                             "version": _cell(task.version, 24),
+                             "default": "yes" if task.embedded else "",
+                             "data": "not checked (third-party)",
+                             "origin": _cell(entry.origin, 60), "status": "ok"})
             continue
         suite = entry.load()
         for task in suite.tasks.values():
@@ -220,8 +246,18 @@ def _refresh_leaderboard(results: str, out: str) -> None:
     print(f"leaderboard written to {out}", file=sys.stderr)
 
 
+def _check_leaderboard_path(args: argparse.Namespace) -> None:
+    """``--leaderboard``'s folder exists and is writable: checked before any run is computed."""
+    if not args.no_leaderboard:
+        from .outputs import check_output_file
+
+        check_output_file(args.leaderboard, "--leaderboard")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from .api import run
+
+    _check_leaderboard_path(args)
 
     df = run(suites=args.suites, tasks=args.tasks, losses=args.losses,
              regularizers=args.regularizers, seeds=args.seeds, results=args.results,
@@ -239,6 +275,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from . import report
+    from .outputs import check_output_file, check_results_to_read
+
+    check_results_to_read(args.results, "--results")
+    if not args.check:
+        check_output_file(args.out, "--out")
 
     if args.check:
         if report.is_fresh(args.results, args.out):
@@ -258,6 +299,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     if args.select is not None and not args.select.startswith("val_"):
         raise UsageError(f"--select must be a validation metric (val_*), got {args.select!r}: "
                          f"selection never looks at the test split")
+    _check_leaderboard_path(args)
     results = tune(losses=args.losses, regularizers=args.regularizers, suites=args.suites,
                    tasks=args.tasks, trials=args.trials, seeds=args.seeds, results=args.results,
                    device=args.device, options={"epochs": args.epochs} if args.epochs else None,
@@ -292,9 +334,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .conformance import check_entry
+    from .api import check
 
-    report = check_entry(args.entry, kind=args.kind)
+    report = check(args.entry, kind=args.kind, timeout=args.timeout)
     print(report.render())
     return 0 if report.ok else 1
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,8 +28,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from .errors import unknown_value
+from .errors import EntryLoadError, unknown_value
 from .registry import (
+    FIDELITY_HINT,
     LOSSES,
     REGULARIZERS,
     Card,
@@ -38,6 +38,7 @@ from .registry import (
     build,
     card_from_target,
     context_kwargs,
+    search_space_problem,
 )
 from .train import CALL_CONTEXT, HOOKS, TrainConfig, train
 
@@ -45,7 +46,6 @@ KINDS = ("loss", "regularizer")
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 #: Positional arity of each regularizer hook (``ctx`` included), as the trainer calls them.
 HOOK_ARITY = {"setup": 2, "transform_batch": 3, "penalty": 3, "step": 3, "on_epoch_end": 1}
-FIDELITY_HINT = 'fidelity must be "exact" or start with "approximate:"'
 
 # The tiny problem every check uses: N samples, C classes (long-tailed counts), D-dim embeddings.
 N, C, D, IN_FEATURES = 12, 5, 16, 8
@@ -94,6 +94,16 @@ class CheckReport:
             if r.name == name:
                 return r
         raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"entry": self.entry, "kind": self.kind, "target": self.target,
+                "origin": self.origin,
+                "results": [[r.name, r.status, r.detail] for r in self.results]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CheckReport:
+        return cls(d["entry"], d["kind"], d.get("target", ""), d.get("origin", ""),
+                   [CheckResult(*map(str, r)) for r in d.get("results", [])])
 
     def render(self) -> str:
         head = f"lossbench check {self.entry} ({self.kind}"
@@ -153,6 +163,33 @@ def check_entry(entry: str, kind: str | None = None, *, devices: list[str] | Non
     return report
 
 
+#: Seconds ``lossbench check`` may take before it is killed and reported as a failed check.
+CHECK_TIMEOUT = 600.0
+
+
+def check_isolated(entry: str, kind: str | None = None, timeout: float | None = None
+                   ) -> CheckReport:
+    """:func:`check_entry` in a child process (:mod:`lossbench.sandbox`), killed after
+    ``timeout`` seconds: the entry's code never runs in this process, and a crash
+    (``os._exit``, a segfault) or a hang becomes a failed ``load`` check naming the reason.
+    Entries registered in this process only (``Registry.register``) are checked in-process,
+    since a child cannot see them."""
+    from .errors import UsageError
+    from .sandbox import run_check
+
+    timeout = CHECK_TIMEOUT if timeout is None else timeout
+    resolved, resolved_kind = resolve(entry, kind)
+    if not resolved.from_entry_point and ":" not in entry:
+        return check_entry(entry, kind)
+    answer = run_check(entry, kind, timeout)
+    if "usage_error" in answer:
+        raise UsageError(answer["usage_error"])
+    if "error" in answer:
+        return CheckReport(entry, resolved_kind, resolved.target, resolved.origin,
+                           [CheckResult("load", FAIL, answer["error"])])
+    return CheckReport.from_dict(answer)
+
+
 def _run(name: str, fn: Callable[[], str | None]) -> CheckResult:
     try:
         detail = fn()
@@ -193,8 +230,11 @@ class _Checks:
 
     def check_card(self) -> str:
         obj = self.target
-        self.card = card_from_target(obj, self.entry.name, self.entry.group, self.entry.origin,
-                                     self.entry.target)
+        try:  # the one card validation the sweep and `lossbench list` use too
+            self.card = card_from_target(obj, self.entry.name, self.entry.group,
+                                         self.entry.origin, self.entry.target)
+        except EntryLoadError as exc:
+            raise CheckFailed(str(exc)) from None
         missing = [a for a in ("version", "paper") if not str(getattr(obj, a, "") or "").strip()]
         if missing:
             raise CheckFailed(f"missing card attribute(s) {', '.join(missing)} on the entry-point "
@@ -272,33 +312,6 @@ def _factory_names(obj: Any) -> set[str]:
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return {p.name for p in params} | {"*"}
     return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-
-
-def search_space_problem(spec: Any, default: Any) -> str:
-    """Why a search-space spec is malformed ('' if it is well-formed); see the registry's format."""
-    if not isinstance(spec, dict):
-        return f"expected a dict like {{'low': 0.0, 'high': 1.0}} or {{'choices': [...]}}, " \
-               f"got {spec!r}"
-    if "choices" in spec:
-        choices = spec["choices"]
-        if not isinstance(choices, list) or not choices:
-            return f"choices must be a non-empty list, got {choices!r}"
-        if default not in choices:
-            return f"the default {default!r} is not among the choices {choices!r}"
-        return ""
-    unknown = sorted(set(spec) - {"low", "high", "log", "int"})
-    if unknown or not {"low", "high"} <= set(spec):
-        return f"expected keys low, high (optional log, int) or choices, got {sorted(spec)}"
-    low, high = spec["low"], spec["high"]
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (low, high)):
-        return f"low and high must be finite numbers, got {low!r}, {high!r}"
-    if not low < high:
-        return f"low must be < high, got {low} >= {high}"
-    if spec.get("log") and low <= 0:
-        return f"a log-scale range needs low > 0, got {low}"
-    if isinstance(default, (int, float)) and not low <= default <= high:
-        return f"the default {default} is outside [{low}, {high}]"
-    return ""
 
 
 # -- losses ----------------------------------------------------------------------------------------

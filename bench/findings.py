@@ -615,8 +615,11 @@ def render_text(results: Sequence[FindingResult], min_seeds: int = DEFAULT_MIN_S
 
 
 def md_escape(text: Any) -> str:
-    """Text safe inside a markdown table cell: ``|`` escaped, line breaks as spaces."""
-    return " ".join(str(text).replace("\\", "\\\\").replace("|", "\\|").splitlines())
+    """Text safe inside a markdown table cell and in HTML: the leaderboard's one escaping rule
+    (:func:`lossbench.report.md_text`), since a third-party suite's findings are plugin text."""
+    from .report import md_text
+
+    return md_text(text)
 
 
 LEADERBOARD_TITLE = "## Do the embedded suites agree with the literature?"

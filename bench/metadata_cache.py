@@ -160,21 +160,52 @@ class MetadataCache:
 
 
 _caches: dict[Path | None, MetadataCache] = {}
+#: What :func:`peek` returns when nothing usable is cached.
+MISS = object()
+
+
+def _cache_and_stamp(target: str, origin: str) -> tuple[MetadataCache, dict[str, Any]] | None:
+    fingerprint = entry_fingerprint(target)
+    path = cache_path()
+    if fingerprint is None or path is None:
+        return None
+    stamp = {"target": target, "origin": origin, "sources": fingerprint,
+             "python": f"{sys.version_info[0]}.{sys.version_info[1]}"}
+    cache = _caches.get(path)
+    if cache is None:
+        cache = _caches[path] = MetadataCache(path)
+    return cache, stamp
+
+
+def peek(group: str, name: str, target: str, origin: str, what: str) -> Any:
+    """The cached value (as :func:`cached` would serve it), or :data:`MISS`."""
+    found = _cache_and_stamp(target, origin)
+    if found is None:
+        return MISS
+    cache, stamp = found
+    with _lock:
+        hit = cache._loaded().get(f"{group}/{name}/{what}")
+    if isinstance(hit, dict) and hit.get("stamp") == stamp:
+        return hit["value"]
+    return MISS
+
+
+def put(group: str, name: str, target: str, origin: str, what: str, value: Any) -> None:
+    """Store ``value`` as :func:`cached` would (when the entry can be fingerprinted)."""
+    found = _cache_and_stamp(target, origin)
+    if found is not None:
+        cache, stamp = found
+        cache.get(f"{group}/{name}/{what}", stamp, lambda: value)
 
 
 def cached(group: str, name: str, target: str, origin: str, what: str,
            compute: Callable[[], Any]) -> Any:
     """``compute()`` (a JSON-serialisable value describing an entry), served from the cache when
     the entry and its sources are unchanged since it was last computed."""
-    fingerprint = entry_fingerprint(target)
-    path = cache_path()
-    if fingerprint is None or path is None:
+    found = _cache_and_stamp(target, origin)
+    if found is None:
         return compute()
-    stamp = {"target": target, "origin": origin, "sources": fingerprint,
-             "python": f"{sys.version_info[0]}.{sys.version_info[1]}"}
-    cache = _caches.get(path)
-    if cache is None:
-        cache = _caches[path] = MetadataCache(path)
+    cache, stamp = found
     return cache.get(f"{group}/{name}/{what}", stamp, compute)
 
 

@@ -56,8 +56,9 @@ class SuiteInfo:
         return [t for t in self.tasks.values() if t.embedded]
 
 
-def _describe_suite(suite: Any) -> dict[str, Any]:
-    return {"name": suite.name,
+def describe_suite(suite: Any) -> dict[str, Any]:
+    """The JSON-serialisable metadata planning and the leaderboard need of a suite object."""
+    return {"name": suite.name, "headline": [str(h) for h in getattr(suite, "headline", ())],
             "tasks": [{"name": t.name, "version": str(t.version), "embedded": bool(t.embedded),
                        "supports_embedding": bool(t.supports_embedding)}
                       for t in suite.tasks.values()],
@@ -68,7 +69,7 @@ def suite_info(name: str) -> SuiteInfo:
     """The :class:`SuiteInfo` of a registered suite, from the metadata cache when its package is
     unchanged (so planning does not build or import the suite); ``UsageError`` for an unknown
     name, ``EntryLoadError`` for a suite that fails to load."""
-    data = SUITES.get(name).metadata("tasks", _describe_suite)
+    data = SUITES.get(name).metadata("tasks", describe_suite)
     return SuiteInfo(data["name"], {t["name"]: TaskInfo(**t) for t in data["tasks"]},
                      tuple(Finding.from_dict(f) for f in data.get("findings", ())))
 
@@ -157,6 +158,7 @@ def plan(
     """
     seed_list = _seed_list(seeds)
     options = validate_options(options)
+    _prefetch(suites, losses, regularizers)
     suite_objs, skipped = _suites(suites)
     pairs = _tasks(suite_objs, tasks)
     loss_cards, loss_skipped = _cards(LOSSES, losses, "loss")
@@ -226,6 +228,20 @@ def plan(
     return specs, skipped
 
 
+def _prefetch(suites: Sequence[str] | None, losses: Sequence[str] | None,
+              regularizers: Sequence[str] | None) -> None:
+    """Have the cards of every third-party entry the plan may read described at once (one child
+    per distribution, all concurrently), rather than one distribution after another."""
+    from .registry import describe_isolated
+
+    wanted = []
+    for registry, names in ((SUITES, suites), (LOSSES, losses), (REGULARIZERS, regularizers)):
+        chosen = [n for n in names or registry.names() if n in registry]
+        wanted += [e for e in map(registry.get, chosen) if e.isolated]
+    if wanted:
+        describe_isolated(wanted)
+
+
 def validate_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check spec options (recipe overrides) and return them as a plain dict."""
     options = dict(options or {})
@@ -250,14 +266,25 @@ def _embedding_tasks() -> list[str]:
     return out
 
 
+#: The most seeds one selection may ask for (a typo like ``--seeds 1000000000`` is an error, not
+#: a MemoryError after minutes of planning).
+MAX_SEEDS = 1000
+
+
 def _seed_list(seeds: int | Iterable[int]) -> list[int]:
     if isinstance(seeds, bool):
         raise UsageError(f"seeds must be a positive integer or a list of integers, got {seeds!r}")
     if isinstance(seeds, int):
         if seeds < 1:
             raise UsageError(f"--seeds must be >= 1, got {seeds}")
+        if seeds > MAX_SEEDS:
+            raise UsageError(f"--seeds must be at most {MAX_SEEDS}, got {seeds}")
         return list(range(seeds))
-    out = [int(s) for s in seeds]
+    out = []
+    for s in seeds:
+        out.append(int(s))
+        if len(out) > MAX_SEEDS:
+            raise UsageError(f"at most {MAX_SEEDS} seeds may be given")
     if not out:
         raise UsageError("no seeds given")
     return out

@@ -8,6 +8,12 @@ target module is imported the first time its entry is used, so one broken plugin
 Name conflicts are errors that name both origins. A built-in (distribution ``lossbench``) keeps its
 name and the third-party entry that collides with it is reported as broken; two third-party entries
 with the same name are both reported as broken, since neither can be chosen silently.
+
+Third-party entries (any distribution but ``lossbench``) are never imported by the process that
+lists, plans or schedules: their cards and status come from a child process
+(:mod:`lossbench.sandbox`), unless this process is itself a plugin process (a run's child) or the
+entry was loaded explicitly. Every card — built-in or not, read in-process, from the cache or
+from a child — is validated by :func:`card_problems`.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import importlib
 import importlib.metadata as md
 import inspect
 import json
+import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -106,6 +113,19 @@ class Entry:
     def builtin(self) -> bool:
         return self.distribution == BUILTIN_DISTRIBUTION
 
+    @property
+    def isolated(self) -> bool:
+        """A third-party entry-point entry: this process reads its card through a child (see
+        :mod:`lossbench.sandbox`) unless it may import plugin code or has loaded it already."""
+        from .sandbox import in_plugin_process
+
+        return (self.from_entry_point and not self.builtin and not self.conflict
+                and not self._loaded and not in_plugin_process())
+
+    def describe_request(self) -> dict[str, str]:
+        return {"group": self.group, "name": self.name, "target": self.target,
+                "origin": self.origin}
+
     def load(self) -> Any:
         """Import the target (once) or raise :class:`EntryLoadError` with the reason."""
         if self.conflict:
@@ -127,22 +147,47 @@ class Entry:
 
     @property
     def status(self) -> str:
-        """``ok`` or the reason the entry cannot be used (conflict, import error)."""
+        """``ok`` or the reason the entry cannot be used (conflict, import error, crash or hang
+        at import, invalid card)."""
         try:
-            self.load()
+            if self.isolated:
+                self.card()
+            else:
+                self.load()
         except EntryLoadError as exc:
             return str(exc)
         return "ok"
 
+    def _failed(self, reason: str) -> EntryLoadError:
+        return EntryLoadError(f"{self.group} {self.name!r} from {self.origin} ({self.target}) "
+                              f"failed to load: {reason}")
+
     def card(self) -> Card:
-        """The entry's card; served from :mod:`lossbench.metadata_cache` without importing the
-        target when the entry and its package's files are unchanged since it was last read."""
-        return Card.from_dict(self.metadata("card", lambda obj: card_from_target(
-            obj, self.name, self.group, self.origin, self.target).to_dict()))
+        """The entry's validated card; served from :mod:`lossbench.metadata_cache` without
+        importing the target when the entry and its package's files are unchanged since it was
+        last read (a third-party entry's is read by a child process)."""
+        data = self.metadata("card", lambda obj: card_from_target(
+            obj, self.name, self.group, self.origin, self.target).to_dict())
+        try:
+            card = Card.from_dict(data)
+            problems = card_problems(card)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            problems = [f"{type(exc).__name__}: {exc}"]
+        if problems:
+            raise self._failed("invalid card: " + "; ".join(problems))
+        return card
 
     def metadata(self, what: str, describe: Callable[[Any], Any]) -> Any:
         """``describe(target)`` — JSON-serialisable metadata of the loaded target — cached on
-        disk for entries discovered through entry points (see :mod:`lossbench.metadata_cache`)."""
+        disk for entries discovered through entry points (see :mod:`lossbench.metadata_cache`).
+        For a third-party entry (:attr:`isolated`) a child process computes it."""
+        if self.isolated:
+            answer = describe_isolated([self])[(self.group, self.name)]
+            if "error" in answer:
+                raise self._failed(answer["error"])
+            if what not in answer:
+                raise self._failed(f"no {what!r} metadata (a {self.group} has none)")
+            return answer[what]
         if self.conflict or self._loaded or not self.from_entry_point:
             return json.loads(json.dumps(describe(self.load())))
         from .metadata_cache import cached
@@ -179,41 +224,188 @@ def factory_defaults(obj: Any) -> dict[str, Any]:
     }
 
 
+SUMMARY_LIMIT = 200
+VERSION_LIMIT = 64
+KINDS = ("classification", "embedding")
+FIDELITY_HINT = 'fidelity must be "exact" or start with "approximate:"'
+
+
 def card_from_target(obj: Any, name: str, group: str, origin: str, target: str) -> Card:
-    """Read a card from the optional metadata attributes of an entry-point target."""
+    """Read a card from the optional metadata attributes of an entry-point target.
+
+    Raises :class:`EntryLoadError` naming every attribute that is ill-typed or out of range
+    (:func:`card_problems`), so an invalid card fails that entry only.
+    """
+    problems: list[str] = []
+
+    def text(attr: str, default: str) -> str:
+        value = getattr(obj, attr, default)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            problems.append(f"{attr} must be a string, got {type(value).__name__} "
+                            f"{_short_repr(value)}")
+            return default
+        try:
+            return str(value)
+        except ValueError as exc:  # an int too large to print
+            problems.append(f"{attr}: {exc}")
+            return default
+
     if group == "suite":
-        return Card(
-            name=name, group=group, version=str(getattr(obj, "version", "1")), origin=origin,
-            target=target, summary=str(getattr(obj, "description", "")) or _first_doc_line(obj),
+        summary = text("description", "") or _first_doc_line(obj)
+        card = Card(name=name, group=group, version=text("version", "1"), origin=origin,
+                    target=target, summary=summary[:SUMMARY_LIMIT])
+    else:
+        hparams = getattr(obj, "hparams", None)
+        if hparams is None:
+            hparams = factory_defaults(obj)
+        space = getattr(obj, "search_space", None) or {}
+        suites = getattr(obj, "suites", ())
+        if isinstance(suites, str):
+            suites = (suites,)
+        if not isinstance(suites, (list, tuple)):
+            problems.append(f"suites must be a list of suite names, got {type(suites).__name__} "
+                            f"{_short_repr(suites)}")
+            suites = ()
+        soft = getattr(obj, "accepts_soft_targets", False)
+        if not isinstance(soft, bool):
+            problems.append(f"accepts_soft_targets must be True or False, got {_short_repr(soft)}")
+            soft = False
+        for attr, value in (("hparams", hparams), ("search_space", space)):
+            if not isinstance(value, Mapping):
+                problems.append(f"{attr} must be a dict, got {type(value).__name__} "
+                                f"{_short_repr(value)}")
+        card = Card(
+            name=name, group=group, version=text("version", "0"), origin=origin, target=target,
+            summary=_first_doc_line(obj)[:SUMMARY_LIMIT], paper=text("paper", ""),
+            hparams=_jsonable(hparams, "hparams", problems),
+            search_space=_jsonable(space, "search_space", problems),
+            suites=tuple(suites), fidelity=text("fidelity", "exact"),
+            kind=text("kind", "classification"), accepts_soft_targets=soft,
         )
-    hparams = getattr(obj, "hparams", None)
-    hparams = dict(hparams) if hparams is not None else factory_defaults(obj)
-    suites = getattr(obj, "suites", ())
-    if isinstance(suites, str):
-        suites = (suites,)
-    return Card(
-        name=name,
-        group=group,
-        version=str(getattr(obj, "version", "0")),
-        origin=origin,
-        target=target,
-        summary=_first_doc_line(obj),
-        paper=str(getattr(obj, "paper", "")),
-        hparams=_jsonable(hparams, f"{name}.hparams"),
-        search_space=_jsonable(dict(getattr(obj, "search_space", {}) or {}),
-                               f"{name}.search_space"),
-        suites=tuple(suites),
-        fidelity=str(getattr(obj, "fidelity", "exact")),
-        kind=str(getattr(obj, "kind", "classification")),
-        accepts_soft_targets=bool(getattr(obj, "accepts_soft_targets", False)),
-    )
+    problems += card_problems(card)
+    if problems:
+        raise EntryLoadError("invalid card: " + "; ".join(dict.fromkeys(problems)))
+    return card
 
 
-def _jsonable(value: dict[str, Any], where: str) -> dict[str, Any]:
+def _short_repr(value: Any, limit: int = 60) -> str:
     try:
-        return json.loads(json.dumps(value, sort_keys=True))
-    except TypeError as exc:
-        raise EntryLoadError(f"{where} must be JSON-serialisable: {exc}") from None
+        text = repr(value)
+    except Exception as exc:  # noqa: BLE001 - a hostile __repr__
+        text = f"<unprintable: {type(exc).__name__}>"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _jsonable(value: Any, where: str, problems: list[str]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        return {}
+    try:
+        return json.loads(json.dumps(dict(value), sort_keys=True, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        bad = _non_finite(value)
+        problems.append(f"{where} must be JSON with finite numbers; {bad}" if bad else
+                        f"{where} must be JSON-serialisable: {exc}")
+        return {}
+
+
+def _non_finite(value: Any, path: str = "") -> str:
+    """Where in ``value`` a NaN or infinite number sits ('' if none)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path or 'value'} is {value}"
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            found = _non_finite(v, f"{path}[{k!r}]")
+            if found:
+                return found
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found = _non_finite(v, f"{path}[{i}]")
+            if found:
+                return found
+    return ""
+
+
+def search_space_problem(spec: Any, default: Any) -> str:
+    """Why a search-space spec is malformed ('' if it is well-formed); see the card format."""
+    if not isinstance(spec, dict):
+        return f"expected a dict like {{'low': 0.0, 'high': 1.0}} or {{'choices': [...]}}, " \
+               f"got {_short_repr(spec)}"
+    if "choices" in spec:
+        choices = spec["choices"]
+        if not isinstance(choices, list) or not choices:
+            return f"choices must be a non-empty list, got {_short_repr(choices)}"
+        if default not in choices:
+            return f"the default {default!r} is not among the choices {_short_repr(choices)}"
+        return ""
+    unknown = sorted(set(spec) - {"low", "high", "log", "int"})
+    if unknown or not {"low", "high"} <= set(spec):
+        return f"expected keys low, high (optional log, int) or choices, got {sorted(spec)}"
+    low, high = spec["low"], spec["high"]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+               for v in (low, high)):
+        return f"low and high must be finite numbers, got {low!r}, {high!r}"
+    if not low < high:
+        return f"low must be < high, got {low} >= {high}"
+    if spec.get("log") and low <= 0:
+        return f"a log-scale range needs low > 0, got {low}"
+    if isinstance(default, (int, float)) and not low <= default <= high:
+        return f"the default {default} is outside [{low}, {high}]"
+    return ""
+
+
+def card_problems(card: Card) -> list[str]:
+    """Everything wrong with a card ([] for a valid one): the one validation of cards, used by
+    ``list``, the sweep's planning and ``lossbench check`` alike."""
+    problems = []
+    for attr in ("name", "version", "paper", "summary", "fidelity", "kind", "origin", "target"):
+        if not isinstance(getattr(card, attr), str):
+            problems.append(f"{attr} must be a string, got {_short_repr(getattr(card, attr))}")
+    if problems:
+        return problems
+    if not card.version.strip():
+        problems.append("version must not be empty")
+    if len(card.version) > VERSION_LIMIT or "\n" in card.version:
+        problems.append(f"version must be one line of at most {VERSION_LIMIT} characters, got "
+                        f"{len(card.version)} characters")
+    if card.group == "suite":
+        return problems
+    if card.kind not in KINDS:
+        problems.append(f"kind must be one of {', '.join(KINDS)}, got {_short_repr(card.kind)}")
+    if card.fidelity != "exact" and not card.fidelity.startswith("approximate:"):
+        problems.append(f"{FIDELITY_HINT}, got {_short_repr(card.fidelity)}")
+    if not isinstance(card.accepts_soft_targets, bool):
+        problems.append("accepts_soft_targets must be True or False")
+    hparams, space = card.hparams, card.search_space
+    if not isinstance(hparams, Mapping) or not all(isinstance(k, str) for k in hparams):
+        problems.append("hparams must be a dict with string keys")
+        hparams = {}
+    else:
+        bad = _non_finite(dict(hparams), "hparams")
+        if bad:
+            problems.append(f"hyperparameters must be finite numbers: {bad}")
+    if not isinstance(space, Mapping):
+        problems.append("search_space must be a dict")
+        space = {}
+    for name, spec in space.items():
+        if name not in hparams:
+            problems.append(f"search_space names {name!r}, which is not in hparams "
+                            f"({', '.join(sorted(hparams)) or 'none'})")
+            continue
+        problem = search_space_problem(spec, hparams[name])
+        if problem:
+            problems.append(f"search_space[{name!r}]: {problem}")
+    bad_suites = [s for s in card.suites if not isinstance(s, str) or not s]
+    if bad_suites:
+        problems.append(f"suites must be suite names (strings), got {_short_repr(bad_suites)}")
+    else:
+        known = set(SUITES.names())
+        unknown = sorted(set(card.suites) - known)
+        if unknown:
+            problems.append(f"suites names unknown suite(s) {', '.join(map(repr, unknown))}; "
+                            f"valid: {', '.join(sorted(known))}")
+    return problems
 
 
 class Registry:
@@ -392,3 +584,57 @@ def context_kwargs(fn: Any, context: Mapping[str, Any], allowed: Iterable[str]) 
     """The subset of ``context`` (restricted to ``allowed`` keys) that ``fn`` names."""
     names = accepted_names(fn)
     return {k: context[k] for k in allowed if k in context and k in names}
+
+
+#: ``(group, name, target, origin) -> answer`` of the child that described a third-party entry.
+_described: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+
+
+def describe_isolated(entries: Iterable[Entry]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The metadata of third-party entries (``{"card": ..., "tasks": ...}`` or
+    ``{"error": reason}``), from memory, the metadata cache, or one child per distribution.
+
+    When a child is needed for a distribution, every third-party entry of that distribution (in
+    every group) is described by it, so a package costs one child however it is used.
+    """
+    from . import metadata_cache as mc
+    from .sandbox import describe_entries
+
+    wanted = list(entries)
+    todo: dict[str, dict[tuple, Entry]] = {}
+    for entry in wanted:
+        key = (entry.group, entry.name, entry.target, entry.origin)
+        if key in _described:
+            continue
+        card = mc.peek(entry.group, entry.name, entry.target, entry.origin, "card")
+        tasks = mc.peek(entry.group, entry.name, entry.target, entry.origin, "tasks") \
+            if entry.group == "suite" else None
+        if card is not mc.MISS and tasks is not mc.MISS:
+            _described[key] = {"card": card, **({"tasks": tasks} if tasks is not None else {})}
+            continue
+        todo.setdefault(entry.distribution, {})[key] = entry
+    if todo:
+        for reg in REGISTRIES.values():  # the rest of each distribution, in the same child
+            for other in reg.entries():
+                key = (other.group, other.name, other.target, other.origin)
+                if (other.distribution in todo and other.from_entry_point and not other.conflict
+                        and key not in _described):
+                    todo[other.distribution][key] = other
+        answers = describe_entries({d: [e.describe_request() for e in es.values()]
+                                    for d, es in todo.items()})
+        for es in todo.values():
+            for key, entry in es.items():
+                answer = answers.get((entry.group, entry.name), {"error": "not described"})
+                _described[key] = answer
+                if "error" not in answer:
+                    for what in ("card", "tasks"):
+                        if what in answer:
+                            mc.put(entry.group, entry.name, entry.target, entry.origin, what,
+                                   answer[what])
+    return {(e.group, e.name): _described[(e.group, e.name, e.target, e.origin)]
+            for e in wanted}
+
+
+def forget_described() -> None:
+    """Forget the cards children read in this process (tests; after changing a plugin)."""
+    _described.clear()

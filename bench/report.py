@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,30 @@ APPROXIMATE_MARK = "†"
 
 # ---------------------------------------------------------------- small helpers
 
+_MD_ESCAPES = {"\\": "\\\\", "|": "\\|", "`": "\\`", "[": "\\[", "]": "\\]",
+               "&": "&amp;", "<": "&lt;"}
+
+
+def md_text(value) -> str:
+    """A user-controlled string (entry name, hyperparameter, card text, path, record field) made
+    inert in markdown and HTML: one line, and no table cell break (``|``), link (``[``/``]``),
+    HTML tag or entity (``<``, ``&``) can start from it; an unbalanced backtick is escaped;
+    non-printable characters (terminal escapes) are written as ``\\xNN``."""
+    from .sandbox import printable
+
+    text = printable(" ".join(str(value).split()))
+    keep = {"`"} if text.count("`") % 2 == 0 else set()  # balanced code spans stay code spans
+    return "".join(ch if ch in keep else _MD_ESCAPES.get(ch, ch) for ch in text)
+
+
+def _code(value) -> str:
+    """``value`` as a markdown code span when it is plain (letters, digits, ``. : + - / @ ( ) _``
+    and spaces), else as escaped text (:func:`md_text`): no raw markup either way."""
+    text = " ".join(str(value).split())
+    if re.fullmatch(r"[\w .:+\-/@()]*", text):
+        return f"`{text}`"
+    return md_text(text)
+
 def _fmt(mean: float, half: float, digits: int = 4) -> str:
     if math.isnan(mean):
         return "–"
@@ -73,8 +98,13 @@ def _p(p: float) -> str:
 
 
 def _hparams_text(text: str | None) -> str:
-    values = json.loads(text) if text else {}
-    return ", ".join(f"{k}={_num(v)}" for k, v in sorted(values.items()))
+    try:
+        values = json.loads(text) if text else {}
+    except (TypeError, ValueError):
+        return md_text(text)
+    if not isinstance(values, dict):
+        return md_text(text)
+    return ", ".join(f"{md_text(k)}={md_text(_num(v))}" for k, v in sorted(values.items()))
 
 
 def _num(v) -> str:
@@ -161,7 +191,7 @@ def _config_key(row: pd.Series) -> str:
 
 def _label(row: pd.Series) -> str:
     reg = row["regularizer"]
-    return row["loss"] if is_missing(reg) else f"{row['loss']} + {reg}"
+    return md_text(row["loss"]) if is_missing(reg) else f"{md_text(row['loss'])} + {md_text(reg)}"
 
 
 def _is_default(group: str, name: str, hparams_json: str) -> bool:
@@ -233,7 +263,7 @@ def build_configs(runs: pd.DataFrame, tuning: Tuning) -> tuple[list[Config], int
                 continue
             card = _card(group_name, name)
             if card is not None and card.fidelity.startswith("approximate"):
-                approx.append(f"{name}: {card.fidelity}")
+                approx.append(f"{md_text(name)}: {md_text(card.fidelity)}")
         configs.append(Config(key, _label(first), hp, tuning_text, approx, group,
                               defaults=loss_default and reg_default))
     return configs, hidden
@@ -295,7 +325,8 @@ class TaskBoard:
 
 def build_task(suite: str, task: str, version: str, runs: pd.DataFrame,
                tuning: Tuning) -> TaskBoard:
-    metrics = task_metrics(suite, runs)
+    # a task whose runs all failed has no measured metric: its table still shows the rows
+    metrics = task_metrics(suite, runs) or _suite_headline(suite)[:1] or ["top1"]
     configs, hidden = build_configs(runs, tuning)
     cells = {}
     for c in configs:
@@ -376,6 +407,13 @@ def versus_metrics(board: TaskBoard) -> list[str]:
     return [m for m in board.metrics if m in wanted] or board.metrics[:1]
 
 
+def _measured(runs: pd.DataFrame, metric: str) -> np.ndarray:
+    """The recorded values of ``metric`` in ``runs`` (none when no run recorded it)."""
+    if metric not in runs:
+        return np.empty(0)
+    return runs[metric].dropna().to_numpy(float)
+
+
 def versus_baseline_rows(board: TaskBoard) -> tuple[list[dict], bool]:
     """One row per non-baseline configuration: per metric, the paired difference to CE over
     shared seeds (mean ± t-interval), rliable's P(config > CE) and the paired-test p-value."""
@@ -395,7 +433,7 @@ def versus_baseline_rows(board: TaskBoard) -> tuple[list[dict], bool]:
             seeds, diffs = agg.paired_differences(c.by_seed(m), base.by_seed(m))
             paired_n = max(paired_n, len(seeds))
             mean, half = agg.mean_ci(diffs, CONFIDENCE)
-            x, y = c.ok[m].dropna().to_numpy(float), base.ok[m].dropna().to_numpy(float)
+            x, y = _measured(c.ok, m), _measured(base.ok, m)
             sign = _direction_sign(m)
             poi = agg.probability_of_improvement(sign * x, sign * y) if len(x) and len(y) \
                 else math.nan
@@ -466,7 +504,8 @@ def build_aggregate(boards: list[TaskBoard]) -> Aggregate | None:
         m = b.primary
         info = metric_info(m)
         base = b.baseline()
-        base_mean = float(np.nanmean(list(base.by_seed(m).values()) or [math.nan]))
+        base_values = list(base.by_seed(m).values())
+        base_mean = float(np.mean(base_values)) if base_values else math.nan
         for c in b.configs:
             values = [v for _, v in sorted(c.by_seed(m).items())]
             if not values:
@@ -544,14 +583,15 @@ def tuning_section(tunings: Mapping[tuple, Tuning], runs: pd.DataFrame) -> str:
             chosen = m["chosen"]
             done = sum(not math.isnan(v) for v in m["values"])
             if chosen is None:
-                picked, value = f"none: {m.get('note') or 'every trial failed'}", "–"
+                picked, value = f"none: {md_text(m.get('note') or 'every trial failed')}", "–"
             else:
                 key = m["trial_keys"][chosen]
                 col = "loss_hparams" if m["kind"] == "loss" else "regularizer_hparams"
                 picked = _hparams_text(by_key.at[key, col]) or "(no hyperparameters)"
                 picked += " (defaults)" if chosen == 0 and m["search_space"] else ""
                 value = f"{m['values'][chosen]:.4f}"
-            rows.append({"task": f"{suite}/{task} v{version}", "entry": m["entry"],
+            rows.append({"task": md_text(f"{suite}/{task} v{version}"),
+                         "entry": md_text(m["entry"]),
                          "K": str(m.get("budget", m["trials"])),
                          "trials run (ok)": f"{m['trials']} ({done})",
                          "selected": picked, "selected on": m["selection_metric"],
@@ -568,7 +608,7 @@ def tuning_section(tunings: Mapping[tuple, Tuning], runs: pd.DataFrame) -> str:
 def provenance_block(runs: pd.DataFrame, tunings: Mapping[tuple, Tuning]) -> str:
     def values(col: str) -> str:
         vals = sorted({str(v) for v in runs[col].dropna() if str(v)})
-        return ", ".join(f"`{v}`" for v in vals) or "(unknown)"
+        return ", ".join(_code(v) for v in vals) or "(unknown)"
 
     counts = runs["status"].value_counts()
     status = ", ".join(f"{s} {int(counts[s])}" for s in STATUSES if s in counts)
@@ -653,10 +693,17 @@ def render(results_dir: str | Path = "results", plots_dir: str | Path | None = N
     ``plots_dir``: where to draw the plots (None: do not draw). ``plots_link``: how the markdown
     refers to that folder (default: ``<results_dir>/_plots``).
     """
+    from .store import untrusted_files
+
     runs = load_results(results_dir, wide=True)
     link = (plots_link if plots_link is not None
             else Path(results_dir, PLOTS_DIR).as_posix()).rstrip("/")
     parts = [HEADER, stamp(results_dir, link)]
+    untrusted = untrusted_files(results_dir)
+    if untrusted:  # never read into a table; named so that someone removes or re-runs them
+        parts.append("\n_Files in the results folder that are not lossbench records and were "
+                     "left out:_\n")
+        parts.extend(f"- {_code(Path(path).name)}: {md_text(reason)}" for path, reason in untrusted)
     if runs.empty:
         parts.append("\nNo results yet: run `lossbench run`.\n")
         return "\n".join(parts)
@@ -702,15 +749,16 @@ def _section_md(section: Section, link: str) -> list[str]:
         out.append("_Not comparable with default-recipe runs (shorter or changed training); "
                    "kept apart from them._\n")
     for i, b in enumerate(section.boards):
-        title = f"{b.suite} / {b.task} (task v{b.version})"
+        title = md_text(f"{b.suite} / {b.task} (task v{b.version})")
         out.append(f"\n### {title}\n")
         out.append(task_table(b) + "\n")
-        out.append(f"\n#### {b.suite} / {b.task} v{b.version}: versus cross-entropy\n")
+        out.append(f"\n#### {md_text(f'{b.suite} / {b.task} v{b.version}')}: versus "
+                   "cross-entropy\n")
         out.append(versus_table(b) + "\n")
         last_of_suite = i + 1 == len(section.boards) or section.boards[i + 1].suite != b.suite
         suite_boards = [x for x in section.boards if x.suite == b.suite]
         if last_of_suite and len(suite_boards) > 1:
-            out.append(f"\n### {b.suite}: rank over its tasks\n")
+            out.append(f"\n### {md_text(b.suite)}: rank over its tasks\n")
             out.append(suite_rank_table(suite_boards) + "\n")
     out.append("\n### Aggregate over tasks\n")
     if section.aggregate is None:

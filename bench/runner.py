@@ -176,7 +176,7 @@ def execute(spec: RunSpec, device: str | torch.device = "cpu") -> Record:
         suite, task = resolve_task(spec)
         options = dict(spec.options)
         recipe = recipe_for(task, options)
-        data = task.make_data(spec.seed).to(device)
+        data = private_data(task.make_data(spec.seed), device)
         loss_card = LOSSES.card(spec.loss)
         embedding = loss_card.kind == "embedding"
         out_dim = task.embedding_size if embedding else data.num_classes
@@ -233,6 +233,19 @@ def execute(spec: RunSpec, device: str | torch.device = "cpu") -> Record:
         return record(status, error=f"{type(exc).__name__}: {exc}\n{tb}")
 
 
+def private_data(data: Any, device: torch.device) -> Any:
+    """The run's own copy of the task data on ``device``: tasks cache their data per process,
+    and an entry that modifies its inputs in place (``targets``, ``class_counts``) must not
+    change them for the next run of the process (the serial executor runs them all in one)."""
+    def copy(v: Any) -> Any:
+        return v.to(device, copy=True) if torch.is_tensor(v) else v
+
+    fields = {f.name: copy(getattr(data, f.name)) for f in dataclasses.fields(data)
+              if f.name != "extra"}
+    return dataclasses.replace(data, **fields,
+                               extra={k: copy(v) for k, v in data.extra.items()})
+
+
 def _loss_cost_ratio(model: torch.nn.Module, loss_fn: Any, data: Any, recipe: TrainConfig,
                      loss_card: Any) -> float | None:
     """The run's ``loss_cost_ratio`` on one training batch of the trained model's outputs (None
@@ -262,8 +275,10 @@ def warm_up(spec: RunSpec) -> None:
     Imports the entries, builds the task data of the spec's seed (tasks cache it), and once per
     embedded task runs a one-epoch cross-entropy dry run (not stored) so that every module a run
     imports lazily (the metric libraries, ``torch._dynamo`` behind the fused optimizers) is
-    already loaded: seconds per run otherwise. Plugin code other than the suite's never runs
-    here, and errors are left to the run itself to report.
+    already loaded: seconds per run otherwise. Only built-in entries (distribution
+    ``lossbench``) are imported here: a third-party loss, regularizer or suite is imported by the
+    run's own child (:mod:`lossbench.sandbox`), so its import-time side effects never reach
+    another run. Errors are left to the run itself to report.
     """
     task_key = (spec.suite, spec.task, spec.task_version)
     data_key = (*task_key, spec.seed)
@@ -274,10 +289,13 @@ def warm_up(spec: RunSpec) -> None:
     torch.set_num_threads(1)  # no thread pool in the parent of forked children
     git_sha()  # cached here, so forked children do not each run git for their provenance
     try:
+        if SUITES.get(spec.suite).isolated:
+            return  # a third-party suite's code runs in the run's child only
         _, task = resolve_task(spec)
-        LOSSES.get(spec.loss).load()
-        if spec.regularizer:
-            REGULARIZERS.get(spec.regularizer).load()
+        for entry in [LOSSES.get(spec.loss)] + (
+                [REGULARIZERS.get(spec.regularizer)] if spec.regularizer else []):
+            if not entry.isolated:
+                entry.load()
         task.make_data(spec.seed)
         if task.embedded and task_key not in _WARM_TASKS and "cross_entropy" in LOSSES:
             _WARM_TASKS.add(task_key)

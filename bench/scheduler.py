@@ -3,7 +3,11 @@
 "Done" is a fact on disk (a result file named by the spec hash), so a sweep is idempotent and an
 interrupted sweep resumes where it stopped — ``kill -9`` of the sweep included: records are
 written by this process only, atomically (temp name, fsync, rename), and temp files of dead
-writers are removed at the next start. Failed runs are stored too (with their status) and are
+writers are removed at the next start. A file at a record's path that is not that record
+(:func:`lossbench.store.record_file_problem`) is moved to ``_untrusted/`` and its spec re-run.
+The results folder is created and tested for writing before the first run
+(:mod:`lossbench.outputs`).
+Failed runs are stored too (with their status) and are
 re-run only with ``retry_failed``. Where the runs execute is the executor's business
 (:mod:`lossbench.executors`); progress display is :mod:`lossbench.progress`'s.
 """
@@ -19,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .executors import DEFAULT_EXECUTOR, Executor, make_executor
+from .outputs import check_replaceable, prepare_results
 from .progress import SweepProgress
 from .spec import RunSpec
-from .store import stored_status, write_record
+from .store import result_path, set_aside, stored_status, write_record
 
 if TYPE_CHECKING:  # the runner imports torch; these modules stay light
     from .runner import Record
@@ -118,8 +123,14 @@ def run_sweep(
     lines instead of stderr.
     """
     start = time.perf_counter()
+    # Before any run: a results folder that is a file, or cannot be written, is a usage error.
+    prepare_results(results_dir)
     remove_stale_temp_files(results_dir)
+    # A file at a record's path that is not that record (foreign Parquet, a copy of another
+    # record, a folder) is moved aside, reported, and its spec run again.
+    moved = set_aside(results_dir, [s.key for s in specs]) if Path(results_dir).is_dir() else []
     todo, done = pending(specs, results_dir, force=force, retry_failed=retry_failed)
+    check_replaceable([result_path(results_dir, s.key) for s in todo])  # e.g. chattr +i
     # Runs of one (suite, task, seed) next to each other: their data is built once per process.
     todo.sort(key=lambda s: (s.suite, s.task, s.seed))
     summary = SweepSummary(cached=done)
@@ -128,12 +139,31 @@ def run_sweep(
             "device": device, "workers": workers, "timeout": timeout,
             "memory_limit_mb": memory_limit_mb, "threads": threads, "address": address})
     with SweepProgress(len(todo), len(done), mode=progress, log=log) as bar:
+        for src, dst, reason in moved:
+            bar.message(f"{src} is not a lossbench record ({reason}); moved to {dst}, its spec "
+                        f"runs again")
         bar.message(f"{len(todo)} to run, {len(done)} already stored in {results_dir}")
         if todo:
             with contextlib.closing(executor.map(todo, on_start=bar.started)) as records:
                 for record in records:
-                    write_record(results_dir, record)
+                    _store(results_dir, record)
                     summary.ran.append(record)
                     bar.finished(record)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _store(results_dir: str | Path, record: Record) -> None:
+    """Write ``record``; an OS error (disk full, the folder removed mid-sweep) stops the sweep
+    with a message naming the path, never a traceback (the folder was checked at the start)."""
+    try:
+        write_record(results_dir, record)
+    except OSError as exc:
+        from .errors import LossbenchError
+
+        raise LossbenchError(
+            f"cannot write the record of {record.spec.loss} on {record.spec.suite}/"
+            f"{record.spec.task} seed {record.spec.seed} to "
+            f"{str(result_path(results_dir, record.spec.key))!r} "
+            f"({exc.strerror or type(exc).__name__}); the sweep stopped, the records stored so "
+            f"far are kept: fix the folder and re-run the same command to resume") from None

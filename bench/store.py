@@ -138,12 +138,17 @@ def stored_keys(results_dir: str | Path) -> set[str]:
 
 def stored_status(results_dir: str | Path, keys: Iterable[str] | None = None) -> dict[str, str]:
     """``{spec key: status}`` of every stored run, or of those among ``keys`` that are stored
-    (reads only two columns; a file without rows counts as ``error``)."""
-    files = _files(results_dir, keys)
+    (reads only two columns). A file that is not a trusted record (:func:`record_file_problem`)
+    is not stored."""
+    files = _trusted(_files(results_dir, keys))
     table = _read_many(files, columns=["spec_key", "status"])
     found = dict(zip(table.column("spec_key").to_pylist(), table.column("status").to_pylist(),
                      strict=True))
     return {p.stem: found.get(p.stem, "error") for p in files}
+
+
+def _trusted(files: list[Path]) -> list[Path]:
+    return [p for p in files if not record_file_problem(p)]
 
 
 def _files(results_dir: str | Path, keys: Iterable[str] | None = None) -> list[Path]:
@@ -152,7 +157,7 @@ def _files(results_dir: str | Path, keys: Iterable[str] | None = None) -> list[P
     if not results_dir.is_dir():
         return []
     if keys is None:
-        return sorted(results_dir.glob("*.parquet"))
+        return sorted(p for p in results_dir.glob("*.parquet") if p.is_file())
     return sorted(p for p in (result_path(results_dir, k) for k in set(keys)) if p.is_file())
 
 
@@ -169,6 +174,87 @@ def results_digest(results_dir: str | Path) -> str:
         h.update(path.relative_to(root).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+def record_file_problem(path: Path) -> str:
+    """'' when ``path`` is a trusted record file; else why it is not one: not a regular file,
+    unreadable, another schema than :data:`SCHEMA`, no rows, or rows of a spec key other than
+    its file name (a record copied under another spec's name, several records in one file).
+    Reads only the Parquet footer (and the spec key column when it has no statistics)."""
+    path = Path(path)
+    if not path.is_file():
+        return "not a regular file"
+    try:
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema().remove_metadata()
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        return f"not a readable Parquet file ({type(exc).__name__}: {exc})"
+    if not schema.equals(SCHEMA):
+        missing = [n for n in SCHEMA.names if n not in schema.names]
+        extra = [n for n in schema.names if n not in SCHEMA.names]
+        what = (f"missing columns {', '.join(missing[:5])}" if missing else
+                f"unknown columns {', '.join(extra[:5])}" if extra else "other column types")
+        return f"another schema than lossbench's records ({what})"
+    if meta.num_rows == 0:
+        return "no rows"
+    keys: set[str] = set()
+    index = SCHEMA.get_field_index("spec_key")
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        if group.num_rows == 0:
+            continue
+        stats = group.column(index).statistics
+        if stats is None or not stats.has_min_max or stats.null_count:
+            keys = None  # no statistics: read the column
+            break
+        keys |= {stats.min, stats.max}
+    if keys is None:
+        try:
+            keys = set(pq.read_table(path, columns=["spec_key"]).column(0).to_pylist())
+        except Exception as exc:  # noqa: BLE001
+            return f"not a readable Parquet file ({type(exc).__name__}: {exc})"
+    if keys != {path.stem}:
+        shown = ", ".join(sorted(str(k) for k in keys)[:3])
+        return (f"its rows belong to spec key(s) {shown}, not to {path.stem} (its file name): "
+                "a copied or merged record")
+    return ""
+
+
+def untrusted_files(results_dir: str | Path, keys: Iterable[str] | None = None
+                    ) -> list[tuple[Path, str]]:
+    """``(path, reason)`` of every ``*.parquet`` entry of ``results_dir`` (or of ``keys``) that
+    is not a trusted record: such files are never read into a table and count as not stored."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        return []
+    paths = (sorted(results_dir.glob("*.parquet")) if keys is None else
+             sorted(p for p in (result_path(results_dir, k) for k in set(keys)) if p.exists()))
+    out = []
+    for path in paths:
+        problem = record_file_problem(path)
+        if problem:
+            out.append((path, problem))
+    return out
+
+
+UNTRUSTED_DIR = "_untrusted"  # where a sweep moves files that are not records (never deleted)
+
+
+def set_aside(results_dir: str | Path, keys: Iterable[str]) -> list[tuple[Path, Path, str]]:
+    """Move the untrusted files among ``keys`` to ``<results_dir>/_untrusted/`` (so their specs
+    can be re-run and written) and return ``(from, to, reason)`` for each."""
+    moved = []
+    for path, reason in untrusted_files(results_dir, keys):
+        target_dir = Path(results_dir) / UNTRUSTED_DIR
+        target_dir.mkdir(exist_ok=True)
+        target = target_dir / path.name
+        n = 1
+        while target.exists():
+            target = target_dir / f"{path.stem}.{n}{path.suffix}"
+            n += 1
+        os.replace(path, target)
+        moved.append((path, target, reason))
+    return moved
 
 
 def _read(path: Path, columns: Iterable[str] | None = None) -> pa.Table:
@@ -202,7 +288,7 @@ def load_long(results_dir: str | Path = "results", keys: Iterable[str] | None = 
     whose spec key is in ``keys`` when given."""
     import pandas as pd
 
-    files = _files(results_dir, keys)
+    files = _trusted(_files(results_dir, keys))
     if not files:
         return SCHEMA.empty_table().to_pandas()
     return _read_many(files).to_pandas().sort_values(

@@ -54,3 +54,33 @@ def factory(fn):
     make.version = "0"
     make.hparams = {}
     return make
+
+
+def _start_daemon() -> None:
+    """Start ``sleep`` in a new session (it escapes the run's process group) and note its pid."""
+    import subprocess
+
+    proc = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    with open(os.environ["FAULT_PID_FILE"], "a") as fh:
+        fh.write(f"{proc.pid}\n")
+
+
+def spawns_daemon_and_hangs(logits, targets):
+    _start_daemon()
+    time.sleep(3600)
+
+
+_started: list[bool] = []
+
+
+def spawns_daemon(logits, targets):
+    if not _started:
+        _started.append(True)
+        _start_daemon()
+    return F.cross_entropy(logits, targets)
+
+
+def mutates_inputs(logits, targets):
+    loss = F.cross_entropy(logits, targets)
+    targets.zero_()  # in place: the labels this run was given
+    return loss

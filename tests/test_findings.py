@@ -315,8 +315,13 @@ def test_the_leaderboard_opens_with_the_findings(tmp_path):
     assert "**2 of 9 published findings reproduced (7 missing).**" in section
     line = next(x for x in section.splitlines() if "gce vs cross_entropy" in x)
     assert line.startswith("| reproduced") and "+0.0520 ± 0.0020" in line
-    assert "| 5 " in line and "Zhang & Sabuncu 2018" in line
+    assert "| 5 " in line and "Zhang &amp; Sabuncu 2018" in line  # & is an HTML entity
 
 
 def test_markdown_cells_escape_pipes_and_line_breaks():
     assert fd.md_escape("a | b\nc") == "a \\| b c"
+
+
+def test_finding_text_from_a_suite_cannot_inject_markup():
+    assert fd.md_escape("<script>x</script> [a](javascript:1)") == (
+        "&lt;script>x&lt;/script> \\[a\\](javascript:1)")

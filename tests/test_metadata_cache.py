@@ -26,9 +26,26 @@ class MyLoss:
 
 
 @pytest.fixture
-def plugin(tmp_path, monkeypatch):
+def children(monkeypatch):
+    """The requests of every card-reading child process started during the test."""
+    from lossbench import sandbox
+
+    started = []
+    real = sandbox.run_children
+
+    def counting(requests, *args, **kwargs):
+        started.extend(requests)
+        return real(requests, *args, **kwargs)
+
+    monkeypatch.setattr(sandbox, "run_children", counting)
+    return started
+
+
+@pytest.fixture
+def plugin(tmp_path, monkeypatch, children):
     """A plugin package ``cachetest_pkg`` on sys.path, a cache folder of its own, and a fresh
-    Entry for it on every call of the returned function (as a new process would have)."""
+    Entry for it on every call of the returned function (as a new process would have). Its
+    cards are read by a child process (a third-party entry is never imported here)."""
     pkg = tmp_path / "src" / "cachetest_pkg"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
@@ -41,11 +58,14 @@ def plugin(tmp_path, monkeypatch):
         for name in [m for m in sys.modules if m.startswith("cachetest_pkg")]:
             del sys.modules[name]
         metadata_cache.clear_memory()
+        reg.forget_described()
         return reg.Entry("my_loss", "loss", "cachetest_pkg.losses:MyLoss", "cachetest-pkg", "1.0",
                          from_entry_point=True)
 
     yield pkg, fresh_entry
+    assert "cachetest_pkg.losses" not in sys.modules  # only ever imported by children
     metadata_cache.clear_memory()
+    reg.forget_described()
 
 
 @pytest.mark.parametrize("kind", ["loss", "regularizer"])
@@ -55,12 +75,12 @@ def test_every_builtin_card_survives_the_round_trip_through_json(kind):
         assert reg.Card.from_dict(json.loads(json.dumps(card.to_dict()))) == card
 
 
-def test_a_cached_card_is_served_without_importing_the_entry(plugin):
+def test_a_cached_card_is_served_without_importing_the_entry(plugin, children):
     _, fresh_entry = plugin
     first = fresh_entry().card()
-    assert "cachetest_pkg.losses" in sys.modules  # the first read imports the target
+    assert len(children) == 1  # the first read imports the target, in a child
     again = fresh_entry().card()
-    assert "cachetest_pkg.losses" not in sys.modules
+    assert len(children) == 1
     assert again == first and again.hparams == {"margin": 0.5} and again.suites == ("standard",)
 
 
@@ -71,12 +91,12 @@ def test_editing_the_entrys_package_invalidates_its_card(plugin):
     assert fresh_entry().card().version == "2"
 
 
-def test_adding_a_file_to_the_package_invalidates_its_card(plugin):
+def test_adding_a_file_to_the_package_invalidates_its_card(plugin, children):
     pkg, fresh_entry = plugin
     fresh_entry().card()
     (pkg / "extra.py").write_text("")
     fresh_entry().card()
-    assert "cachetest_pkg.losses" in sys.modules  # re-read, not served from the cache
+    assert len(children) == 2  # re-read, not served from the cache
 
 
 def test_a_corrupt_cache_file_is_an_empty_cache(plugin, tmp_path):
@@ -87,12 +107,12 @@ def test_a_corrupt_cache_file_is_an_empty_cache(plugin, tmp_path):
     assert json.loads((tmp_path / "cache" / metadata_cache.CACHE_FILE).read_text())
 
 
-def test_the_cache_can_be_turned_off(plugin, monkeypatch, tmp_path):
+def test_the_cache_can_be_turned_off(plugin, monkeypatch, tmp_path, children):
     _, fresh_entry = plugin
     monkeypatch.setenv("LOSSBENCH_METADATA_CACHE", "off")
     fresh_entry().card()
     fresh_entry().card()
-    assert "cachetest_pkg.losses" in sys.modules
+    assert len(children) == 2
     assert not (tmp_path / "cache" / metadata_cache.CACHE_FILE).exists()
 
 

@@ -86,3 +86,11 @@ def test_a_suite_that_fails_to_load_is_skipped_with_its_reason_not_silently():
         SUITES.refresh()
     assert specs and {s.task for s in specs} == {"mnist1d"}
     assert any(s.what == "suite broken_suite" and "missing_dep" in s.reason for s in skipped)
+
+
+def test_an_absurd_number_of_seeds_is_a_usage_error_naming_the_cap():
+    from lossbench.errors import UsageError
+    from lossbench.plan import MAX_SEEDS, plan
+
+    with pytest.raises(UsageError, match=f"at most {MAX_SEEDS}, got 1000000000"):
+        plan(["standard"], ["mnist1d"], ["cross_entropy"], None, 1_000_000_000)

@@ -15,7 +15,7 @@ from lossbench.plan import plan
 from lossbench.progress import SweepProgress, format_seconds
 from lossbench.runner import Record, execute
 from lossbench.scheduler import remove_stale_temp_files, run_sweep
-from lossbench.store import CorruptResultError, load_results, write_record
+from lossbench.store import load_results, write_record
 
 from .conftest import run_cli
 
@@ -96,11 +96,15 @@ def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
     assert live.exists() and not dead.exists()
 
 
-def test_a_corrupt_result_file_is_reported_by_path(tmp_path):
+def test_a_corrupt_result_file_is_reported_moved_aside_and_its_spec_run_again(tmp_path):
     bad = tmp_path / f"{smoke_specs()[0].key}.parquet"  # a record of the sweep's own selection
     bad.write_bytes(b"not parquet")
-    with pytest.raises(CorruptResultError, match=str(bad)):
-        run_sweep(smoke_specs(), tmp_path, executor=CountingExecutor(), progress="quiet")
+    lines: list[str] = []
+    summary = run_sweep(smoke_specs(), tmp_path, executor=CountingExecutor(), log=lines.append,
+                        progress="plain")
+    assert any(line.startswith(f"{bad} is not a lossbench record") for line in lines)
+    assert (tmp_path / "_untrusted" / bad.name).read_bytes() == b"not parquet"
+    assert bad.name in {f"{r.spec.key}.parquet" for r in summary.ran}
 
 
 def test_executors_are_registered_and_built_with_the_options_they_take():
@@ -195,3 +199,12 @@ def test_rich_progress_shows_counts_and_each_failure():
     text = out.getvalue()
     assert "timeout" in text and "exceeded the 5s timeout" in text
     assert "1/1 done, 2 cached, 1 failed" in text
+
+
+@pytest.mark.parametrize("timeout", [1e12, float("inf"), float("nan"), 0.0])
+def test_a_timeout_outside_zero_to_thirty_days_is_a_usage_error(timeout):
+    from lossbench.errors import UsageError
+    from lossbench.executors.local import LocalExecutor
+
+    with pytest.raises(UsageError, match="timeout must be a number of seconds in"):
+        LocalExecutor(timeout=timeout)

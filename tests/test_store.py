@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import (
-    CorruptResultError,
     load_results,
     result_path,
     stored_status,
+    untrusted_files,
     write_record,
 )
 
@@ -64,11 +67,36 @@ def test_failed_run_is_stored_with_status_and_error(tmp_path):
     assert stored_status(tmp_path) == {record().spec.key: "error"}
 
 
-def test_corrupt_file_is_reported_by_path(tmp_path):
+def test_a_corrupt_file_is_reported_by_path_and_never_read(tmp_path):
     bad = result_path(tmp_path, "0123456789abcdef")
     bad.write_bytes(b"not parquet")
-    with pytest.raises(CorruptResultError, match=str(bad)):
-        load_results(tmp_path)
+    assert untrusted_files(tmp_path)[0][0] == bad
+    assert "not a readable Parquet file" in untrusted_files(tmp_path)[0][1]
+    assert load_results(tmp_path).empty and stored_status(tmp_path) == {}
+
+
+def test_a_parquet_file_of_another_schema_is_not_a_record(tmp_path):
+    bad = result_path(tmp_path, "0123456789abcdef")
+    pq.write_table(pa.table({"spec_key": ["0123456789abcdef"], "x": [1.0]}), bad)
+    assert "another schema" in untrusted_files(tmp_path)[0][1]
+    assert stored_status(tmp_path, ["0123456789abcdef"]) == {}
+    assert load_results(tmp_path).empty
+
+
+def test_a_record_copied_under_another_spec_key_is_not_a_record(tmp_path):
+    good = write_record(tmp_path, record(metrics={"top1": 0.5}))
+    copy = result_path(tmp_path, "0123456789abcdef")
+    shutil.copy(good, copy)
+    assert untrusted_files(tmp_path) == [
+        (copy, f"its rows belong to spec key(s) {good.stem}, not to 0123456789abcdef (its file "
+               "name): a copied or merged record")]
+    assert len(load_results(tmp_path)) == 1  # the original alone, no duplicate-index error
+
+
+def test_a_folder_at_a_records_path_is_not_a_record(tmp_path):
+    result_path(tmp_path, "0123456789abcdef").mkdir()
+    assert untrusted_files(tmp_path)[0][1] == "not a regular file"
+    assert load_results(tmp_path).empty
 
 
 def test_rewriting_a_spec_replaces_its_file_atomically(tmp_path):

@@ -32,8 +32,11 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from typing import Any
 
+from ..procs import TOKEN_ENV, kill_tree, new_token
 from ..runner import Record, configure_threads, execute, failure_record, warm_up
+from ..sandbox import mark_plugin_process
 from ..spec import RunSpec
 from . import default_threads, default_workers, worker_device
 
@@ -97,17 +100,26 @@ def limit_memory(megabytes: int) -> None:
 
 
 def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
-               memory_limit_mb: int | None, output_path: str, parent_pid: int | None) -> None:
-    """Body of a run's child process: isolate, run the spec, send the record back."""
+               memory_limit_mb: int | None, output: str | int, parent_pid: int | None,
+               token: str = "") -> None:
+    """Body of a run's child process: isolate, run the spec, send the record back.
+
+    ``output`` is the path of the file that receives the child's stdout and stderr, or (forked
+    children) the number of an inherited descriptor of an already unlinked file. ``token`` is
+    put in the environment of everything the run starts (:mod:`lossbench.procs`).
+    """
     _die_with_parent()
     if parent_pid is not None and os.getppid() != parent_pid:  # parent died before the signal
         os._exit(1)
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
+    if token:
+        os.environ[TOKEN_ENV] = token
+    mark_plugin_process()  # third-party entries are imported here, never in the parent
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    out = os.open(output_path, os.O_WRONLY | os.O_APPEND)
+    out = output if isinstance(output, int) else os.open(output, os.O_WRONLY | os.O_APPEND)
     os.dup2(out, 1)
     os.dup2(out, 2)
     os.close(out)
@@ -129,21 +141,25 @@ class _Slot:
     spec: RunSpec
     process: mp.process.BaseProcess
     conn: Connection
-    output_path: str
+    output: Any  # the open file of the child's output (unlinked where the child inherits it)
+    output_path: str | None  # its name when it has one (spawned children open it by name)
     device: str
     started: float
     t0: float
     deadline: float | None
+    token: str = ""
+    limit: float = 0.0  # the run's timeout in seconds
+    default_limit: bool = False  # the limit is default_timeout's (no --timeout given)
 
     def output_tail(self) -> str:
         """The end of the child's stdout/stderr, or faulthandler's report after a fatal signal
         (from its first line: the innermost frames), without its list of extension modules."""
         try:
-            with open(self.output_path, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, fh.tell() - 2**20))
-                text = fh.read().decode("utf-8", "replace")
-        except OSError:
+            fh = self.output
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 2**20))
+            text = fh.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
             return ""
         lines = [ln for ln in text.splitlines() if not ln.startswith("Extension modules:")]
         text = "\n".join(lines).strip()
@@ -153,22 +169,34 @@ class _Slot:
         return text[-OUTPUT_TAIL:]
 
     def kill(self) -> None:
+        """SIGKILL the child, its group, its descendants and whatever it started in a new
+        session (:func:`lossbench.procs.kill_tree`)."""
         pid = self.process.pid
         if pid is None:
             return
-        try:
-            os.killpg(pid, signal.SIGKILL)  # the child and anything it started
-        except (ProcessLookupError, PermissionError, OSError):
-            with contextlib.suppress(Exception):
-                self.process.kill()
+        kill_tree(pid if self.process.exitcode is None else None, self.token, group=pid)
 
     def cleanup(self) -> None:
+        """Reap the child, kill anything it left running, and remove its output file."""
         with contextlib.suppress(Exception):
             self.process.join(timeout=5)
+        if self.process.pid is not None:  # a run's leftovers never outlive it
+            alive = self.process.exitcode is None
+            kill_tree(self.process.pid if alive else None, self.token, group=self.process.pid)
         with contextlib.suppress(Exception):
             self.conn.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.output_path)
+        with contextlib.suppress(Exception):
+            self.output.close()
+        if self.output_path:
+            with contextlib.suppress(OSError):
+                os.unlink(self.output_path)
+
+
+def _describe_limit(slot: _Slot) -> str:
+    if slot.default_limit:
+        return (f"default {slot.limit:g}s timeout (max(600 s, allowance × epochs); --timeout "
+                f"sets another)")
+    return f"{slot.limit:g}s timeout"
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -185,8 +213,62 @@ def describe_exit(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
+#: The longest ``--timeout`` accepted: 30 days (the OS's poll() cannot wait much longer).
+MAX_TIMEOUT = 30 * 86400.0
+
+
+def check_timeout(timeout: float | None) -> None:
+    """A run timeout in seconds: None, or a number in (0, :data:`MAX_TIMEOUT`]."""
+    import math
+
+    from ..errors import UsageError
+
+    if timeout is not None and not (isinstance(timeout, (int, float)) and math.isfinite(timeout)
+                                    and 0 < timeout <= MAX_TIMEOUT):
+        raise UsageError(f"timeout must be a number of seconds in (0, {MAX_TIMEOUT:g}] "
+                         f"(30 days), got {timeout!r}")
+
+
+#: The default per-run timeout (no ``--timeout``) is ``max(DEFAULT_TIMEOUT_FLOOR, allowance ×
+#: epochs)``: a deadline that no healthy run comes near and a hanging one cannot stall a sweep past.
+DEFAULT_TIMEOUT_FLOOR = 600.0
+#: Seconds allowed per epoch of an embedded task (the CPU default sweep: 0.06-0.15 s per epoch on
+#: the 2-core reference machine, docs/performance.md, so 65-150× that).
+EMBEDDED_SECONDS_PER_EPOCH = 10.0
+#: Seconds allowed per epoch of a full-scale (non-embedded, GPU-sized) task.
+FULLSCALE_SECONDS_PER_EPOCH = 600.0
+#: Epochs assumed where the sweep process cannot read the recipe (a third-party suite's task,
+#: whose code runs only in its runs' children), with the embedded allowance: 10,000 s.
+UNKNOWN_RECIPE_EPOCHS = 1000
+
+
+def default_timeout(spec: RunSpec) -> float:
+    """The timeout of a run when none is given: ``max(600 s, allowance × epochs)`` with the
+    spec's epochs (``--epochs``, else the task's recipe) and 10 s per epoch of an embedded task,
+    600 s per epoch of a full-scale one; deterministic, from the spec and the built-in task
+    alone (a third-party suite's recipe is not read: 1,000 epochs at 10 s are assumed)."""
+    per_epoch, epochs = EMBEDDED_SECONDS_PER_EPOCH, None
+    option = spec.options.get("epochs")
+    if isinstance(option, int) and not isinstance(option, bool) and option > 0:
+        epochs = option
+    try:
+        from ..registry import SUITES
+        from ..runner import recipe_for, resolve_task
+
+        if not SUITES.get(spec.suite).isolated:
+            _, task = resolve_task(spec)
+            epochs = epochs or int(recipe_for(task, spec.options).epochs)
+            if not task.embedded:
+                per_epoch = FULLSCALE_SECONDS_PER_EPOCH
+    except Exception:  # noqa: BLE001 - the run itself reports an unknown task with its reason
+        pass
+    seconds = max(DEFAULT_TIMEOUT_FLOOR, per_epoch * (epochs or UNKNOWN_RECIPE_EPOCHS))
+    return min(seconds, MAX_TIMEOUT)
+
+
 class LocalExecutor:
-    """Run each spec in a child process, ``workers`` at a time, each within ``timeout`` seconds.
+    """Run each spec in a child process, ``workers`` at a time, each within ``timeout`` seconds
+    (default: :func:`default_timeout` of each spec, so a hanging run cannot stall a sweep).
 
     ``memory_limit_mb`` caps each child's address space growth (``oom`` beyond it); ``threads``
     sets each child's torch threads (default: 1 on CPU; the cores per worker on GPU).
@@ -197,8 +279,7 @@ class LocalExecutor:
                  threads: int | None = None, start_method: str | None = None):
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+        check_timeout(timeout)
         self.device = device
         self.workers = workers or default_workers(device)
         self.timeout = timeout
@@ -232,21 +313,31 @@ class LocalExecutor:
     def _launch(self, ctx, spec: RunSpec, index: int, method: str) -> _Slot:
         if method == "fork":
             warm_up(spec)
-        fd, output_path = tempfile.mkstemp(prefix="lossbench-run-", suffix=".log")
-        os.close(fd)
+            # unlinked at once: no log file is left behind, whatever happens to either process
+            output, output_path = tempfile.TemporaryFile(prefix="lossbench-run-"), None
+            child_output: str | int = output.fileno()
+            import fcntl  # POSIX only, like fork
+
+            fcntl.fcntl(child_output, fcntl.F_SETFL,
+                        fcntl.fcntl(child_output, fcntl.F_GETFL) | os.O_APPEND)
+        else:  # a spawned child opens the file by name; it is removed when the run ends
+            fd, output_path = tempfile.mkstemp(prefix="lossbench-run-", suffix=".log")
+            output, child_output = os.fdopen(fd, "rb"), output_path
         device = worker_device(self.device, index)
+        token = new_token()
         receive, send = ctx.Pipe(duplex=False)
         process = ctx.Process(
             target=child_main, name=f"lossbench-run-{spec.key}",
-            args=(send, spec, device, self.threads, self.memory_limit_mb, output_path,
-                  None if method == "forkserver" else os.getpid()),
+            args=(send, spec, device, self.threads, self.memory_limit_mb, child_output,
+                  None if method == "forkserver" else os.getpid(), token),
             daemon=False,
         )
         started, t0 = time.time(), time.perf_counter()
         process.start()
         send.close()  # the child holds the only write end: EOF when it dies
-        deadline = t0 + self.timeout if self.timeout else None
-        return _Slot(index, spec, process, receive, output_path, device, started, t0, deadline)
+        limit = self.timeout or default_timeout(spec)
+        return _Slot(index, spec, process, receive, output, output_path, device, started, t0,
+                     t0 + limit, token, limit, not self.timeout)
 
     def _collect(self) -> list[tuple[_Slot, Record]]:
         """Wait for the next finished, dead or overdue child(ren) and return their records."""
@@ -264,7 +355,7 @@ class LocalExecutor:
                 slot.kill()
                 record = failure_record(
                     slot.spec, "timeout",
-                    f"run exceeded the {self.timeout:g}s timeout and was killed\n"
+                    f"run exceeded the {_describe_limit(slot)} and was killed\n"
                     f"{slot.output_tail()}", device=slot.device, started=slot.started,
                     wall=now - slot.t0)
                 slot.cleanup()

@@ -1,8 +1,11 @@
 """The ``serial`` executor: every run in this process, one after another (debugging, pdb).
 
-No isolation: a plugin that hangs, crashes the interpreter or exhausts memory takes the sweep with
-it, and there is no timeout. Exceptions still become the run's status (:func:`execute` never
-raises for entry bugs), so ``--executor serial --pdb``-style debugging sees the same records.
+No process isolation: a plugin that hangs, crashes the interpreter or exhausts memory takes the
+sweep with it, there is no timeout, and third-party entries are imported into this process.
+Exceptions still become the run's status (:func:`execute` never raises for entry bugs), so
+``--executor serial --pdb``-style debugging sees the same records. The records equal the local
+executor's bit for bit: the same default torch threads (:func:`default_threads`, 1 on CPU; the
+caller's setting is restored afterwards) and every run gets its own copy of the task data.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ..runner import Record, execute
 from ..spec import RunSpec
+from . import default_threads
 
 
 class SerialExecutor:
@@ -18,17 +22,21 @@ class SerialExecutor:
 
     def __init__(self, device: str = "cpu", threads: int | None = None):
         self.device = device
-        self.threads = threads
+        self.threads = threads or default_threads(device, 1)
 
     def map(self, specs: Sequence[RunSpec],
             on_start: Callable[[RunSpec], None] | None = None) -> Iterator[Record]:
-        from ..runner import configure_threads
+        import torch
 
-        configure_threads(self.threads)
-        for spec in specs:
-            if on_start is not None:
-                on_start(spec)
-            yield execute(spec, device=self.device)
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            for spec in specs:
+                if on_start is not None:
+                    on_start(spec)
+                yield execute(spec, device=self.device)
+        finally:
+            torch.set_num_threads(before)
 
     def close(self) -> None:
         pass

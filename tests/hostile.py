@@ -1,0 +1,204 @@
+"""Hostile and buggy plugin packages, built and installed as real distributions (with pip, as
+tests/test_plugin_path.py does), for the isolation tests.
+
+``install_all`` builds every package below in one pip call into one folder; ``site_with`` then
+makes a folder holding only some of them (symlinks), to put on ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+CE_LOSS = '''
+import torch.nn.functional as F
+
+
+class Loss:
+    """{summary}"""
+
+    version = "1"
+    paper = "{paper}"
+    fidelity = "{fidelity}"
+    hparams = {{}}
+
+    def __call__(self, logits, targets):
+        return F.cross_entropy(logits, targets)
+'''
+
+PACKAGES: dict[str, dict] = {
+    # changes global state every later run in the same process would inherit
+    "lossbench-dtype": {
+        "module": "hostile_dtype",
+        "entries": {"dtype_loss": "hostile_dtype:Loss"},
+        "source": '''
+            import os
+            import torch
+            import torch.nn.functional as F
+
+            if os.environ.get("HOSTILE_PID_FILE"):
+                with open(os.environ["HOSTILE_PID_FILE"], "a") as fh:
+                    fh.write(f"{os.getpid()}\\n")
+            torch.set_default_dtype(torch.float64)
+            torch.manual_seed(1234)
+            torch.set_num_threads(3)
+
+
+            class Loss:
+                """Cross-entropy from a package that changes torch's global state at import."""
+
+                version = "1"
+                hparams = {}
+
+                def __call__(self, logits, targets):
+                    return F.cross_entropy(logits, targets)
+        ''',
+    },
+    "lossbench-exit": {
+        "module": "hostile_exit",
+        "entries": {"exit_loss": "hostile_exit:Loss"},
+        "source": '''
+            import os
+            print("about to leave")
+            os._exit(9)
+        ''',
+    },
+    "lossbench-hang": {
+        "module": "hostile_hang",
+        "entries": {"hang_loss": "hostile_hang:Loss"},
+        "source": '''
+            import time
+            time.sleep(3600)
+        ''',
+    },
+    "lossbench-badcards": {
+        "module": "badcards",
+        "entries": {"nan_card": "badcards:NanCard", "int_suites": "badcards:IntSuites",
+                    "unknown_suite": "badcards:UnknownSuite", "long_version": "badcards:Long",
+                    "sane_card": "badcards:Sane"},
+        "source": '''
+            import torch.nn.functional as F
+
+
+            class Sane:
+                """A healthy loss packaged beside broken ones."""
+
+                version = "1"
+                hparams = {}
+
+                def __call__(self, logits, targets):
+                    return F.cross_entropy(logits, targets)
+
+
+            class NanCard(Sane):
+                hparams = {"gamma": float("nan")}
+
+                def __init__(self, gamma=1.0):
+                    pass
+
+
+            class IntSuites(Sane):
+                suites = 42
+
+
+            class UnknownSuite(Sane):
+                suites = ("standard", "no_such_suite")
+
+
+            class Long(Sane):
+                version = "9" * 100_000
+        ''',
+    },
+    "lossbench-good": {
+        "module": "goodloss",
+        "entries": {"good_loss": "goodloss:Loss"},
+        "source": CE_LOSS.format(summary="A healthy third-party loss.", paper="Nobody, 2024",
+                                 fidelity="exact"),
+    },
+    # markup and terminal control sequences in every string of its card (and in its name)
+    "lossbench-markup": {
+        "module": "markup",
+        "entries": {"x|y<script>": "markup:Loss"},
+        "source": CE_LOSS.format(
+            summary="x|y <script>alert(1)</script>",
+            paper="[click](javascript:alert(1)) <img src=x onerror=alert(1)>",
+            fidelity="approximate: a|b\\n# heading <b>bold</b>").replace(
+                'version = "1"', 'version = "1|<b>v</b>\\x1b[2J"'),
+    },
+    # changes only torch's thread count at import
+    "lossbench-threads": {
+        "module": "hostile_threads",
+        "entries": {"threads_loss": "hostile_threads:Loss"},
+        "source": textwrap.dedent("""
+            import os
+            import torch
+
+            if os.environ.get("HOSTILE_PID_FILE"):
+                with open(os.environ["HOSTILE_PID_FILE"], "a") as fh:
+                    fh.write(f"{os.getpid()}\\n")
+            torch.set_num_threads(5)
+        """) + CE_LOSS.format(summary="Cross-entropy; sets 5 torch threads at import.",
+                             paper="", fidelity="exact"),
+    },
+    # two packages that register the same loss name, and one that reuses a built-in's name
+    "lossbench-clash-a": {
+        "module": "clash_a",
+        "entries": {"clash_loss": "clash_a:Loss"},
+        "source": CE_LOSS.format(summary="One of two losses named clash_loss.", paper="",
+                                 fidelity="exact"),
+    },
+    "lossbench-clash-b": {
+        "module": "clash_b",
+        "entries": {"clash_loss": "clash_b:Loss"},
+        "source": CE_LOSS.format(summary="The other loss named clash_loss.", paper="",
+                                 fidelity="exact"),
+    },
+    "lossbench-shadow": {
+        "module": "shadow",
+        "entries": {"focal": "shadow:Loss"},
+        "source": textwrap.dedent("""
+            import os
+
+            if os.environ.get("HOSTILE_PID_FILE"):
+                with open(os.environ["HOSTILE_PID_FILE"], "a") as fh:
+                    fh.write(f"{os.getpid()}\\n")
+        """) + CE_LOSS.format(summary="Tries to replace the built-in focal loss.", paper="",
+                             fidelity="exact"),
+    },
+}
+
+
+def _write_package(root: Path, dist: str, spec: dict) -> Path:
+    pkg = root / dist
+    (pkg / spec["module"]).mkdir(parents=True)
+    (pkg / spec["module"] / "__init__.py").write_text(textwrap.dedent(spec["source"]))
+    entries = "\n".join(f'"{name}" = "{target}"' for name, target in spec["entries"].items())
+    (pkg / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'\n[project]\nname = "{dist}"\nversion = "0.1.0"\n'
+        f'\n[project.entry-points."lossbench.losses"]\n{entries}\n'
+        f'\n[tool.setuptools]\npackages = ["{spec["module"]}"]\n')
+    return pkg
+
+
+def install_all(root: Path) -> Path:
+    """Build and install every package of :data:`PACKAGES` into ``root/site``."""
+    site = root / "site"
+    pkgs = [_write_package(root / "src", dist, spec) for dist, spec in PACKAGES.items()]
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--no-index", "--target", str(site),
+                    *map(str, pkgs)], check=True, capture_output=True, text=True)
+    return site
+
+
+def site_with(all_site: Path, folder: Path, *dists: str) -> Path:
+    """A folder holding only the named distributions of ``all_site`` (as symlinks)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for dist in dists:
+        module = PACKAGES[dist]["module"]
+        norm = dist.replace("-", "_")
+        for path in [all_site / module, *all_site.glob(f"{norm}-*.dist-info")]:
+            (folder / path.name).symlink_to(path)
+    return folder
