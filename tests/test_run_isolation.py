@@ -111,6 +111,6 @@ def test_the_default_timeout_follows_the_epochs_of_the_run():
         specs, _ = plan(["standard"], [task], ["cross_entropy"], None, 1, options=options)
         return specs[0]
 
-    assert default_timeout(spec("mnist1d")) == 1500  # embedded, 150-epoch recipe: 10 s each
-    assert default_timeout(spec("mnist1d", epochs=1)) == 600  # the floor
+    assert default_timeout(spec("mnist1d", epochs=150)) == 1500  # embedded: 10 s an epoch
+    assert default_timeout(spec("mnist1d")) == 600  # the floor (its recipe has 40 epochs)
     assert default_timeout(spec("digits", epochs=2)) == 1200  # not embedded: 600 s an epoch
