@@ -38,6 +38,7 @@ from .registry import (
     build,
     card_from_target,
     context_kwargs,
+    is_target,
     search_space_problem,
 )
 from .train import CALL_CONTEXT, HOOKS, TrainConfig, train
@@ -148,9 +149,9 @@ def resolve(entry: str, kind: str | None) -> tuple[Entry, str]:
     for k in ([kind] if kind else KINDS):
         if entry in registries[k]:
             return registries[k].get(entry), k
-    if ":" in entry:
+    if is_target(entry):
         k = kind or "loss"
-        return Entry(entry, k, entry, "local", ""), k
+        return registries[k].target(entry), k
     raise unknown_value(kind or "entry (loss or regularizer)", entry,
                         registries[kind].names() if kind else LOSSES.names() + REGULARIZERS.names())
 

@@ -108,3 +108,22 @@ def test_killed_run_leaves_no_partial_file(tmp_path):
     assert all(name.endswith(".parquet") and not name.startswith(".") for name in leftovers)
     if leftovers:
         pd.read_parquet(results)  # every file that exists is complete
+
+
+def test_list_shows_the_summary_and_long_adds_the_paper():
+    short = run_cli("list", "focal")
+    long = run_cli("list", "focal", "--long")
+    assert short.returncode == long.returncode == 0
+    assert "Focal loss" in short.stdout and "arXiv:1708.02002" not in short.stdout
+    assert "arXiv:1708.02002" in long.stdout and "exact" in long.stdout
+
+
+@pytest.mark.parametrize("command", ["list", "run", "show", "check", "leaderboard", "tune",
+                                     "validate"])
+def test_every_command_help_ends_with_examples(command):
+    from lossbench.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    text = sub.format_help()
+    assert "examples:" in text and f"lossbench {command} " in text.split("examples:")[1]
