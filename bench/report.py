@@ -189,23 +189,29 @@ def _config_key(row: pd.Series) -> str:
     key = [None if is_missing(row[c]) else row[c] for c in
            ("loss", "loss_hparams", "regularizer", "regularizer_hparams")]
     for name, version in (("loss", "loss_version"), ("regularizer", "regularizer_version")):
-        if _unpublished(row[name]):  # an edited module:attr target is another row
+        if _unpublished(row[name], row[version]):  # an edited module:attr target: another row
             key.append(row[version])
     return json.dumps(key)
 
 
-def _unpublished(name) -> bool:
-    """A ``module:attr`` target run without packaging (origin ``local``)."""
-    return not is_missing(name) and is_target(str(name))
+def _unpublished(name, version) -> bool:
+    """A ``module:attr`` target run without packaging (origin ``local``): a name with a colon
+    and a version with the ``+local.`` tag (:func:`lossbench.registry.entry_card`)."""
+    return (not is_missing(name) and is_target(str(name)) and not is_missing(version)
+            and LOCAL_VERSION_TAG in str(version))
+
+
+def _any_unpublished(runs: pd.DataFrame) -> bool:
+    return any(_unpublished(n, v) for col in ("loss", "regularizer")
+               for n, v in zip(runs[col], runs[f"{col}_version"], strict=True))
 
 
 def _entry_text(name, version) -> str:
     """An entry's name in a row label; an unpublished target with its source hash and
     :data:`UNPUBLISHED_MARK`."""
-    if not _unpublished(name):
+    if not _unpublished(name, version):
         return md_text(name)
-    digest = str(version).rpartition(LOCAL_VERSION_TAG)[2] if LOCAL_VERSION_TAG in str(
-        version) else str(version)
+    digest = str(version).rpartition(LOCAL_VERSION_TAG)[2]
     return f"{md_text(name)} ({md_text(digest)}){UNPUBLISHED_MARK}"
 
 
@@ -660,8 +666,7 @@ def provenance_block(runs: pd.DataFrame, tunings: Mapping[tuple, Tuning]) -> str
         f"{APPROXIMATE_MARK} = approximate implementation (see the card)" + (
             f"; {UNPUBLISHED_MARK} = unpublished: a `module:attr` target run without packaging "
             f"(origin local), shown with a hash of its source file"
-            if runs["loss"].map(_unpublished).any() or runs["regularizer"].map(_unpublished).any()
-            else ""),
+            if _any_unpublished(runs) else ""),
         f"- tuning: {tuning}",
     ]
     return "\n".join(lines)
