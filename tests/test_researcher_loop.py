@@ -174,6 +174,16 @@ def test_show_prints_the_paper_with_its_link_and_the_defaults(tmp_path):
     assert "gamma=2.0" in out.stdout and f"no stored runs in {tmp_path}" in out.stdout
 
 
+def test_show_json_gives_the_card_for_scripts(tmp_path):
+    import json
+
+    out = run_cli("show", "focal", "--json", "--results", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["card"]["hparams"] == {"gamma": 2.0} and info["results"] == []
+    assert info["card"]["paper_url"] == "https://arxiv.org/abs/1708.02002"
+
+
 def test_show_summarises_stored_runs_next_to_cross_entropy(loop):
     import lossbench
 
