@@ -45,15 +45,21 @@ def _seed(text: str) -> int:
 
 def _seeds(args: argparse.Namespace):
     """``--seeds N`` (0..N-1, default 5) or the ``--seed N`` list; both at once is an error."""
-    from .plan import DEFAULT_SEEDS
-
     seed_list = getattr(args, "seed_list", None)
-    if seed_list and args.seeds is not None:
+    if seed_list and "seeds" in getattr(args, "given", ()):
         raise UsageError(f"give either --seeds {args.seeds} (seeds 0..{args.seeds - 1}) or "
                          f"--seed N (repeatable), not both")
     if seed_list:
         return list(dict.fromkeys(seed_list))
-    return DEFAULT_SEEDS if args.seeds is None else args.seeds
+    return args.seeds
+
+
+class _Given(argparse.Action):
+    """Store the value and remember that the option was given (not its default)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = {*getattr(namespace, "given", ()), self.dest}
 
 
 def _positive_float(text: str) -> float:
@@ -82,7 +88,8 @@ def _add_sweep_options(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("--regularizer", action="append", dest="regularizers", metavar="NAME",
                    help="regularizer to tune, combined with cross-entropy (repeatable)" if tuning
                    else "regularizer to combine with the losses (repeatable; 'none' = without)")
-    p.add_argument("--seeds", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--seeds", type=_positive_int, default=DEFAULT_SEEDS, metavar="N",
+                   action=_Given,
                    help=f"run the selected configuration for seeds 0..N-1 (default: "
                         f"{DEFAULT_SEEDS})" if tuning
                    else f"run seeds 0..N-1 (default: {DEFAULT_SEEDS})")
