@@ -157,9 +157,12 @@ class Entry:
     @property
     def status(self) -> str:
         """``ok`` or the reason the entry cannot be used (conflict, import error, crash or hang
-        at import, invalid card)."""
+        at import, invalid card). An entry-point entry is judged by its card, which the
+        metadata cache serves without importing it while its package's files are unchanged
+        (so ``lossbench list`` imports nothing when nothing changed); others are loaded."""
         try:
-            if self.isolated:
+            if self.isolated or (self.from_entry_point and not self.conflict
+                                 and not self._loaded):
                 self.card()
             else:
                 self.load()
