@@ -127,3 +127,15 @@ def test_every_command_help_ends_with_examples(command):
     sub = next(a for a in parser._actions if a.dest == "command").choices[command]
     text = sub.format_help()
     assert "examples:" in text and f"lossbench {command} " in text.split("examples:")[1]
+
+
+def test_a_warm_list_imports_no_entry():
+    assert run_cli("list").returncode == 0  # reads (and caches) every card
+    code = ("import sys, io, contextlib\nfrom lossbench.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n    rc = main(['list'])\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or "
+            "m.startswith('lossbench_registry.')))\nsys.exit(rc)")
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "[]"
