@@ -5,8 +5,8 @@ task, task version) and the same spec options (``--epochs`` changes the cost), w
 any; else a rough default: :data:`DEFAULT_SECONDS_PER_EPOCH` per epoch (``--epochs``, else the
 built-in task's recipe; a third-party suite's recipe is not read, and its runs are counted as
 unknown) plus :data:`DEFAULT_SECONDS_PER_RUN`. The total is divided by the workers. Stored
-timings are what this machine did; the default is what an embedded MNIST-1D epoch takes on 2
-busy cores (docs/performance.md), so for full-scale tasks it is only a floor.
+timings are what this machine did; the default is fitted to the embedded board on 2 cores
+(docs/performance.md), so for full-scale tasks it is only a floor.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from pathlib import Path
 
 from .spec import RunSpec, canonical_json
 
-#: An embedded MNIST-1D epoch on 2 loaded cores: 0.06-0.15 s (docs/performance.md).
-DEFAULT_SECONDS_PER_EPOCH = 0.15
-#: Fork, evaluation, every calibration metric and the loss-cost ratio of one run.
-DEFAULT_SECONDS_PER_RUN = 2.0
+#: Per epoch of an embedded task and per run (fork, evaluation, every calibration metric, the
+#: loss-cost ratio): together 5.5 s for a 40-epoch run, what the whole embedded board took per
+#: run and worker (840 runs of 40 epochs in 38 min with 2 workers, 2026-11-28); a 2-epoch smoke
+#: run takes 0.3-0.6 s, so short runs are overestimated.
+DEFAULT_SECONDS_PER_EPOCH = 0.1
+DEFAULT_SECONDS_PER_RUN = 1.5
 
 
 @dataclass(frozen=True)
