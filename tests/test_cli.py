@@ -139,3 +139,14 @@ def test_a_warm_list_imports_no_entry():
                            timeout=120, check=False)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == "[]"
+
+
+def test_a_terminal_is_asked_only_above_100_runs(monkeypatch):
+    from lossbench import cli
+
+    answers = iter(["y", "n"])
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or next(answers))
+    assert cli._ask(100, "plan: 100 to run") and asked == []
+    assert cli._ask(101, "plan: 101 to run") and asked == ["start 101 runs? [y/N] "]
+    assert not cli._ask(840, "plan: 840 to run")
