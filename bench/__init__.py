@@ -7,6 +7,7 @@ The public Python API mirrors the CLI (both share one validation path):
 >>> df = lossbench.run(losses=["focal"], seeds=5)           # doctest: +SKIP
 >>> lossbench.validate("results")                           # doctest: +SKIP
 >>> lossbench.leaderboard("results")                        # doctest: +SKIP
+>>> loss = lossbench.create_loss("focal", gamma=3.0)       # doctest: +SKIP
 
 Heavy modules (torch, pandas) are imported on first use, so ``lossbench list`` stays fast.
 """
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-_API = {"list_entries", "run", "load_results", "leaderboard", "validate", "check"}
+_API = {"list_entries", "run", "load_results", "leaderboard", "validate", "check", "show",
+        "create_loss", "create_regularizer"}
 
 __all__ = sorted(_API | {"__version__"})
 
@@ -26,3 +28,7 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     raise AttributeError(f"module 'lossbench' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _API)

@@ -16,7 +16,8 @@ DEFAULT_LEADERBOARD = "leaderboard.md"
 
 
 def list_entries(pattern: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
-    """Registered entries (name, kind, version, origin, status), filtered by a wildcard pattern.
+    """Registered entries (name, kind, version, origin, status, summary, paper, fidelity),
+    filtered by a wildcard pattern.
 
     ``status`` is ``ok`` or the reason the entry cannot be used (import error, crash or hang at
     import, invalid card, name conflict); a broken entry is listed, never hidden, and never
@@ -32,16 +33,17 @@ def list_entries(pattern: str | None = None, kind: str | None = None) -> list[di
     for k in kinds:
         for entry in listed[k]:
             status = entry.status
-            version, summary, fidelity = "", "", ""
+            version, summary, fidelity, paper = "", "", "", ""
             if status == "ok":
                 try:
                     card = entry.card()
                     version, summary, fidelity = card.version, card.summary, card.fidelity
+                    paper = card.paper
                 except Exception as exc:  # noqa: BLE001 - bad metadata is a status, not a crash
                     status = f"bad card: {type(exc).__name__}: {exc}"
             rows.append({"name": entry.name, "kind": k, "version": version,
                          "origin": entry.origin, "status": status, "fidelity": fidelity,
-                         "summary": summary})
+                         "summary": summary, "paper": paper})
     return rows
 
 
@@ -68,8 +70,20 @@ def run(
     amp: bool | str = False,
     compile: bool = False,
     progress: str = "auto",
+    baseline: bool = True,
+    hparams: Mapping[str, Any] | None = None,
+    confirm=None,
 ):
     """Plan, run what is not stored yet, and return the records of the planned specs.
+
+    ``losses`` and ``regularizers`` are registered names or ``module:attr`` targets of
+    importable callables (``"my_losses:MyLoss"``: run without packaging, origin ``local``,
+    imported only in the runs' child processes; the current folder is searched after
+    ``sys.path``). ``baseline`` (default True): when losses or regularizers are named but not
+    plain ``cross_entropy``, cross-entropy runs on the same tasks and seeds too (stored runs are
+    reused), so the leaderboard compares. ``hparams`` set hyperparameters of the named entries
+    that have them (``{"gamma": 3}``; strings are typed by the card, as ``--hparam`` does);
+    ``loss_hparams`` / ``regularizer_hparams`` set them per entry (``{"focal": {"gamma": 3}}``).
 
     ``options`` override the tasks' training recipes (``{"epochs": 2}`` for a smoke run); they are
     part of each spec, so such runs are stored and reported apart from default-recipe runs.
@@ -78,7 +92,9 @@ def run(
     ``timeout`` (seconds per run), ``memory_limit_mb`` (per run) and ``address`` (Ray) say how
     the runs execute and do not change results; ``progress`` is ``auto``, ``rich``, ``plain`` or
     ``quiet``. Returns a wide DataFrame (one row per spec, a column per metric), cached runs
-    included.
+    included. Before the first run the plan's size and an estimated time are printed;
+    ``confirm(runs to do, that line) -> bool`` (the CLI asks in a terminal above 100 runs) may
+    cancel the sweep before anything runs.
     """
     from .scheduler import run_sweep
     from .store import load_results
@@ -87,7 +103,7 @@ def run(
     _check_executor(executor)
     _check_device(device)
     specs, skipped = plan(suites, tasks, losses, regularizers, seeds, loss_hparams,
-                          regularizer_hparams, options)
+                          regularizer_hparams, options, baseline=baseline, hparams=hparams)
     from .sandbox import one_line
 
     for s in skipped:
@@ -95,12 +111,34 @@ def run(
     if not specs:
         raise UsageError("the selection matches no run (check --suite/--task/--loss/"
                          "--regularizer against `lossbench list`)")
+    added = _baseline_note(specs, losses, regularizers) if baseline else ""
+    if added:
+        (log or _stderr)(added)
     run_sweep(specs, results, force=force, retry_failed=retry_failed, device=device, log=log,
               executor=executor, workers=workers, threads=threads, timeout=timeout,
-              memory_limit_mb=memory_limit_mb, address=address,
+              memory_limit_mb=memory_limit_mb, address=address, confirm=confirm,
               progress="plain" if log is not None and progress == "auto" else progress)
     keys = {s.key for s in specs}
     return load_results(results, keys=keys).reset_index(drop=True)
+
+
+def _baseline_note(specs, losses: Sequence[str] | None,
+                   regularizers: Sequence[str] | None) -> str:
+    """The line saying the cross-entropy baseline was added ('' when it was not: nothing was
+    named, or the selection runs plain cross-entropy itself)."""
+    from .plan import BASELINE_LOSS, NO_REGULARIZER
+
+    if not (losses or regularizers):
+        return ""
+    plain = not regularizers or NO_REGULARIZER in regularizers
+    if plain and (BASELINE_LOSS in (losses or []) or not losses):
+        return ""
+    base = [s for s in specs if s.loss == BASELINE_LOSS and s.regularizer is None]
+    if not base:
+        return ""
+    tasks = sorted({f"{s.suite}/{s.task}" for s in base})
+    return (f"baseline: {BASELINE_LOSS} added on {', '.join(tasks)} ({len(base)} runs; stored "
+            f"ones are reused; --no-baseline / baseline=False leaves it out)")
 
 
 def _with_speed_options(options: Mapping[str, Any] | None, amp: bool | str,
@@ -210,10 +248,149 @@ def check(entry: str, kind: str | None = None, timeout: float | None = None):
     return check_isolated(entry, kind=kind, timeout=timeout)
 
 
+def create_loss(name: str, **kwargs: Any) -> Any:
+    """Build the loss ``name`` (a registered name or ``module:attr``) like a run does, in the
+    style of timm's ``create_model``: the card's defaults updated by ``kwargs``.
+
+    ``kwargs`` are hyperparameters of the card (typed like their defaults, so ``gamma="3"``
+    works too; an unknown name is a ``UsageError`` listing the valid ones) or build-time context
+    the factory asks for (``num_classes``, ``embedding_size``, ``class_counts``, ``num_train``,
+    ``num_epochs``). Building an object imports the entry **in this process** — that is what
+    this function is for; :func:`run`, :func:`list_entries`, :func:`show` and :func:`check`
+    never import a third-party entry here.
+
+    >>> loss = lossbench.create_loss("focal", gamma=3.0)        # doctest: +SKIP
+    >>> loss(logits, targets)                                   # doctest: +SKIP
+    """
+    return _create("loss", name, kwargs)
+
+
+def create_regularizer(name: str, **kwargs: Any) -> Any:
+    """Build the regularizer ``name`` (see :func:`create_loss`): an object with the hooks of
+    the plugin protocol (``setup``, ``transform_batch``, ``penalty``, ``step``,
+    ``on_epoch_end``)."""
+    return _create("regularizer", name, kwargs)
+
+
+def _create(kind: str, name: str, kwargs: dict[str, Any]) -> Any:
+    from .plan import typed_hparam
+    from .registry import BUILD_CONTEXT, build, resolve_hparams
+
+    entry = registry_for(kind).get(name)
+    entry.load()  # EntryLoadError with the reason when it does not import
+    card = entry.card()
+    context = {k: kwargs.pop(k) for k in list(kwargs) if k in BUILD_CONTEXT}
+    overrides = {k: typed_hparam(card, k, v) if k in card.hparams else v
+                 for k, v in kwargs.items()}
+    return build(entry, resolve_hparams(card, overrides), context)
+
+
+def show(name: str, kind: str | None = None, results: str | Path | None = DEFAULT_RESULTS
+         ) -> dict[str, Any]:
+    """What ``lossbench show NAME`` prints, as a dict: the entry's card (``card``: name, kind,
+    version, origin, target, paper and ``paper_url``, summary, ``doc`` — the docstring, often
+    the formula —, defaults, search space, suites, fidelity) and ``results``: one row per
+    (suite, task, task version, options, configuration) of its stored runs in ``results``
+    (none when ``results`` is None or missing), with the cross-entropy baseline's mean on the
+    same seeds where it is stored. The entry is read the way ``list`` reads it (a third-party
+    or ``module:attr`` entry in a child process, never imported here)."""
+    from .conformance import resolve
+
+    entry, kind = resolve(name, kind)
+    try:
+        card = entry.card()
+    except Exception as exc:  # noqa: BLE001 - EntryLoadError: the reason is the answer
+        raise UsageError(str(exc)) from None
+    out = {"kind": kind, "card": {**card.to_dict(), "paper_url": paper_url(card.paper)}}
+    out["results"] = stored_summary(results, card.name, kind) if results is not None else []
+    return out
+
+
+def paper_url(paper: str) -> str:
+    """A link for a citation: its first URL, else its arXiv id or DOI as a URL ('' if none)."""
+    import re
+
+    found = re.search(r"https?://[^\s,;)]+", paper or "")
+    if found:
+        return found.group(0).rstrip(".")
+    found = re.search(r"arXiv[:\s]*(\d{4}\.\d{4,5})", paper or "", re.IGNORECASE)
+    if found:
+        return f"https://arxiv.org/abs/{found.group(1)}"
+    found = re.search(r"\b(10\.\d{4,9}/[^\s,;]+)", paper or "")
+    return f"https://doi.org/{found.group(1).rstrip('.')}" if found else ""
+
+
+def stored_summary(results: str | Path, name: str, kind: str) -> list[dict[str, Any]]:
+    """Per (suite, task, version, options, configuration) of ``name``'s stored runs: runs, ok,
+    the mean (and sample sd) of the suite's first headline metric over ok seeds, and plain
+    cross-entropy's mean on the same seeds (None where it is not stored)."""
+    import json
+    import math
+
+    from .plan import BASELINE_LOSS
+    from .store import is_missing
+    from .store import load_results as _load
+
+    if not Path(results).is_dir():
+        return []
+    df = _load(results)
+    if df.empty:
+        return []
+    column = "loss" if kind == "loss" else "regularizer"
+    mine = df[df[column] == name]
+    base = df[(df["loss"] == BASELINE_LOSS) & df["regularizer"].isna() & (df["status"] == "ok")]
+    rows = []
+    group_cols = ["suite", "task", "task_version", "options", "loss", "loss_hparams",
+                  "regularizer", "regularizer_hparams"]
+    for key, runs in mine.groupby(group_cols, dropna=False, sort=True):
+        suite, task, version, options, loss, lh, reg, rh = key
+        metric = _first_metric(suite, runs)
+        ok = runs[runs["status"] == "ok"]
+        values = ok[metric].dropna() if metric in ok else ok.iloc[0:0]["seed"]
+        same = base[(base["suite"] == suite) & (base["task"] == task)
+                    & (base["task_version"] == version) & (base["options"] == options)
+                    & base["seed"].isin(ok["seed"])]
+        ce = same[metric].dropna() if metric in same else []
+        rows.append({
+            "suite": suite, "task": task, "task_version": version,
+            "options": json.loads(options),
+            "entry": loss if is_missing(reg) else f"{loss} + {reg}",
+            "loss_hparams": json.loads(lh),
+            "regularizer_hparams": json.loads(rh) if isinstance(rh, str) else {},
+            "runs": int(len(runs)), "ok": int(len(ok)), "metric": metric,
+            "mean": float(values.mean()) if len(values) else None,
+            "sd": float(values.std()) if len(values) > 1 else None,
+            "seeds": sorted(int(s) for s in ok["seed"]),
+            "cross_entropy_mean": float(ce.mean()) if len(ce) else None,
+            "cross_entropy_seeds": int(len(ce)),
+        })
+    for row in rows:
+        for k in ("mean", "sd", "cross_entropy_mean"):
+            if row[k] is not None and not math.isfinite(row[k]):
+                row[k] = None
+    return rows
+
+
+def _first_metric(suite: str, runs) -> str:
+    """The suite's first headline metric the runs recorded, else top1."""
+    from .plan import describe_suite
+    from .registry import SUITES
+
+    try:
+        headline = SUITES.get(suite).metadata("tasks", describe_suite).get("headline", [])
+    except Exception:  # noqa: BLE001 - a suite that no longer loads: fall back to top1
+        headline = []
+    for metric in [*headline, "top1"]:
+        if metric in runs and runs[metric].notna().any():
+            return metric
+    return "top1"
+
+
 def _stderr(msg: str) -> None:
     import sys
 
     print(msg, file=sys.stderr, flush=True)
 
 
-__all__ = ["list_entries", "run", "load_results", "leaderboard", "validate", "check"]
+__all__ = ["list_entries", "run", "load_results", "leaderboard", "validate", "check",
+           "create_loss", "create_regularizer", "show"]

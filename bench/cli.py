@@ -32,6 +32,36 @@ def _min_seeds(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a seed (an integer >= 0), got {text!r}") \
+            from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a seed (an integer >= 0), got {text!r}")
+    return value
+
+
+def _seeds(args: argparse.Namespace):
+    """``--seeds N`` (0..N-1, default 5) or the ``--seed N`` list; both at once is an error."""
+    seed_list = getattr(args, "seed_list", None)
+    if seed_list and "seeds" in getattr(args, "given", ()):
+        raise UsageError(f"give either --seeds {args.seeds} (seeds 0..{args.seeds - 1}) or "
+                         f"--seed N (repeatable), not both")
+    if seed_list:
+        return list(dict.fromkeys(seed_list))
+    return args.seeds
+
+
+class _Given(argparse.Action):
+    """Store the value and remember that the option was given (not its default)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = {*getattr(namespace, "given", ()), self.dest}
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -59,6 +89,7 @@ def _add_sweep_options(p: argparse.ArgumentParser, verb: str) -> None:
                    help="regularizer to tune, combined with cross-entropy (repeatable)" if tuning
                    else "regularizer to combine with the losses (repeatable; 'none' = without)")
     p.add_argument("--seeds", type=_positive_int, default=DEFAULT_SEEDS, metavar="N",
+                   action=_Given,
                    help=f"run the selected configuration for seeds 0..N-1 (default: "
                         f"{DEFAULT_SEEDS})" if tuning
                    else f"run seeds 0..N-1 (default: {DEFAULT_SEEDS})")
@@ -83,26 +114,91 @@ def _add_sweep_options(p: argparse.ArgumentParser, verb: str) -> None:
                         "one per CPU core)")
 
 
+#: The commands a researcher types most, shown by ``lossbench COMMAND --help``.
+EXAMPLES = {
+    None: """examples:
+  lossbench list 'focal*'                                     what is registered
+  lossbench show focal                                        a card and its stored results
+  lossbench run --loss my_losses:MyLoss --task standard/mnist1d --seeds 2 --epochs 2
+                                                              try a loss before packaging it
+  lossbench check my_losses:MyLoss                            checks before publishing
+  lossbench COMMAND --help                                    options and examples of COMMAND""",
+    "list": """examples:
+  lossbench list                        every loss and regularizer, with its summary
+  lossbench list 'focal*' --long        with paper and fidelity
+  lossbench list --kind suite           suites, tasks, versions, data availability""",
+    "run": """examples:
+  lossbench run --loss focal --task standard/mnist1d --seeds 2 --epochs 2
+      a smoke run of one loss (cross-entropy runs beside it: the baseline)
+  lossbench run --loss my_losses:MyLoss --hparam temperature=2 --task standard/mnist1d
+      a loss from a plain module (no packaging), with a hyperparameter set
+  lossbench run --regularizer mixup --suite noisy --seed 0 --seed 1
+      a regularizer with cross-entropy on a suite's embedded tasks, seeds 0 and 1
+  lossbench run --suite standard
+      every entry on the standard suite, seeds 0-4 (stored runs are reused)""",
+    "show": """examples:
+  lossbench show focal                          card, paper link, defaults, stored results
+  lossbench show my_losses:MyLoss --results /tmp/try
+  lossbench show mixup --json                   for scripts""",
+    "check": """examples:
+  lossbench check my_losses:MyLoss              a loss in a plain module
+  lossbench check my_regs:MyReg --kind regularizer
+  lossbench check squared_hinge                 an installed plugin, before publishing""",
+    "leaderboard": """examples:
+  lossbench leaderboard                         re-render leaderboard.md from results/
+  lossbench leaderboard --results /tmp/try --out /tmp/try/lb.md
+  lossbench leaderboard --check                 exit 1 if leaderboard.md is stale""",
+    "tune": """examples:
+  lossbench tune --loss focal --task standard/mnist1d --trials 8
+  lossbench tune --regularizer mixup --suite noisy --trials 4 --seeds 3""",
+    "validate": """examples:
+  lossbench validate                            every suite's published findings
+  lossbench validate --suite imbalanced --json""",
+}
+
+
+def _sub(sub, name: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with its examples."""
+    kwargs.setdefault("description", kwargs.get("help"))
+    return sub.add_parser(name, epilog=EXAMPLES.get(name),
+                          formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .findings import DEFAULT_MIN_SEEDS
 
     parser = argparse.ArgumentParser(
         prog="lossbench",
         description="Benchmark classification losses and regularizers on standardized suites.",
+        epilog=EXAMPLES[None], formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"lossbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("list", help="list registered entries (name, kind, version, origin, status)")
+    p = _sub(sub, "list", help="list registered entries (name, kind, version, origin, status)")
     p.add_argument("pattern", nargs="?", default=None,
                    help="wildcard filter on names, e.g. 'focal*'")
     p.add_argument("--kind", choices=["loss", "regularizer", "suite", "executor"], default=None,
                    help="only entries of this kind (default: losses and regularizers)")
+    p.add_argument("--long", action="store_true",
+                   help="add the paper and fidelity columns")
 
-    p = sub.add_parser("run", help="run entry × task × seed (skipping stored specs), then "
+    p = _sub(sub, "run", help="run entry × task × seed (skipping stored specs), then "
                                    "regenerate the leaderboard")
     _add_sweep_options(p, "run")
+    p.add_argument("--seed", action="append", dest="seed_list", type=_seed, metavar="N",
+                   help="run this seed (repeatable; instead of --seeds)")
+    p.add_argument("--hparam", action="append", dest="hparams", metavar="NAME=VALUE",
+                   help="set a hyperparameter of the named losses/regularizers that have it, "
+                        "typed by their card (repeatable; e.g. --hparam gamma=3)")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help=f"do not ask before more than {CONFIRM_ABOVE} runs (only a terminal "
+                        f"asks; scripts and CI never wait)")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="do not add cross_entropy when the named losses/regularizers leave it "
+                        "out (by default it runs on the same tasks and seeds, so the board "
+                        "compares)")
     p.add_argument("--force", action="store_true", help="re-run specs that are already stored")
     p.add_argument("--retry-failed", action="store_true",
                    help="re-run stored specs whose status is not ok")
@@ -124,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true",
                    help="no per-run progress, only the final summary")
 
-    p = sub.add_parser("leaderboard", help="regenerate the markdown leaderboard from Parquet")
+    p = _sub(sub, "leaderboard", help="regenerate the markdown leaderboard from Parquet")
     p.add_argument("--results", default="results", metavar="DIR",
                    help="results folder (default: results)")
     p.add_argument("--out", default="leaderboard.md", metavar="PATH",
@@ -135,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if --out differs from what the results give")
 
-    p = sub.add_parser("tune", help="equal-budget tuning: K configurations per entry (card "
+    p = _sub(sub, "tune", help="equal-budget tuning: K configurations per entry (card "
                                     "defaults + quasi-random draws), select on validation, "
                                     "then run the selected one for the seeds")
     _add_sweep_options(p, "tune")
@@ -146,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "selection metric, else val_<its first headline metric>, when recorded; "
                         "else val_top1)")
 
-    p = sub.add_parser("validate", help="check the suites' published findings on the stored "
+    p = _sub(sub, "validate", help="check the suites' published findings on the stored "
                                         "records: reproduced, unresolved, inverted or missing "
                                         "(exit 1 when one is inverted)")
     p.add_argument("--results", default="results", metavar="DIR",
@@ -159,7 +255,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print the results as JSON (one object per finding) instead of a table")
 
-    p = sub.add_parser("check", help="run the plugin conformance checks on an entry (what a "
+    p = _sub(sub, "show", help="an entry's card (paper with link, summary, docstring, "
+                                    "defaults, search space, suites, fidelity) and its stored "
+                                    "results")
+    p.add_argument("entry", metavar="NAME|module:attr",
+                   help="a registered name, or an importable module:attr target")
+    p.add_argument("--kind", choices=["loss", "regularizer"], default=None,
+                   help="entry kind (default: the registered kind; loss for module:attr)")
+    p.add_argument("--results", default="results", metavar="DIR",
+                   help="results folder whose runs of the entry are summarised (default: "
+                        "results)")
+    p.add_argument("--json", action="store_true", help="print the card and results as JSON")
+
+    p = _sub(sub, "check", help="run the plugin conformance checks on an entry (what a "
                                      "submitter runs before publishing)")
     p.add_argument("entry", metavar="NAME|module:attr",
                    help="a registered name, or an importable module:attr target")
@@ -181,13 +289,19 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no entries match {args.pattern!r}" if args.pattern else "no entries registered")
         return 0
-    table = [{k: _cell(r[k], LIST_WIDTHS[k]) for k in LIST_WIDTHS} for r in rows]
+    widths = LONG_LIST_WIDTHS if args.long else LIST_WIDTHS
+    table = [{k: _cell(r[k], widths[k]) for k in widths} for r in rows]
     print(tabulate(table, headers="keys", tablefmt="simple", disable_numparse=True))
     return 0
 
 
 #: Widest cell ``lossbench list`` prints per column (a plugin's strings are cut to these).
-LIST_WIDTHS = {"name": 60, "kind": 12, "version": 24, "origin": 60, "status": 300}
+LIST_WIDTHS = {"name": 60, "kind": 12, "version": 24, "origin": 60, "summary": 60,
+               "status": 300}
+#: ``lossbench list --long``: the paper and fidelity too, the summary uncut (up to the card's
+#: 200 characters).
+LONG_LIST_WIDTHS = {"name": 60, "kind": 12, "version": 24, "origin": 60, "summary": 200,
+                    "paper": 300, "fidelity": 200, "status": 300}
 
 
 def _cell(value: object, limit: int) -> str:
@@ -247,11 +361,32 @@ def _refresh_leaderboard(results: str, out: str) -> None:
 
 
 def _check_leaderboard_path(args: argparse.Namespace) -> None:
-    """``--leaderboard``'s folder exists and is writable: checked before any run is computed."""
+    """``--leaderboard``'s folder exists and is writable: checked before any run is computed.
+    A leaderboard inside the results folder (``--results X --leaderboard X/lb.md``) may name a
+    folder the sweep creates: the results folder is then created (and probed) first."""
     if not args.no_leaderboard:
-        from .outputs import check_output_file
+        from pathlib import Path
 
+        from .outputs import check_output_file, prepare_results
+
+        if Path(args.leaderboard).absolute().parent == Path(args.results).absolute():
+            prepare_results(args.results)
         check_output_file(args.leaderboard, "--leaderboard")
+
+
+#: ``lossbench run`` in a terminal asks before more runs than this (``--yes`` skips).
+CONFIRM_ABOVE = 100
+
+
+def _ask(todo: int, line: str) -> bool:
+    """Ask on the terminal whether to start ``todo`` runs (``line``: the plan and estimate)."""
+    if todo <= CONFIRM_ABOVE:
+        return True
+    try:
+        answer = input(f"start {todo} runs? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -259,8 +394,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     _check_leaderboard_path(args)
 
+    from .plan import parse_hparams
+
     df = run(suites=args.suites, tasks=args.tasks, losses=args.losses,
-             regularizers=args.regularizers, seeds=args.seeds, results=args.results,
+             regularizers=args.regularizers, seeds=_seeds(args), results=args.results,
+             baseline=not args.no_baseline, hparams=parse_hparams(args.hparams),
+             confirm=None if args.yes or not sys.stdin.isatty() else _ask,
              force=args.force, retry_failed=args.retry_failed, device=args.device,
              options={"epochs": args.epochs} if args.epochs else None,
              executor=args.executor, workers=args.workers, threads=args.threads,
@@ -301,7 +440,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
                          f"selection never looks at the test split")
     _check_leaderboard_path(args)
     results = tune(losses=args.losses, regularizers=args.regularizers, suites=args.suites,
-                   tasks=args.tasks, trials=args.trials, seeds=args.seeds, results=args.results,
+                   tasks=args.tasks, trials=args.trials, seeds=_seeds(args), results=args.results,
                    device=args.device, options={"epochs": args.epochs} if args.epochs else None,
                    selection_metric=args.select, executor=args.executor,
                    workers=args.workers)
@@ -333,6 +472,100 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 1 if any(r.verdict == "inverted" for r in results) else 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    import json
+
+    from .api import show
+
+    info = show(args.entry, kind=args.kind, results=args.results)
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False, sort_keys=True))
+        return 0
+    print(render_show(info, args.results))
+    return 0
+
+
+def render_show(info: dict, results: str) -> str:
+    """``lossbench show``'s text: every plugin string one line and printable, the docstring
+    indented line by line."""
+    from tabulate import tabulate
+
+    from .sandbox import one_line, printable
+
+    c = info["card"]
+
+    def field(label: str, value: object) -> str:
+        return f"{label + ':':<14}{one_line(str(value), 500)}"
+
+    def fmt(values: dict) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in sorted(values.items())) or "(none)"
+
+    def space(values: dict) -> str:
+        parts = []
+        for k, v in sorted(values.items()):
+            if isinstance(v, dict) and "choices" in v:
+                parts.append(f"{k} in {v['choices']!r}")
+            elif isinstance(v, dict):
+                flags = " ".join(f for f in ("log", "int") if v.get(f))
+                parts.append(f"{k} in [{v.get('low')}, {v.get('high')}]"
+                             + (f" ({flags})" if flags else ""))
+        return "; ".join(parts) or "(none: nothing to tune)"
+
+    lines = [
+        f"{one_line(c['name'], 200)} ({info['kind']}"
+        + (f", {c['kind']}" if info["kind"] == "loss" else "") + ")",
+        field("version", c["version"]),
+        field("origin", c["origin"] + (" (unpublished module:attr target)"
+                                        if c["origin"] == "local" else "")),
+        field("target", c["target"]),
+        field("summary", c["summary"] or "(no docstring)"),
+        field("paper", c["paper"] or "(none given)"),
+    ]
+    if c.get("paper_url"):
+        lines.append(field("link", c["paper_url"]))
+    lines += [
+        field("fidelity", c["fidelity"]),
+        field("defaults", fmt(c["hparams"])),
+        field("search space", space(c["search_space"])),
+        field("suites", ", ".join(c["suites"]) or "every suite"),
+    ]
+    if info["kind"] == "loss":
+        lines.append(field("soft targets", "accepted" if c["accepts_soft_targets"] else "no"))
+    doc = [printable(ln) for ln in (c.get("doc") or "").splitlines()[1:]]
+    while doc and not doc[0].strip():
+        doc.pop(0)
+    if doc:
+        lines += ["", "docstring:", *(f"  {ln}".rstrip() for ln in doc)]
+    rows = info["results"]
+    lines.append("")
+    if not rows:
+        lines.append(f"no stored runs in {printable(str(results))}")
+        return "\n".join(lines)
+
+    def num(v: object) -> str:
+        return "–" if v is None else f"{v:.4f}"
+
+    table = [{"task": one_line(f"{r['suite']}/{r['task']} v{r['task_version']}", 80),
+              "options": one_line(", ".join(f"{k}={v}" for k, v in sorted(
+                  r["options"].items())) or "recipe", 60),
+              "entry": one_line(r["entry"], 80),
+              "hparams": one_line(short({**r["loss_hparams"], **r["regularizer_hparams"]}), 80),
+              "runs (ok)": f"{r['runs']} ({r['ok']})",
+              "metric": r["metric"],
+              "mean ± sd": f"{num(r['mean'])} ± {num(r['sd'])}",
+              "cross_entropy": f"{num(r['cross_entropy_mean'])} "
+                               f"({r['cross_entropy_seeds']} seeds)"} for r in rows]
+    lines += [f"stored runs in {printable(str(results))} (mean over ok seeds):",
+              tabulate(table, headers="keys", tablefmt="simple", disable_numparse=True)]
+    return "\n".join(lines)
+
+
+def short(values: dict) -> str:
+    """Hyperparameters on one line, floats to 4 significant digits."""
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
+                     for k, v in sorted(values.items())) or "(none)"
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from .api import check
 
@@ -342,7 +575,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": _cmd_list, "run": _cmd_run, "leaderboard": _cmd_leaderboard,
-            "tune": _cmd_tune, "validate": _cmd_validate, "check": _cmd_check}
+            "tune": _cmd_tune, "validate": _cmd_validate, "check": _cmd_check,
+            "show": _cmd_show}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,6 +38,7 @@ from .registry import (
     build,
     card_from_target,
     context_kwargs,
+    is_target,
     search_space_problem,
 )
 from .train import CALL_CONTEXT, HOOKS, TrainConfig, train
@@ -112,7 +113,17 @@ class CheckReport:
         counts = {s: sum(r.status == s for r in self.results) for s in (PASS, FAIL, SKIP)}
         tail = (f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[SKIP]} skipped: "
                 + ("OK" if self.ok else "FAILED"))
-        return "\n".join([head, *(r.line() for r in self.results), tail])
+        lines = [head, *(r.line() for r in self.results), tail]
+        if self.failures:
+            lines.append(self.fix_first())
+        return "\n".join(lines)
+
+    def fix_first(self) -> str:
+        """The summary line: the first failed check (in check order, so the cause comes before
+        the failures it may explain) and how many others failed."""
+        first, *rest = self.failures
+        more = f"; then the {len(rest)} other failure(s) above" if rest else ""
+        return f"fix first: {first.name}: {first.detail}{more}"
 
     __str__ = render
 
@@ -138,9 +149,9 @@ def resolve(entry: str, kind: str | None) -> tuple[Entry, str]:
     for k in ([kind] if kind else KINDS):
         if entry in registries[k]:
             return registries[k].get(entry), k
-    if ":" in entry:
+    if is_target(entry):
         k = kind or "loss"
-        return Entry(entry, k, entry, "local", ""), k
+        return registries[k].target(entry), k
     raise unknown_value(kind or "entry (loss or regularizer)", entry,
                         registries[kind].names() if kind else LOSSES.names() + REGULARIZERS.names())
 
@@ -234,7 +245,10 @@ class _Checks:
             self.card = card_from_target(obj, self.entry.name, self.entry.group,
                                          self.entry.origin, self.entry.target)
         except EntryLoadError as exc:
-            raise CheckFailed(str(exc)) from None
+            # the functional checks still run, built without hyperparameters
+            self.card = Card(self.entry.name, self.entry.group, "0", self.entry.origin,
+                             self.entry.target)
+            raise CheckFailed(f"{exc} (the other checks ran without hyperparameters)") from None
         missing = [a for a in ("version", "paper") if not str(getattr(obj, a, "") or "").strip()]
         if missing:
             raise CheckFailed(f"missing card attribute(s) {', '.join(missing)} on the entry-point "
@@ -299,7 +313,8 @@ class _Checks:
                 yield CheckResult(name, SKIP, f"not run: {blocked} failed")
                 continue
             result = _run(name, fn)
-            if result.failed and name in ("load", "card", "build", "hooks"):
+            # a bad card does not block: the entry is still built (card defaults, or none)
+            if result.failed and name in ("load", "build", "hooks"):
                 blocked = name
             yield result
 

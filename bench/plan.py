@@ -6,13 +6,14 @@ value raises :class:`~lossbench.errors.UsageError` naming the value and the vali
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import EntryLoadError, UsageError, unknown_value
 from .findings import DEFAULT_MIN_SEEDS, Finding
-from .registry import LOSSES, REGULARIZERS, SUITES, Card, resolve_hparams
+from .registry import LOSSES, REGULARIZERS, SUITES, Card, is_target, resolve_hparams
 from .spec import RECIPE_OPTIONS, RunSpec
 
 NO_REGULARIZER = "none"
@@ -146,8 +147,18 @@ def plan(
     loss_hparams: Mapping[str, Mapping[str, Any]] | None = None,
     regularizer_hparams: Mapping[str, Mapping[str, Any]] | None = None,
     options: Mapping[str, Any] | None = None,
+    baseline: bool = False,
+    hparams: Mapping[str, Any] | None = None,
 ) -> tuple[list[RunSpec], list[Skipped]]:
     """Expand a selection into run specs (and the combinations left out, with reasons).
+
+    Losses and regularizers are registered names or ``module:attr`` targets (origin ``local``:
+    read and run in child processes like any third-party entry). ``baseline``: when the
+    selection names losses or regularizers but not plain cross-entropy, cross-entropy (card
+    defaults, no regularizer) is planned on every task and seed the selection reaches, so the
+    leaderboard can compare. ``hparams`` (``{"gamma": 3}`` or ``{"gamma": "3"}``, the CLI's
+    ``--hparam``) set hyperparameters of the *named* losses and regularizers that have them,
+    typed by the card (:func:`typed_hparam`); a name none of them has is a ``UsageError``.
 
     Defaults: every suite's embedded tasks; every loss with no regularizer, plus every
     regularizer combined with cross-entropy. Naming losses or regularizers restricts the sweep to
@@ -168,8 +179,11 @@ def plan(
     skipped += reg_skipped
     if regularizers and not reg_names:
         reg_cards = []
-    loss_hparams = dict(loss_hparams or {})
-    regularizer_hparams = dict(regularizer_hparams or {})
+    loss_hparams = {k: dict(v) for k, v in (loss_hparams or {}).items()}
+    regularizer_hparams = {k: dict(v) for k, v in (regularizer_hparams or {}).items()}
+    if hparams:
+        named = (loss_cards if losses else []) + (reg_cards if reg_names else [])
+        _apply_hparams(hparams, named, loss_hparams, regularizer_hparams)
     for name in loss_hparams:
         if name not in {c.name for c in loss_cards}:
             raise unknown_value("loss in hparams", name, [c.name for c in loss_cards])
@@ -215,6 +229,8 @@ def plan(
                     suite=suite.name, task=task.name, task_version=task.version, seed=seed,
                     options=options,
                 ))
+    if baseline and (losses or regularizers):
+        specs += _baseline_specs(specs, pairs, seed_list, options)
     for lc in loss_cards if losses else []:
         if lc.name not in planned:
             where = ", ".join(f"{s.name}/{t.name}" for s, t in pairs)
@@ -228,6 +244,118 @@ def plan(
     return specs, skipped
 
 
+def _baseline_specs(specs: list[RunSpec], pairs: list[tuple[SuiteInfo, TaskInfo]],
+                    seeds: list[int], options: dict[str, Any]) -> list[RunSpec]:
+    """Plain cross-entropy (card defaults) on every task ``specs`` reach, for ``seeds``, where
+    the selection does not run it already."""
+    if BASELINE_LOSS not in LOSSES:
+        return []
+    reached = {(s.suite, s.task) for s in specs}
+    have = {(s.suite, s.task, s.seed) for s in specs
+            if s.loss == BASELINE_LOSS and s.regularizer is None}
+    card = LOSSES.card(BASELINE_LOSS)
+    out = []
+    for suite, task in pairs:
+        if (suite.name, task.name) not in reached or not _fits(card, task):
+            continue
+        for seed in seeds:
+            if (suite.name, task.name, seed) not in have:
+                out.append(RunSpec(
+                    loss=card.name, loss_version=card.version, loss_hparams=dict(card.hparams),
+                    suite=suite.name, task=task.name, task_version=task.version, seed=seed,
+                    options=options))
+    return out
+
+
+def typed_hparam(card: Card, name: str, value: Any) -> Any:
+    """``value`` for hyperparameter ``name`` of ``card``, typed like its default (a string such
+    as ``"3"`` from ``--hparam gamma=3`` becomes ``3.0`` when the default is a float; ``true`` /
+    ``false`` for booleans; JSON for lists, dicts and a ``None`` default) and checked against
+    the search space's ``choices`` and ``int`` flag; ``UsageError`` naming the value otherwise."""
+    import json
+
+    default = card.hparams[name]
+    space = card.search_space.get(name, {}) if isinstance(card.search_space, Mapping) else {}
+    where = f"--hparam {name}={value} for {card.group} {card.name!r}"
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if isinstance(default, bool):
+                low = text.lower()
+                if low not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                value = low in ("true", "1", "yes")
+            elif isinstance(default, int):
+                try:
+                    value = int(text)
+                except ValueError:  # an int default with a real-valued range takes floats
+                    if not space or space.get("int") or "choices" in space:
+                        raise
+                    value = float(text)
+            elif isinstance(default, float):
+                value = float(text)
+            elif isinstance(default, str):
+                value = text
+            else:  # None, lists, dicts: JSON, else the plain string
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    value = text
+        except ValueError:
+            kind = type(default).__name__
+            raise UsageError(f"{where}: expected {'a' if kind != 'int' else 'an'} {kind} like "
+                             f"the default {default!r}, got {text!r}") from None
+    elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"{where}: hyperparameters must be finite numbers")
+    if isinstance(space, Mapping) and "choices" in space and value not in space["choices"]:
+        raise UsageError(f"{where}: valid choices: "
+                         f"{', '.join(map(repr, space['choices']))}")
+    if isinstance(space, Mapping) and space.get("int") and not (
+            isinstance(value, int) and not isinstance(value, bool)):
+        raise UsageError(f"{where}: expected an integer (the search space says int)")
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise UsageError(f"{where}: the value must be JSON-serialisable") from None
+    return value
+
+
+def _apply_hparams(hparams: Mapping[str, Any], named: list[Card],
+                   loss_hparams: dict[str, dict[str, Any]],
+                   regularizer_hparams: dict[str, dict[str, Any]]) -> None:
+    """Set each of ``hparams`` on every named card that has it (typed by that card)."""
+    if not named:
+        raise UsageError("--hparam needs the losses or regularizers it sets to be named "
+                         "(--loss NAME or --regularizer NAME)")
+    for name, value in hparams.items():
+        owners = [c for c in named if name in c.hparams]
+        if not owners:
+            valid = sorted({f"{h} ({c.name})" for c in named for h in c.hparams})
+            raise UsageError(f"--hparam {name}={value}: no selected entry has a hyperparameter "
+                             f"{name!r} (selected: {', '.join(c.name for c in named)}); valid "
+                             f"names: {', '.join(valid) or '(none: they take no hyperparameters)'}")
+        for card in owners:
+            target = loss_hparams if card.group == "loss" else regularizer_hparams
+            target.setdefault(card.name, {})[name] = typed_hparam(card, name, value)
+
+
+def parse_hparams(items: Sequence[str] | None) -> dict[str, str]:
+    """``["gamma=3", "alpha=0.5"]`` (the CLI's ``--hparam``) as ``{"gamma": "3", ...}``; typed
+    later, by the card of the entry they set (:func:`typed_hparam`)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--hparam expects NAME=VALUE (e.g. --hparam gamma=3), got {item!r}")
+        if name in out and out[name] != value:
+            raise UsageError(f"--hparam {name} is given twice ({out[name]!r} and {value!r})")
+        out[name] = value
+    return out
+
+
 def _prefetch(suites: Sequence[str] | None, losses: Sequence[str] | None,
               regularizers: Sequence[str] | None) -> None:
     """Have the cards of every third-party entry the plan may read described at once (one child
@@ -236,7 +364,7 @@ def _prefetch(suites: Sequence[str] | None, losses: Sequence[str] | None,
 
     wanted = []
     for registry, names in ((SUITES, suites), (LOSSES, losses), (REGULARIZERS, regularizers)):
-        chosen = [n for n in names or registry.names() if n in registry]
+        chosen = [n for n in names or registry.names() if n in registry or is_target(n)]
         wanted += [e for e in map(registry.get, chosen) if e.isolated]
     if wanted:
         describe_isolated(wanted)

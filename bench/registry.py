@@ -25,6 +25,9 @@ import importlib.metadata as md
 import inspect
 import json
 import math
+import os
+import re
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -67,6 +70,8 @@ class Card:
     fidelity: str = "exact"
     kind: str = "classification"  # losses: classification | embedding
     accepts_soft_targets: bool = False
+    #: the target's docstring (``lossbench show`` prints it: formula, notes), cut to DOC_LIMIT
+    doc: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -101,6 +106,9 @@ class Entry:
     #: discovered through an entry point (its metadata may be served from the metadata cache);
     #: entries registered in-process are always read from their target
     from_entry_point: bool = False
+    #: a ``module:attr`` target named on the command line or in the API (``--loss mod:Attr``):
+    #: unpackaged third-party code (origin ``local``), read and run in children like a plugin
+    local_target: bool = False
     _obj: Any = None
     _error: str | None = None
     _loaded: bool = False
@@ -119,12 +127,12 @@ class Entry:
         :mod:`lossbench.sandbox`) unless it may import plugin code or has loaded it already."""
         from .sandbox import in_plugin_process
 
-        return (self.from_entry_point and not self.builtin and not self.conflict
-                and not self._loaded and not in_plugin_process())
+        return ((self.from_entry_point or self.local_target) and not self.builtin
+                and not self.conflict and not self._loaded and not in_plugin_process())
 
-    def describe_request(self) -> dict[str, str]:
+    def describe_request(self) -> dict[str, Any]:
         return {"group": self.group, "name": self.name, "target": self.target,
-                "origin": self.origin}
+                "origin": self.origin, "local": self.local_target}
 
     def load(self) -> Any:
         """Import the target (once) or raise :class:`EntryLoadError` with the reason."""
@@ -132,7 +140,8 @@ class Entry:
             raise EntryLoadError(self.conflict)
         if not self._loaded:
             try:
-                self._obj = self._loader() if self._loader else _import_target(self.target)
+                self._obj = (self._loader() if self._loader else
+                             _import_target(self.target, search_cwd=self.local_target))
             except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything on import
                 if isinstance(exc, KeyboardInterrupt):
                     raise
@@ -148,9 +157,12 @@ class Entry:
     @property
     def status(self) -> str:
         """``ok`` or the reason the entry cannot be used (conflict, import error, crash or hang
-        at import, invalid card)."""
+        at import, invalid card). An entry-point entry is judged by its card, which the
+        metadata cache serves without importing it while its package's files are unchanged
+        (so ``lossbench list`` imports nothing when nothing changed); others are loaded."""
         try:
-            if self.isolated:
+            if self.isolated or (self.from_entry_point and not self.conflict
+                                 and not self._loaded):
                 self.card()
             else:
                 self.load()
@@ -166,8 +178,8 @@ class Entry:
         """The entry's validated card; served from :mod:`lossbench.metadata_cache` without
         importing the target when the entry and its package's files are unchanged since it was
         last read (a third-party entry's is read by a child process)."""
-        data = self.metadata("card", lambda obj: card_from_target(
-            obj, self.name, self.group, self.origin, self.target).to_dict())
+        data = self.metadata("card", lambda obj: entry_card(
+            obj, self.name, self.group, self.origin, self.target, self.local_target).to_dict())
         try:
             card = Card.from_dict(data)
             problems = card_problems(card)
@@ -188,7 +200,7 @@ class Entry:
             if what not in answer:
                 raise self._failed(f"no {what!r} metadata (a {self.group} has none)")
             return answer[what]
-        if self.conflict or self._loaded or not self.from_entry_point:
+        if self.conflict or self._loaded or not (self.from_entry_point or self.local_target):
             return json.loads(json.dumps(describe(self.load())))
         from .metadata_cache import cached
 
@@ -196,7 +208,11 @@ class Entry:
                       lambda: describe(self.load()))
 
 
-def _import_target(target: str) -> Any:
+def _import_target(target: str, search_cwd: bool = False) -> Any:
+    """Import ``module:attr``; ``search_cwd``: the current folder is searched after
+    ``sys.path`` (a ``module:attr`` target named on the command line may live there)."""
+    if search_cwd and os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
     module, _, attr = target.partition(":")
     obj = importlib.import_module(module.strip())
     for part in attr.strip().split(".") if attr else []:
@@ -225,6 +241,7 @@ def factory_defaults(obj: Any) -> dict[str, Any]:
 
 
 SUMMARY_LIMIT = 200
+DOC_LIMIT = 4000
 VERSION_LIMIT = 64
 KINDS = ("classification", "embedding")
 FIDELITY_HINT = 'fidelity must be "exact" or start with "approximate:"'
@@ -279,6 +296,7 @@ def card_from_target(obj: Any, name: str, group: str, origin: str, target: str) 
         card = Card(
             name=name, group=group, version=text("version", "0"), origin=origin, target=target,
             summary=_first_doc_line(obj)[:SUMMARY_LIMIT], paper=text("paper", ""),
+            doc=(inspect.getdoc(obj) or "")[:DOC_LIMIT],
             hparams=_jsonable(hparams, "hparams", problems),
             search_space=_jsonable(space, "search_space", problems),
             suites=tuple(suites), fidelity=text("fidelity", "exact"),
@@ -287,6 +305,47 @@ def card_from_target(obj: Any, name: str, group: str, origin: str, target: str) 
     problems += card_problems(card)
     if problems:
         raise EntryLoadError("invalid card: " + "; ".join(dict.fromkeys(problems)))
+    return card
+
+
+#: How a ``module:attr`` target (``--loss my_losses:MyLoss``) is told from a registered name.
+TARGET_PATTERN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+LOCAL_ORIGIN = "local"
+LOCAL_VERSION_TAG = "+local."
+
+
+def is_target(name: str) -> bool:
+    """True for a ``module:attr`` target (registered names never contain a colon)."""
+    return ":" in str(name)
+
+
+def source_digest(target: str) -> str:
+    """The first 12 hex digits of the SHA-256 of the source file of ``target``'s module (it
+    must be imported already), or ``nosource`` when the module has no file."""
+    import hashlib
+
+    module = sys.modules.get(target.partition(":")[0].strip())
+    path = getattr(module, "__file__", None)
+    try:
+        with open(path, "rb") as fh:  # type: ignore[arg-type]
+            return hashlib.sha256(fh.read()).hexdigest()[:12]
+    except (OSError, TypeError):
+        return "nosource"
+
+
+def entry_card(obj: Any, name: str, group: str, origin: str, target: str,
+               local: bool = False) -> Card:
+    """:func:`card_from_target`, and for a ``module:attr`` target named by the user (``local``)
+    the card's version gets ``+local.<hash of the module's source file>``: an edited file is a
+    new version, so its runs are new specs (unpublished code changes without a version bump)."""
+    card = card_from_target(obj, name, group, origin, target)
+    if not local:
+        return card
+    card = dataclasses.replace(card, version=f"{card.version}{LOCAL_VERSION_TAG}"
+                                             f"{source_digest(target)}")
+    problems = card_problems(card)
+    if problems:
+        raise EntryLoadError("invalid card: " + "; ".join(problems))
     return card
 
 
@@ -359,7 +418,8 @@ def card_problems(card: Card) -> list[str]:
     """Everything wrong with a card ([] for a valid one): the one validation of cards, used by
     ``list``, the sweep's planning and ``lossbench check`` alike."""
     problems = []
-    for attr in ("name", "version", "paper", "summary", "fidelity", "kind", "origin", "target"):
+    for attr in ("name", "version", "paper", "summary", "fidelity", "kind", "origin", "target",
+                 "doc"):
         if not isinstance(getattr(card, attr), str):
             problems.append(f"{attr} must be a string, got {_short_repr(getattr(card, attr))}")
     if problems:
@@ -416,6 +476,7 @@ class Registry:
         self.group = group
         self._entries: dict[str, Entry] | None = None
         self._rejected: list[Entry] = []
+        self._targets: dict[str, Entry] = {}
         self._lock = threading.Lock()
 
     # -- discovery -------------------------------------------------------------------------
@@ -432,6 +493,7 @@ class Registry:
         with self._lock:
             self._entries = None
             self._rejected = []
+            self._targets = {}
 
     def register(self, name: str, target: str | Callable[[], Any], origin: str = "local") -> Entry:
         """Register an entry in-process (tests, notebooks). Conflicts raise like entry points do."""
@@ -461,10 +523,26 @@ class Registry:
         return sorted(all_entries, key=lambda e: (e.name, e.origin))
 
     def get(self, name: str) -> Entry:
+        """The entry registered as ``name``, or for a ``module:attr`` target an unregistered
+        entry of origin ``local`` (its code is imported only where it runs: a child)."""
         entries = self._discover()
-        if name not in entries:
-            raise unknown_value(self.kind, name, entries)
-        return entries[name]
+        if name in entries:
+            return entries[name]
+        if is_target(name):
+            return self.target(name)
+        raise unknown_value(self.kind, name, entries)
+
+    def target(self, target: str) -> Entry:
+        """The ``local`` entry of a ``module:attr`` target (one per target and registry);
+        ``UsageError`` when ``target`` is not of that form."""
+        if not TARGET_PATTERN.fullmatch(target):
+            raise UsageError(f"{self.kind} target {target!r} is not of the form module:attr "
+                             f"(e.g. my_losses:MyLoss, dotted names allowed on both sides)")
+        with self._lock:
+            if target not in self._targets:
+                self._targets[target] = Entry(target, self.kind, target, LOCAL_ORIGIN, "",
+                                              local_target=True)
+            return self._targets[target]
 
     def load(self, name: str) -> Any:
         return self.get(name).load()

@@ -35,7 +35,7 @@ from .findings import leaderboard_section
 from .freshness import plots_link, stamp
 from .metrics import metric_info
 from .plan import BASELINE_LOSS
-from .registry import LOSSES, REGULARIZERS, SUITES
+from .registry import LOCAL_VERSION_TAG, LOSSES, REGULARIZERS, SUITES, is_target
 from .runner import STATUSES
 from .store import PLOTS_DIR, RUN_COLUMNS, is_missing, load_results
 from .tune import load_manifests
@@ -48,6 +48,7 @@ CALIBRATION_METRICS = ("ece", "smooth_ece", "nll")  # issue 8: ECE, smooth ECE, 
 COST_METRICS = ("loss_cost_ratio",)
 RELIABILITY_PREFIX = "reliability/"
 APPROXIMATE_MARK = "†"
+UNPUBLISHED_MARK = "‡"
 
 
 # ---------------------------------------------------------------- small helpers
@@ -185,13 +186,40 @@ class Config:
 
 
 def _config_key(row: pd.Series) -> str:
-    return json.dumps([None if is_missing(row[c]) else row[c] for c in
-                       ("loss", "loss_hparams", "regularizer", "regularizer_hparams")])
+    key = [None if is_missing(row[c]) else row[c] for c in
+           ("loss", "loss_hparams", "regularizer", "regularizer_hparams")]
+    for name, version in (("loss", "loss_version"), ("regularizer", "regularizer_version")):
+        if _unpublished(row[name], row[version]):  # an edited module:attr target: another row
+            key.append(row[version])
+    return json.dumps(key)
+
+
+def _unpublished(name, version) -> bool:
+    """A ``module:attr`` target run without packaging (origin ``local``): a name with a colon
+    and a version with the ``+local.`` tag (:func:`lossbench.registry.entry_card`)."""
+    return (not is_missing(name) and is_target(str(name)) and not is_missing(version)
+            and LOCAL_VERSION_TAG in str(version))
+
+
+def _any_unpublished(runs: pd.DataFrame) -> bool:
+    return any(_unpublished(n, v) for col in ("loss", "regularizer")
+               for n, v in zip(runs[col], runs[f"{col}_version"], strict=True))
+
+
+def _entry_text(name, version) -> str:
+    """An entry's name in a row label; an unpublished target with its source hash and
+    :data:`UNPUBLISHED_MARK`."""
+    if not _unpublished(name, version):
+        return md_text(name)
+    digest = str(version).rpartition(LOCAL_VERSION_TAG)[2]
+    return f"{md_text(name)} ({md_text(digest)}){UNPUBLISHED_MARK}"
 
 
 def _label(row: pd.Series) -> str:
     reg = row["regularizer"]
-    return md_text(row["loss"]) if is_missing(reg) else f"{md_text(row['loss'])} + {md_text(reg)}"
+    loss = _entry_text(row["loss"], row["loss_version"])
+    return loss if is_missing(reg) else \
+        f"{loss} + {_entry_text(reg, row['regularizer_version'])}"
 
 
 def _is_default(group: str, name: str, hparams_json: str) -> bool:
@@ -635,7 +663,10 @@ def provenance_block(runs: pd.DataFrame, tunings: Mapping[tuple, Tuning]) -> str
         "initialisation); metrics of the final-epoch model unless named otherwise (e.g. "
         "`*_best_val`: the best-validation epoch); ↑ higher is better, ↓ lower is better; "
         "**bold** = best in its column with an interval disjoint from the runner-up's; "
-        f"{APPROXIMATE_MARK} = approximate implementation (see the card)",
+        f"{APPROXIMATE_MARK} = approximate implementation (see the card)" + (
+            f"; {UNPUBLISHED_MARK} = unpublished: a `module:attr` target run without packaging "
+            f"(origin local), shown with a hash of its source file"
+            if _any_unpublished(runs) else ""),
         f"- tuning: {tuning}",
     ]
     return "\n".join(lines)

@@ -230,15 +230,16 @@ def run_check(entry: str, kind: str | None, timeout: float) -> dict[str, Any]:
 def _describe(entries: Sequence[Mapping[str, str]]) -> dict[str, Any]:
     from .errors import LossbenchError
     from .plan import describe_suite
-    from .registry import _import_target, card_from_target
+    from .registry import _import_target, entry_card
 
     out: dict[str, Any] = {}
     for e in entries:
         key = f"{e['group']}/{e['name']}"
         try:
-            obj = _import_target(e["target"])
-            answer = {"card": card_from_target(obj, e["name"], e["group"], e["origin"],
-                                               e["target"]).to_dict()}
+            local = bool(e.get("local"))
+            obj = _import_target(e["target"], search_cwd=local)
+            answer = {"card": entry_card(obj, e["name"], e["group"], e["origin"], e["target"],
+                                         local).to_dict()}
             if e["group"] == "suite":
                 answer["tasks"] = describe_suite(obj)
             json.dumps(answer, allow_nan=False)

@@ -112,6 +112,7 @@ def run_sweep(
     address: str | None = None,
     progress: str = "auto",
     log: Callable[[str], None] | None = None,
+    confirm: Callable[[int, str], bool] | None = None,
 ) -> SweepSummary:
     """Run every spec without a stored record on ``executor``, storing each record as it lands.
 
@@ -120,7 +121,9 @@ def run_sweep(
     ``memory_limit_mb`` (per run), ``threads`` (torch threads per run) and ``address`` (Ray) go
     to its constructor when it takes them. ``progress`` is ``auto`` (a live display on a
     terminal, else one line per run), ``rich``, ``plain`` or ``quiet``; ``log`` receives the plain
-    lines instead of stderr.
+    lines instead of stderr. Before any run starts, the plan's size and an estimated time
+    (:mod:`lossbench.estimate`) are printed; ``confirm(runs to do, that line)`` may then cancel
+    the sweep (returning False raises :class:`~lossbench.errors.LossbenchError`, nothing run).
     """
     start = time.perf_counter()
     # Before any run: a results folder that is a file, or cannot be written, is a usage error.
@@ -134,6 +137,16 @@ def run_sweep(
     # Runs of one (suite, task, seed) next to each other: their data is built once per process.
     todo.sort(key=lambda s: (s.suite, s.task, s.seed))
     summary = SweepSummary(cached=done)
+    if todo:
+        from .estimate import estimate
+
+        line = estimate(todo, results_dir, _workers(executor, workers, device)).line(
+            len(todo), len(done))
+        (log or _stderr)(line)
+        if confirm is not None and not confirm(len(todo), line):
+            from .errors import LossbenchError
+
+            raise LossbenchError("cancelled: nothing was run")
     if isinstance(executor, str) and todo:  # nothing to run: no executor (nor torch) is loaded
         executor = make_executor(executor, {
             "device": device, "workers": workers, "timeout": timeout,
@@ -151,6 +164,23 @@ def run_sweep(
                     bar.finished(record)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _workers(executor: str | Executor, workers: int | None, device: str) -> int:
+    """The parallel runs the estimate divides by: ``workers``, else the executor's default."""
+    if workers:
+        return workers
+    if executor == "serial":
+        return 1
+    from .executors import default_workers
+
+    return default_workers(device)
+
+
+def _stderr(msg: str) -> None:
+    import sys
+
+    print(msg, file=sys.stderr, flush=True)
 
 
 def _store(results_dir: str | Path, record: Record) -> None:

@@ -108,3 +108,45 @@ def test_killed_run_leaves_no_partial_file(tmp_path):
     assert all(name.endswith(".parquet") and not name.startswith(".") for name in leftovers)
     if leftovers:
         pd.read_parquet(results)  # every file that exists is complete
+
+
+def test_list_shows_the_summary_and_long_adds_the_paper():
+    short = run_cli("list", "focal")
+    long = run_cli("list", "focal", "--long")
+    assert short.returncode == long.returncode == 0
+    assert "Focal loss" in short.stdout and "arXiv:1708.02002" not in short.stdout
+    assert "arXiv:1708.02002" in long.stdout and "exact" in long.stdout
+
+
+@pytest.mark.parametrize("command", ["list", "run", "show", "check", "leaderboard", "tune",
+                                     "validate"])
+def test_every_command_help_ends_with_examples(command):
+    from lossbench.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    text = sub.format_help()
+    assert "examples:" in text and f"lossbench {command} " in text.split("examples:")[1]
+
+
+def test_a_warm_list_imports_no_entry():
+    assert run_cli("list").returncode == 0  # reads (and caches) every card
+    code = ("import sys, io, contextlib\nfrom lossbench.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n    rc = main(['list'])\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or "
+            "m.startswith('lossbench_registry.')))\nsys.exit(rc)")
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "[]"
+
+
+def test_a_terminal_is_asked_only_above_100_runs(monkeypatch):
+    from lossbench import cli
+
+    answers = iter(["y", "n"])
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or next(answers))
+    assert cli._ask(100, "plan: 100 to run") and asked == []
+    assert cli._ask(101, "plan: 101 to run") and asked == ["start 101 runs? [y/N] "]
+    assert not cli._ask(840, "plan: 840 to run")

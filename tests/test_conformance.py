@@ -114,6 +114,18 @@ class NoCard:
         return F.cross_entropy(logits, targets)
 
 
+class NanCardLoss:
+    version = "1"
+    paper = "none"
+    hparams = {"gamma": float("nan")}
+
+    def __init__(self, gamma=1.0):
+        self.gamma = gamma
+
+    def __call__(self, logits, targets):
+        return F.cross_entropy(logits, targets)
+
+
 class NoHooks(_Card):
     pass
 
@@ -233,7 +245,24 @@ def test_cli_check_prints_a_line_per_check_and_exits_1_on_failure(capsys):
     assert main(["check", f"{HERE}:NanLoss"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  forward" in out and "PASS  load" in out
-    assert "FAILED" in out.splitlines()[-1]
+    assert "FAILED" in out.splitlines()[-2]
+    assert out.splitlines()[-1].startswith("fix first: forward: the loss is not finite")
+
+
+def test_cli_check_reports_a_card_problem_and_still_runs_the_functional_checks(capsys):
+    # the done-when of issue 15: a submitter sees everything at once
+    assert main(["check", "torch.nn:CrossEntropyLoss"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  card             missing card attribute(s) version, paper" in out
+    assert "PASS  forward" in out and "PASS  determinism" in out
+    assert out.splitlines()[-1].startswith("fix first: card: missing card attribute(s)")
+
+
+def test_an_invalid_card_is_reported_and_the_entry_is_built_without_hparams():
+    report = check_entry(f"{HERE}:NanCardLoss")
+    assert "is nan" in _failure(report, "card")
+    assert report.result("build").status == "pass"
+    assert report.result("forward").status == "pass"
 
 
 def test_cli_check_unknown_name_exits_2(capsys):

@@ -101,7 +101,8 @@ def test_plugin_runs_and_its_result_is_stored(plugin_site, tmp_path):
                   env={"PYTHONPATH": str(plugin_site)})
     assert out.returncode == 0, out.stderr
     df = pd.read_parquet(results)
-    assert set(df["loss"]) == {"sq_hinge"} and set(df["status"]) == {"ok"}
+    # the cross-entropy baseline runs beside a named loss (--no-baseline leaves it out)
+    assert set(df["loss"]) == {"sq_hinge", "cross_entropy"} and set(df["status"]) == {"ok"}
     assert "sq_hinge" in (tmp_path / "lb.md").read_text()
 
 
