@@ -31,4 +31,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _API)
+    return sorted((set(globals()) - {"annotations"}) | _API)

@@ -207,6 +207,8 @@ def test_the_api_is_listed_and_python_m_lossbench_works():
 
     assert {"create_loss", "create_regularizer", "show", "run", "check", "validate",
             "leaderboard", "list_entries"} <= set(lossbench.__all__) & set(dir(lossbench))
+    public = {n for n in dir(lossbench) if not n.startswith("_")}
+    assert public == set(lossbench.__all__) - {"__version__"}  # nothing but the API
     out = subprocess.run([sys.executable, "-m", "lossbench", "--version"], capture_output=True,
                          text=True, timeout=60, check=False)
     assert out.returncode == 0 and out.stdout.startswith("lossbench ")
