@@ -9,6 +9,7 @@ from typing import Any
 
 from .errors import UsageError
 from .plan import DEFAULT_SEEDS, plan
+from .progress import stderr
 from .registry import registry_for
 
 DEFAULT_RESULTS = "results"
@@ -107,13 +108,13 @@ def run(
     from .sandbox import one_line
 
     for s in skipped:
-        (log or _stderr)(f"skipped {s.what}: {one_line(s.reason)}")
+        (log or stderr)(f"skipped {s.what}: {one_line(s.reason)}")
     if not specs:
         raise UsageError("the selection matches no run (check --suite/--task/--loss/"
                          "--regularizer against `lossbench list`)")
     added = _baseline_note(specs, losses, regularizers) if baseline else ""
     if added:
-        (log or _stderr)(added)
+        (log or stderr)(added)
     run_sweep(specs, results, force=force, retry_failed=retry_failed, device=device, log=log,
               executor=executor, workers=workers, threads=threads, timeout=timeout,
               memory_limit_mb=memory_limit_mb, address=address, confirm=confirm,
@@ -231,7 +232,7 @@ def validate(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | None = 
 
     results = findings.validate(str(path), suites,
                                 min_seeds=findings.DEFAULT_MIN_SEEDS if min_seeds is None
-                                else min_seeds, confidence=confidence, log=_stderr)
+                                else min_seeds, confidence=confidence, log=stderr)
     return pd.DataFrame([r.to_dict() for r in results], columns=list(findings.RESULT_COLUMNS))
 
 
@@ -384,12 +385,6 @@ def _first_metric(suite: str, runs) -> str:
         if metric in runs and runs[metric].notna().any():
             return metric
     return "top1"
-
-
-def _stderr(msg: str) -> None:
-    import sys
-
-    print(msg, file=sys.stderr, flush=True)
 
 
 __all__ = ["list_entries", "run", "load_results", "leaderboard", "validate", "check",

@@ -323,16 +323,10 @@ def card_defaults(kind: str, name: str) -> dict[str, Any] | None:
         return None
 
 
-def _version_key(v: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in str(v).split("."))
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def _hparams(text: Any) -> dict[str, Any]:
-    return {} if _missing(text) or not text else json.loads(text)
+    from .store import is_missing
+
+    return {} if is_missing(text) or not text else json.loads(text)
 
 
 @dataclass
@@ -348,6 +342,8 @@ class _Side:
 
 def _side(runs: pd.DataFrame, ref: EntryRef, metrics: Sequence[str],
           defaults: Callable[[str, str], Mapping[str, Any] | None]) -> _Side:
+    from .store import is_missing
+
     side = _Side()
     loss_default = defaults("loss", ref.loss)
     reg_default = {} if ref.regularizer is None else defaults("regularizer", ref.regularizer)
@@ -357,7 +353,7 @@ def _side(runs: pd.DataFrame, ref: EntryRef, metrics: Sequence[str],
                     f"unknown"
         return side
     reg = runs["regularizer"]
-    same_reg = reg.map(_missing) if ref.regularizer is None else reg == ref.regularizer
+    same_reg = reg.map(is_missing) if ref.regularizer is None else reg == ref.regularizer
     rows = runs[(runs["loss"] == ref.loss) & same_reg.astype(bool)]
     if len(rows):
         rows = rows[rows["loss_hparams"].map(lambda t: _hparams(t) == dict(loss_default))]
@@ -374,7 +370,7 @@ def _side(runs: pd.DataFrame, ref: EntryRef, metrics: Sequence[str],
         vals: dict[int, float] = {}
         if m in ok.columns:
             for s, v in zip(ok["seed"], ok[m], strict=True):
-                if not _missing(v):
+                if not is_missing(v):
                     vals[int(s)] = float(v)
         side.values[m] = vals
         if side.ok_seeds and not vals:
@@ -440,6 +436,7 @@ def evaluate(runs: pd.DataFrame, suite: str, findings: Iterable[Finding], *,
     (``--results DIR``).
     """
     from . import aggregate as agg
+    from .store import version_key
 
     if isinstance(min_seeds, bool) or not isinstance(min_seeds, int) or min_seeds < 2:
         raise UsageError(f"min_seeds must be an integer >= 2 (an interval needs two seeds), got "
@@ -453,7 +450,7 @@ def evaluate(runs: pd.DataFrame, suite: str, findings: Iterable[Finding], *,
         rows = rows[rows["options"] == DEFAULT_OPTIONS] if len(rows) else rows
         version = task_versions.get(f.task)
         if version is None and len(rows):
-            version = max((str(v) for v in rows["task_version"]), key=_version_key)
+            version = max((str(v) for v in rows["task_version"]), key=version_key)
         if len(rows):
             rows = rows[rows["task_version"].astype(str) == str(version)]
         metric_b = f.metric if f.b is not None else f.metric_b

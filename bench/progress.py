@@ -161,3 +161,9 @@ class SweepProgress:
     def _refresh(self) -> None:
         if self._live is not None:
             self._live.refresh()
+
+
+def stderr(msg: str) -> None:
+    """One message line on standard error, flushed: the log sink of the CLI, the API and
+    ``tune`` when the caller passes none."""
+    print(msg, file=sys.stderr, flush=True)

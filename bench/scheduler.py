@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from .executors import DEFAULT_EXECUTOR, Executor, make_executor
 from .outputs import check_replaceable, prepare_results
-from .progress import SweepProgress
+from .progress import SweepProgress, stderr
 from .spec import RunSpec
 from .store import result_path, set_aside, stored_status, write_record
 
@@ -142,7 +142,7 @@ def run_sweep(
 
         line = estimate(todo, results_dir, _workers(executor, workers, device)).line(
             len(todo), len(done))
-        (log or _stderr)(line)
+        (log or stderr)(line)
         if confirm is not None and not confirm(len(todo), line):
             from .errors import LossbenchError
 
@@ -175,12 +175,6 @@ def _workers(executor: str | Executor, workers: int | None, device: str) -> int:
     from .executors import default_workers
 
     return default_workers(device)
-
-
-def _stderr(msg: str) -> None:
-    import sys
-
-    print(msg, file=sys.stderr, flush=True)
 
 
 def _store(results_dir: str | Path, record: Record) -> None:

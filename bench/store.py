@@ -311,6 +311,12 @@ def load_results(results_dir: str | Path = "results", wide: bool = True,
     return wide_df
 
 
+def version_key(version: str) -> tuple:
+    """Sort key of a task or entry version: numeric parts numerically (``"10" > "9"``), text
+    parts after numbers."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in str(version).split("."))
+
+
 def is_missing(value) -> bool:
     """A null cell as pandas reads it back: None, or NaN for a null string or number."""
     return value is None or (isinstance(value, float) and math.isnan(value))

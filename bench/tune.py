@@ -33,6 +33,7 @@ from typing import Any
 from .errors import UsageError
 from .metrics import metric_info
 from .plan import BASELINE_LOSS, DEFAULT_SEEDS, plan
+from .progress import stderr
 from .registry import LOSSES, REGULARIZERS, Card, resolve_hparams
 from .spec import RunSpec, canonical_json
 from .store import TUNING_DIR
@@ -305,7 +306,7 @@ def tune(
         r.selected = select_trial(r.values, metric_info(r.selection_metric).higher_is_better)
         if r.selected is None:
             r.note = _missing_metric_note(results, r)
-            (log or _stderr)(f"{r.entry} on {r.base.suite}/{r.base.task}: no selection: {r.note}")
+            (log or stderr)(f"{r.entry} on {r.base.suite}/{r.base.task}: no selection: {r.note}")
         write_manifest(results, r, seed_list)
         if r.selected_spec is not None:
             finals += [dataclasses.replace(r.selected_spec, seed=s) for s in seed_list]
@@ -314,7 +315,3 @@ def tune(
     return tuned
 
 
-def _stderr(msg: str) -> None:
-    import sys
-
-    print(msg, file=sys.stderr, flush=True)
