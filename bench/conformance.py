@@ -41,6 +41,7 @@ from .registry import (
     is_target,
     search_space_problem,
 )
+from .selection import scorer
 from .train import CALL_CONTEXT, HOOKS, TrainConfig, train
 
 KINDS = ("loss", "regularizer")
@@ -546,7 +547,8 @@ class _RegularizerChecks(_Checks):
         x, y = self.data(device)
         cfg = TrainConfig(epochs=2, batch_size=N, lr=1e-2, schedule="constant")
         result = train(model, torch.nn.CrossEntropyLoss(), x, y, cfg, num_classes=C, seed=0,
-                       regularizers=[reg], x_val=x, y_val=y, accepts_soft_targets=True,
+                       regularizers=[reg], select=scorer("val_top1", x, y),
+                       accepts_soft_targets=True,
                        class_counts=torch.bincount(y, minlength=C))
         return result.history["train_loss"], problems
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__
+from . import __version__, selection
 from .registry import LOSSES, REGULARIZERS, SUITES, build
 from .spec import AMP_CHOICES, RECIPE_OPTIONS, RunSpec  # noqa: F401 - re-exported
 from .suites.base import EvalInput, Evaluator, Suite, Task
@@ -204,15 +204,15 @@ def execute(spec: RunSpec, device: str | torch.device = "cpu") -> Record:
         result = train(
             model, loss_fn, data.x_train, data.y_train, recipe,
             num_classes=data.num_classes, seed=spec.seed, regularizers=regularizers,
-            # validation accuracy (best-epoch selection) needs class logits: not for embeddings
-            x_val=None if embedding else data.x_val, y_val=None if embedding else data.y_val,
+            select=selection.scorer(task.model_selection, data.x_val, data.y_val,
+                                    loss_card.kind),
             accepts_soft_targets=loss_card.accepts_soft_targets,
             class_counts=data.class_counts, autocast=autocast_dtype(options),
         )
         checkpoints = {"last": Evaluator(result.model)}
         if result.best_state is not None:
             best = _clone_with_state(result.model, result.best_state)
-            checkpoints["best_val"] = Evaluator(best)
+            checkpoints["selected"] = Evaluator(best)
         metrics = task.evaluate(EvalInput(data, checkpoints, loss_card.kind))
         if result.best_epoch >= 0:
             metrics["best_epoch"] = float(result.best_epoch)

@@ -69,7 +69,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     momentum: float = 0.9
     schedule: str = "onecycle"  # onecycle | cosine | constant
-    eval_every: int = 1  # validation accuracy every k epochs, for best-epoch model selection
+    eval_every: int = 1  # validation score every k epochs, for the task's model selection
     augment: str = ""  # a name in lossbench.augment.AUGMENTATIONS, applied to each train batch
 
     def __post_init__(self) -> None:
@@ -115,7 +115,8 @@ class TrainContext:
 
 @dataclass
 class TrainResult:
-    """The trained model (last epoch), the best-validation checkpoint and the curves."""
+    """The trained model (last epoch), the selected (best validation score) checkpoint and the
+    curves."""
 
     model: nn.Module
     best_state: dict[str, torch.Tensor] | None
@@ -189,18 +190,6 @@ def _with_hook(regularizers: Sequence[Any], hook: str) -> list[Any]:
     return [r for r in regularizers if callable(getattr(r, hook, None))]
 
 
-@torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 4096) -> float:
-    """Top-1 accuracy of ``model`` on ``(x, y)``, evaluated in eval mode."""
-    was_training = model.training
-    model.eval()
-    correct = torch.zeros((), dtype=torch.long, device=y.device)
-    for i in range(0, len(x), batch_size):
-        correct += (model(x[i:i + batch_size]).argmax(-1) == y[i:i + batch_size]).sum()
-    model.train(was_training)
-    return correct.item() / max(len(x), 1)
-
-
 def train(
     model: nn.Module,
     loss_fn: Callable,
@@ -211,8 +200,7 @@ def train(
     num_classes: int,
     seed: int,
     regularizers: Sequence[Any] = (),
-    x_val: torch.Tensor | None = None,
-    y_val: torch.Tensor | None = None,
+    select: Callable[[nn.Module], float] | None = None,
     accepts_soft_targets: bool = False,
     class_counts: torch.Tensor | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
@@ -224,6 +212,10 @@ def train(
     (through ``ctx.generator``) derive from it. Raises :class:`Diverged` on a non-finite loss.
     ``autocast`` (e.g. ``torch.bfloat16``) runs the model's forward under ``torch.autocast``; the
     loss and penalties always see float32 outputs.
+
+    ``select`` scores the model on validation data (higher is better; see
+    :mod:`lossbench.selection`) every ``cfg.eval_every`` epochs and after the last; the state of
+    the best-scoring epoch is returned as ``best_state``. Without it only the last epoch is kept.
     """
     device = x_train.device
     n = len(x_train)
@@ -267,8 +259,8 @@ def train(
 
     ctx.criterion = criterion
 
-    history: dict[str, list[float]] = {"train_loss": [], "val_acc": []}
-    best_acc, best_epoch, best_state = -1.0, -1, None
+    history: dict[str, list[float]] = {"train_loss": [], "val_score": []}
+    best_score, best_epoch, best_state = -math.inf, -1, None
     model.train()
     if isinstance(loss_fn, nn.Module):
         loss_fn.train()
@@ -321,11 +313,11 @@ def train(
         history["train_loss"].append(mean_loss)
         for reg in epoch_end:
             reg.on_epoch_end(ctx)
-        if x_val is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
-            acc = accuracy(model, x_val, y_val)
-            history["val_acc"].append(acc)
-            if acc > best_acc:
-                best_acc, best_epoch = acc, epoch
+        if select is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
+            score = select(model)
+            history["val_score"].append(score)
+            if score > best_score:
+                best_score, best_epoch = score, epoch
                 best_state = copy.deepcopy(model.state_dict())
         if on_epoch is not None:
             on_epoch(epoch, {k: v[-1] for k, v in history.items() if v})

@@ -8,7 +8,7 @@ import torch
 
 from lossbench.metrics import METRICS
 from lossbench.models import build_model
-from lossbench.registry import SUITES
+from lossbench.registry import LOSSES, SUITES
 from lossbench.runner import execute
 from lossbench.spec import RunSpec
 from lossbench.suites.base import EvalInput, Evaluator
@@ -135,3 +135,36 @@ def test_retrieval_records_validation_retrieval_on_the_training_classes():
     assert out["val_map_at_r"] == expected["map_at_r"]
     assert set(data.y_val.tolist()) == set(range(5))  # validation holds the training classes
     assert int(MNIST1D_RETRIEVAL.version) >= 2  # recorded since version 2
+
+
+def test_retrieval_metrics_come_from_the_selected_checkpoint():
+    from lossbench.metrics.retrieval import retrieval_metrics
+    from lossbench.suites.metric_learning import retrieval_task_metrics
+
+    data = mnist1d_retrieval(0)
+    torch.manual_seed(0)
+    last = Evaluator(build_model("cnn1d", data.in_shape, 16, channels=8).eval())
+    selected = Evaluator(build_model("cnn1d", data.in_shape, 16, channels=8).eval())
+    ev = EvalInput(data, {"last": last, "selected": selected}, "embedding")
+    out = retrieval_task_metrics(ev)
+    def map_at_r(model):
+        return retrieval_metrics(model.outputs(data.x_test), data.y_test)["map_at_r"]
+
+    assert out["map_at_r"] == map_at_r(selected) != map_at_r(last)
+
+
+def test_an_embedding_loss_run_on_retrieval_keeps_its_best_validation_map_at_r_epoch():
+    t = SUITES.load("metric_learning").task("mnist1d-retrieval")
+    record = execute(RunSpec("triplet_semihard", LOSSES.card("triplet_semihard").version,
+                             "metric_learning", "mnist1d-retrieval", t.version, 0,
+                             options={"epochs": 2}))
+    assert record.status == "ok", record.error
+    assert record.metrics["best_epoch"] in (0.0, 1.0)
+
+
+def test_a_last_epoch_task_records_no_selected_epoch():
+    t = SUITES.load("standard").task("mnist1d")
+    record = execute(RunSpec("cross_entropy", "1", "standard", "mnist1d", t.version, 0,
+                             options={"epochs": 1}))
+    assert record.status == "ok", record.error
+    assert "best_epoch" not in record.metrics

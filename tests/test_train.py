@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lossbench.selection import scorer
 from lossbench.train import Diverged, TargetError, TrainConfig, loss_on_targets, train
 
 CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2)
@@ -23,7 +24,8 @@ def fit(loss_fn, seed=0, **kw):
     x, y = tiny_problem()
     torch.manual_seed(seed)
     model = nn.Linear(5, 2)
-    return train(model, loss_fn, x, y, CFG, num_classes=2, seed=seed, x_val=x, y_val=y, **kw)
+    kw.setdefault("select", scorer("val_top1", x, y))
+    return train(model, loss_fn, x, y, CFG, num_classes=2, seed=seed, **kw)
 
 
 def test_same_seed_gives_identical_weights():
@@ -102,7 +104,25 @@ def test_best_validation_checkpoint_is_kept():
     result = fit(F.cross_entropy)
     assert 0 <= result.best_epoch < CFG.epochs
     assert set(result.best_state) == {"weight", "bias"}
-    assert len(result.history["val_acc"]) == CFG.epochs
+    assert len(result.history["val_score"]) == CFG.epochs
+
+
+def test_the_checkpoint_of_the_highest_validation_score_is_kept():
+    scores = iter([0.2, 0.9, 0.9])  # the later tie does not replace epoch 1
+
+    def select(model):
+        return next(scores, 0.0)
+
+    result = fit(F.cross_entropy, select=select)
+    assert result.best_epoch == 1
+    assert result.history["val_score"] == [0.2, 0.9, 0.9]
+
+
+def test_without_a_scorer_only_the_last_epoch_is_kept():
+    x, y = tiny_problem()
+    result = train(nn.Linear(5, 2), F.cross_entropy, x, y, CFG, num_classes=2, seed=0)
+    assert result.best_state is None and result.best_epoch == -1
+    assert result.history["val_score"] == []
 
 
 def test_cpu_device_provenance_names_the_cpu_capability():

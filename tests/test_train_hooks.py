@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from lossbench.models import build_model
 from lossbench.registry import LOSSES, REGULARIZERS, build
+from lossbench.selection import scorer
 from lossbench.train import HOOKS, TrainConfig, train
 from lossbench_registry.regularizers.elr import ELR
 from lossbench_registry.regularizers.mixup import MixUp
@@ -60,7 +61,7 @@ def fit(loss_name, regularizers=(), cfg=CFG, seed=0, loss_fn=None, soft=None, **
         loss_fn = build(LOSSES.get(loss_name), {}, context)
         soft = LOSSES.card(loss_name).accepts_soft_targets
     return train(model, loss_fn, x, y, cfg, num_classes=2, seed=seed, regularizers=regularizers,
-                 x_val=x, y_val=y, accepts_soft_targets=soft, **kw)
+                 select=scorer("val_top1", x, y), accepts_soft_targets=soft, **kw)
 
 
 def built(name):

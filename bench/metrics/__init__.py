@@ -29,7 +29,7 @@ METRICS: dict[str, MetricInfo] = dict([
     _m("nll", False, "test negative log-likelihood (nats)"),
     _m("brier", False, "test Brier score (sum over classes, mean over samples)"),
     _m("ece", False, "expected calibration error, 15 equal-width confidence bins (L1)"),
-    _m("best_epoch", True, "epoch (0-based) of the best validation accuracy"),
+    _m("best_epoch", True, "epoch (0-based) of the checkpoint the task's model selection kept"),
     _m("val_top1", True, "validation top-1 accuracy of the final model"),
     _m("train_seconds", False, "training wall time (s)"),
     _m("samples_per_second", True, "training throughput (samples/s)"),

@@ -18,6 +18,7 @@ from torch import nn
 
 from ..errors import unknown_value
 from ..findings import Finding
+from ..selection import DEFAULT_SELECTION, get_selection
 from ..train import TrainConfig
 
 
@@ -84,8 +85,9 @@ class Evaluator:
 class EvalInput:
     """What a task's ``evaluate`` receives after training.
 
-    ``checkpoints`` maps a model-selection rule to an :class:`Evaluator`: ``"last"`` (the final
-    epoch) always, ``"best_val"`` (the epoch of best validation accuracy) when it was tracked.
+    ``checkpoints`` maps a checkpoint to an :class:`Evaluator`: ``"last"`` (the final epoch)
+    always, ``"selected"`` (the epoch of the best validation score under the task's
+    ``model_selection``) when the rule tracked one. :attr:`selected` falls back to the last epoch.
     """
 
     data: TaskData
@@ -95,6 +97,11 @@ class EvalInput:
     @property
     def last(self) -> Evaluator:
         return self.checkpoints["last"]
+
+    @property
+    def selected(self) -> Evaluator:
+        """The checkpoint the task's model-selection rule chose (the last epoch without one)."""
+        return self.checkpoints.get("selected", self.checkpoints["last"])
 
 
 Evaluate = Callable[[EvalInput], dict[str, float]]
@@ -117,6 +124,12 @@ class Task:
     embedding_size: int = 64
     available: Callable[[], bool] = lambda: True
     headline: tuple[str, ...] = ("top1",)
+    #: the checkpoint the test metrics use: a rule in :data:`lossbench.selection.SELECTIONS`
+    #: (``val_top1``, ``val_map_at_r``, ``last_epoch``)
+    model_selection: str = DEFAULT_SELECTION
+
+    def __post_init__(self) -> None:
+        get_selection(self.model_selection)  # UsageError naming the valid rules
 
 
 @dataclass(frozen=True)

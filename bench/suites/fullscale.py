@@ -151,7 +151,8 @@ def imbalanced_tasks(evaluate: Evaluate) -> list[Task]:
                 make_data=functools.partial(cifar_long_tail, name, float(rho)),
                 evaluate=evaluate, train=CIFAR_LT_RECIPE, model="timm:resnet18_cifar",
                 available=SOURCES[name].available,
-                headline=("balanced_accuracy", tail_group(CIFAR_N_MAX[name], rho), "ece")))
+                headline=("balanced_accuracy", tail_group(CIFAR_N_MAX[name], rho), "ece"),
+                model_selection="last_epoch"))
     return tasks
 
 
@@ -243,7 +244,7 @@ def noisy_tasks(evaluate: Evaluate) -> list[Task]:
                 make_data=functools.partial(cifar_noisy, name, kind, rate),
                 evaluate=evaluate, train=CIFAR_NOISY_RECIPE, model="timm:resnet18_cifar",
                 available=SOURCES[name].available,
-                headline=("top1_best_val", "top1", "noisy_fit")))
+                headline=("top1_best_val", "top1", "noisy_fit"), model_selection="val_top1"))
     for name, label_set, tag in (("cifar10", "aggre_label", "cifar10n-aggre"),
                                  ("cifar10", "random_label1", "cifar10n-rand1"),
                                  ("cifar10", "worse_label", "cifar10n-worst"),
@@ -257,7 +258,7 @@ def noisy_tasks(evaluate: Evaluate) -> list[Task]:
             evaluate=evaluate, train=CIFAR_N_RECIPE, model="timm:resnet18_cifar",
             available=functools.partial(
                 lambda n: SOURCES[n].available() and cifar_n_file(n) is not None, name),
-            headline=("top1_best_val", "top1", "noisy_fit")))
+            headline=("top1_best_val", "top1", "noisy_fit"), model_selection="val_top1"))
     return tasks
 
 
@@ -327,14 +328,15 @@ def ood_tasks(evaluate: Evaluate) -> list[Task]:
              model="timm:resnet18_cifar",
              available=lambda: all(SOURCES[n].available()
                                    for n in ("cifar10", "svhn", "cifar100", "textures")),
-             headline=("top1", "cifar100_auroc_msp", "svhn_auroc_msp", "textures_auroc_msp")),
+             headline=("top1", "cifar100_auroc_msp", "svhn_auroc_msp", "textures_auroc_msp"),
+             model_selection="last_epoch"),
         Task(name="cifar10-c", version="2", embedded=False,
              description=(f"CIFAR-10 -> CIFAR-10-C severity {CIFAR10C_SEVERITY}, 15 corruptions "
                           f"x {CIFAR10C_PER_CORRUPTION}; {recipe}"),
              make_data=cifar10_c, evaluate=evaluate, train=CIFAR_OOD_RECIPE,
              model="timm:resnet18_cifar",
              available=lambda: SOURCES["cifar10"].available() and cifar10c_dir() is not None,
-             headline=("top1", "shift_top1", "shift_ece")),
+             headline=("top1", "shift_top1", "shift_ece"), model_selection="last_epoch"),
     ]
 
 
@@ -375,7 +377,8 @@ def dml_split(name: str, seed: int, size: int = DML_IMAGE_SIZE) -> TaskData:
 
 def metric_learning_tasks(evaluate: Evaluate) -> list[Task]:
     return [
-        Task(name=name, version="2", embedded=False,
+        # 3: test metrics of the checkpoint of best validation MAP@R (2: the last epoch)
+        Task(name=name, version="3", embedded=False,
              description=(f"{name}: train on classes 0-{NUM_CLASSES[name] // 2 - 1}, retrieve the "
                           "rest; ImageNet-pretrained ResNet-50 (timm), 224 px, 128-d embedding, "
                           "Adam lr 1e-5 wd 4e-4 batch 112, 150 epochs (Roth et al. 2020); "
@@ -384,7 +387,8 @@ def metric_learning_tasks(evaluate: Evaluate) -> list[Task]:
              evaluate=evaluate, train=DML_RECIPE, model="timm:resnet50",
              model_kwargs={"pretrained": True}, supports_embedding=True, embedding_size=128,
              available=SOURCES[name].available,
-             headline=("p_at_1", "map_at_r", "r_precision", "nmi", "opis"))
+             headline=("p_at_1", "map_at_r", "r_precision", "nmi", "opis"),
+             model_selection="val_map_at_r")
         for name in ("cub200", "cars196")
     ]
 

@@ -115,7 +115,7 @@ def ood_metrics(ev: EvalInput) -> dict[str, float]:
     mean over the sets named ``far_*`` (``far_<metric>_<score>``); the summary on the
     covariate-shifted set ``extra["x_shift"]``/``["y_shift"]`` when present."""
     d = ev.data
-    model = ev.last
+    model = ev.selected
     logits_id = model.outputs(d.x_test)
     out = classification_summary(logits_id, d.y_test)
     out["val_top1"] = classification.top1(model.outputs(d.x_val), d.y_val)
@@ -147,6 +147,7 @@ MNIST1D_OOD = Task(
     model="cnn1d",
     model_kwargs={"channels": 32},
     headline=("top1", "near_auroc_msp", "far_auroc_msp", "shift_top1", "shift_ece"),
+    model_selection="last_epoch",  # the final epoch, as OpenOOD v1.5 evaluates
 )
 
 _TASKS = [MNIST1D_OOD, *ood_tasks(ood_metrics)]

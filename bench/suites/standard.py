@@ -32,15 +32,16 @@ VAL_FRACTION = 0.1
 
 
 def classification_metrics(ev: EvalInput) -> dict[str, float]:
-    """The classification summary of the final model on the test split (top-1, NLL, Brier,
-    ECE-15, adaptive ECE, smooth ECE, AURC), balanced accuracy, macro-F1 and validation top-1."""
+    """The classification summary of the selected checkpoint (the task's ``model_selection``) on
+    the test split (top-1, NLL, Brier, ECE-15, adaptive ECE, smooth ECE, AURC), balanced accuracy,
+    macro-F1 and validation top-1."""
     d = ev.data
-    logits = ev.last.outputs(d.x_test)
+    logits = ev.selected.outputs(d.x_test)
     return {
         **classification_summary(logits, d.y_test),
         "balanced_accuracy": classification.balanced_accuracy(logits, d.y_test),
         "macro_f1": classification.macro_f1(logits, d.y_test),
-        "val_top1": classification.top1(ev.last.outputs(d.x_val), d.y_val),
+        "val_top1": classification.top1(ev.selected.outputs(d.x_val), d.y_val),
     }
 
 
@@ -73,6 +74,9 @@ MNIST1D = Task(
     model="cnn1d",
     model_kwargs={"channels": 32},
     headline=("top1", "nll", "ece"),
+    # the final epoch: cross-entropy's miscalibration (the focal finding) is NLL overfitting late
+    # in training, which a best-validation checkpoint would hide
+    model_selection="last_epoch",
 )
 
 #: Digits recipe: the 2×256 MLP interpolates the ~1,300 training images within 100 epochs.
@@ -112,6 +116,7 @@ DIGITS = Task(
     # control suite stays the single MNIST-1D task its tests and committed results assume.
     embedded=False,
     headline=("top1", "nll", "ece"),
+    model_selection="last_epoch",
 )
 
 FINDINGS = (
