@@ -42,7 +42,7 @@ from .registry import (
     build,
     is_target,
 )
-from .spec import AMP_CHOICES, RECIPE_OPTIONS, RunSpec  # noqa: F401 - re-exported
+from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # noqa: F401
 from .suites.base import EvalInput, Evaluator, Suite, Task
 from .train import Diverged, TrainConfig, train
 
@@ -157,9 +157,6 @@ def seed_everything(seed: int) -> None:
 def resolve_task(spec: RunSpec) -> tuple[Suite, Task]:
     suite: Suite = SUITES.load(spec.suite)
     return suite, suite.task(spec.task)
-
-
-TRAIN_CONFIG_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay")
 
 
 def recipe_for(task: Task, options: dict[str, Any]) -> TrainConfig:
