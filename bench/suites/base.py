@@ -19,6 +19,7 @@ from torch import nn
 from ..errors import unknown_value
 from ..findings import Finding
 from ..train import TrainConfig
+from .info import SuiteInfo, TaskInfo, _SuiteTasks  # noqa: F401 - the descriptions
 
 
 @dataclass
@@ -120,7 +121,7 @@ class Task:
 
 
 @dataclass(frozen=True)
-class Suite:
+class Suite(_SuiteTasks):
     """A named, versioned group of tasks with its headline metrics."""
 
     name: str
@@ -137,7 +138,3 @@ class Suite:
         if name not in self.tasks:
             raise unknown_value(f"task of suite {self.name!r}", name, self.tasks)
         return self.tasks[name]
-
-    def default_tasks(self) -> list[Task]:
-        """The embedded tasks: what ``lossbench run --suite NAME`` runs."""
-        return [t for t in self.tasks.values() if t.embedded]
