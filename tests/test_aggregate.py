@@ -151,12 +151,6 @@ def test_normalized_score_is_above_one_when_better_in_either_direction():
     assert agg.normalized_score(np.array([0.02]), 0.04, False) == pytest.approx([2.0])
 
 
-def test_mixed_task_versions_are_refused():
-    agg.require_single_version({"standard/mnist1d": ["1", "1"]})
-    with pytest.raises(agg.MixedVersionsError, match="standard/mnist1d: versions 1, 2"):
-        agg.require_single_version({"standard/mnist1d": ["1", "2"]})
-
-
 def test_intervals_overlap_only_when_the_gap_is_within_both_half_widths():
     assert agg.intervals_overlap((0.80, 0.02), (0.83, 0.02))
     assert not agg.intervals_overlap((0.80, 0.01), (0.83, 0.01))
