@@ -102,24 +102,25 @@ def corrected_resampled_ttest(diffs: np.ndarray, test_train_ratio: float = 0.0) 
 
 def probability_of_improvement(scores_x: np.ndarray, scores_y: np.ndarray) -> float:
     """rliable's probability of improvement ``P(X > Y)``: per task, the Mann–Whitney statistic
-    ``(1/(N·M)) Σ_i Σ_j [x_i > y_j] + ½ [x_i = y_j]``, averaged over tasks.
+    ``(1/(N·M)) Σ_i Σ_j [x_i > y_j] + ½ [x_i = y_j]``, averaged over tasks (a task with a NaN
+    score gives NaN, as rliable's ``scipy.stats.mannwhitneyu`` does).
 
     ``scores_x`` is ``(runs_x × tasks)``, ``scores_y`` is ``(runs_y × tasks)`` (a 1-D array is one
     task). Higher scores are better: negate lower-is-better metrics first.
     """
-    from rliable import metrics
-
     x, y = _as_matrix(scores_x), _as_matrix(scores_y)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"scores_x has {x.shape[1]} tasks, scores_y has {y.shape[1]}")
-    return float(metrics.probability_of_improvement(x, y))
+    a, b = x[:, None, :], y[None, :, :]  # (runs_x, runs_y, tasks)
+    per_task = ((a > b) + 0.5 * (a == b)).mean(axis=(0, 1))
+    per_task[np.isnan(x).any(axis=0) | np.isnan(y).any(axis=0)] = np.nan
+    return float(per_task.mean())
 
 
 def iqm(scores: np.ndarray) -> float:
-    """Interquartile mean: the 25 % trimmed mean over all runs and tasks (rliable's IQM)."""
-    from rliable import metrics
-
-    return float(metrics.aggregate_iqm(_as_matrix(scores)))
+    """Interquartile mean: the 25 % trimmed mean over all runs and tasks (rliable's IQM,
+    ``scipy.stats.trim_mean(scores, 0.25, axis=None)``)."""
+    return float(stats.trim_mean(_as_matrix(scores), 0.25, axis=None))
 
 
 def iqm_interval(scores: np.ndarray, confidence: float = 0.95, reps: int = BOOTSTRAP_REPS,
@@ -130,10 +131,10 @@ def iqm_interval(scores: np.ndarray, confidence: float = 0.95, reps: int = BOOTS
     (rliable's ``StratifiedBootstrap`` without task resampling), and takes the IQM; the interval
     is the ``(1 ± c)/2`` percentiles of the replicates. The generator is
     ``numpy.random.default_rng(seed)``, created for this call, so each entry's interval depends
-    only on its own scores: adding an entry never moves another's interval.
-
-    (rliable's own ``library`` module is not used: it imports ``arch`` < 8, which does not import
-    under pandas 3.)
+    only on its own scores: adding an entry never moves another's interval. For one task this
+    is ``scipy.stats.bootstrap``'s percentile interval draw for draw (tested); for several,
+    the draws are taken in one call (``(reps, runs, tasks)``), which scipy's per-sample loop
+    does not reproduce, so the two agree there to Monte-Carlo precision.
     """
     x = _as_matrix(scores)
     runs, tasks = x.shape

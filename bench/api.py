@@ -145,13 +145,13 @@ def _baseline_note(specs, losses: Sequence[str] | None,
 def _with_speed_options(options: Mapping[str, Any] | None, amp: bool | str,
                         compile: bool) -> dict[str, Any] | None:
     """Fold ``amp`` / ``compile`` into the spec options (they change numerics, so the hash)."""
-    from .spec import AMP_CHOICES
+    from .spec import option_problem
 
     out = dict(options or {})
     if amp:
         mode = "bf16" if amp is True else amp
-        if mode not in AMP_CHOICES:
-            raise UsageError(f"unknown amp mode {amp!r}; valid: {', '.join(AMP_CHOICES)}")
+        if option_problem("amp", mode):
+            raise UsageError(option_problem("amp", mode))
         out["amp"] = mode
     if compile:
         out["compile"] = True

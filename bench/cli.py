@@ -199,9 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not add cross_entropy when the named losses/regularizers leave it "
                         "out (by default it runs on the same tasks and seeds, so the board "
                         "compares)")
-    p.add_argument("--force", action="store_true", help="re-run specs that are already stored")
+    p.add_argument("--force", action="store_true",
+                   help="re-run specs that are already stored (earlier records are kept under "
+                        "<results>/_attempts/)")
     p.add_argument("--retry-failed", action="store_true",
-                   help="re-run stored specs whose status is not ok")
+                   help="re-run stored specs whose status is not ok (likewise kept)")
     p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
                    help="torch threads per run (default: 1 on CPU, cores per worker on GPU)")
     p.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",

@@ -46,8 +46,6 @@ from .train import CALL_CONTEXT, HOOKS, TrainConfig, train
 
 KINDS = ("loss", "regularizer")
 PASS, FAIL, SKIP = "pass", "fail", "skip"
-#: Positional arity of each regularizer hook (``ctx`` included), as the trainer calls them.
-HOOK_ARITY = {"setup": 2, "transform_batch": 3, "penalty": 3, "step": 3, "on_epoch_end": 1}
 
 # The tiny problem every check uses: N samples, C classes (long-tailed counts), D-dim embeddings.
 N, C, D, IN_FEATURES = 12, 5, 16, 8
@@ -516,12 +514,12 @@ class _RegularizerChecks(_Checks):
             raise CheckFailed(f"a regularizer must define at least one hook among "
                               f"{', '.join(HOOKS)}; none found on {type(self.obj).__name__}")
         for hook in present:
-            arity = HOOK_ARITY[hook]
+            arity = len(HOOKS[hook])
             try:
                 inspect.signature(getattr(self.obj, hook)).bind(*range(arity))
             except TypeError as exc:
                 raise CheckFailed(f"{hook}() must accept {arity} positional argument(s) "
-                                  f"({_hook_args(hook)}): {exc}") from None
+                                  f"({', '.join(HOOKS[hook])}): {exc}") from None
             except ValueError:
                 continue  # no introspectable signature (builtin): the training run tests it
         return ", ".join(present)
@@ -613,11 +611,6 @@ def _probe_hooks(reg: Any) -> list[str]:
     if callable(transform):
         object.__setattr__(reg, "transform_batch", checked_transform)
     return problems
-
-
-def _hook_args(hook: str) -> str:
-    return {"setup": "model, ctx", "transform_batch": "x, y, ctx", "penalty": "outputs, y, ctx",
-            "step": "closure, optimizer, ctx", "on_epoch_end": "ctx"}[hook]
 
 
 __all__ = ["CheckReport", "CheckResult", "check_entry", "resolve", "search_space_problem"]

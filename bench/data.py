@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .errors import import_extra
+
 MNIST1D_DEFAULTS: dict[str, Any] = {
     # mnist1d.data.get_dataset_args() defaults (Greydanus & Kobak 2024), minus the download url.
     "num_samples": 5000,
@@ -211,8 +213,7 @@ def images_to_tensor(ds, column: str, size: int, mean: tuple[float, ...],
                      std: tuple[float, ...], batch: int = 1024) -> torch.Tensor:
     """Decode an image column to a normalised float tensor ``[N, 3, size, size]`` (RGB; images
     of another size are resized with bilinear filtering)."""
-    from PIL import Image
-
+    Image = import_extra("PIL.Image", "fullscale", "decoding image columns")  # noqa: N806
     out = torch.empty((len(ds), 3, size, size), dtype=torch.float32)
     m = torch.tensor(mean).view(1, 3, 1, 1)
     s = torch.tensor(std).view(1, 3, 1, 1)

@@ -32,3 +32,21 @@ def unknown_value(what: str, value: object, valid: Iterable[str]) -> UsageError:
         msg += f"; did you mean {' or '.join(repr(c) for c in close)}?"
     msg += f"\nvalid {what} names: {', '.join(valid) if valid else '(none registered)'}"
     return UsageError(msg)
+
+
+class MissingExtraError(LossbenchError, ImportError):
+    """A feature needs an optional dependency that is not installed."""
+
+
+def import_extra(module: str, extra: str, needed_for: str):
+    """``importlib.import_module(module)``, or a :class:`MissingExtraError` naming the extra that
+    installs it (``pip install 'lossbench[fullscale]'``)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise MissingExtraError(
+            f"{needed_for} needs {module.split('.')[0]!r}, which is not installed; install "
+            f"lossbench's {extra!r} extra: pip install 'lossbench[{extra}]' (or pip install -e "
+            f"'.[{extra}]' in a checkout)") from exc

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .errors import unknown_value
+from .errors import import_extra, unknown_value
 
 
 class Classifier(nn.Module):
@@ -68,8 +68,7 @@ def timm_backbone(name: str, in_shape: tuple[int, ...], pretrained: bool = False
     ``resnet18_cifar`` is timm's ResNet-18 with the CIFAR stem (3×3 stride-1 conv, no max-pool),
     the standard backbone of the CIFAR-LT / noisy-label literature.
     """
-    import timm
-
+    timm = import_extra("timm", "fullscale", f"the timm backbone {name!r}")
     if name == "resnet18_cifar":
         model = timm.create_model("resnet18", pretrained=pretrained, num_classes=0, **kwargs)
         model.conv1 = nn.Conv2d(in_shape[0], 64, kernel_size=3, stride=1, padding=1, bias=False)

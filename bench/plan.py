@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import EntryLoadError, UsageError, unknown_value
-from .findings import DEFAULT_MIN_SEEDS, Finding
+from .findings import DEFAULT_MIN_SEEDS
 from .registry import LOSSES, REGULARIZERS, SUITES, Card, is_target, resolve_hparams
-from .spec import RECIPE_OPTIONS, RunSpec
+from .spec import RECIPE_OPTIONS, RunSpec, option_problem
+from .suites.info import SuiteInfo, TaskInfo  # noqa: F401 - planning's view of suites and tasks
 
 NO_REGULARIZER = "none"
 BASELINE_LOSS = "cross_entropy"
@@ -32,47 +33,16 @@ class Skipped:
     reason: str
 
 
-@dataclass(frozen=True)
-class TaskInfo:
-    """What planning needs of a task (the task itself, with its data builder, is loaded by the
-    run): its name, version, and where it belongs."""
-
-    name: str
-    version: str
-    embedded: bool
-    supports_embedding: bool
-
-
-@dataclass(frozen=True)
-class SuiteInfo:
-    """A suite's name, its tasks' :class:`TaskInfo` in the suite's order, and the published
-    findings it declares (:mod:`lossbench.findings`)."""
-
-    name: str
-    tasks: dict[str, TaskInfo]
-    findings: tuple[Finding, ...] = ()
-
-    def default_tasks(self) -> list[TaskInfo]:
-        """The embedded tasks: what ``lossbench run --suite NAME`` runs."""
-        return [t for t in self.tasks.values() if t.embedded]
-
-
 def describe_suite(suite: Any) -> dict[str, Any]:
     """The JSON-serialisable metadata planning and the leaderboard need of a suite object."""
-    return {"name": suite.name, "headline": [str(h) for h in getattr(suite, "headline", ())],
-            "tasks": [{"name": t.name, "version": str(t.version), "embedded": bool(t.embedded),
-                       "supports_embedding": bool(t.supports_embedding)}
-                      for t in suite.tasks.values()],
-            "findings": [f.to_dict() for f in getattr(suite, "findings", ())]}
+    return SuiteInfo.of(suite).to_dict()
 
 
 def suite_info(name: str) -> SuiteInfo:
     """The :class:`SuiteInfo` of a registered suite, from the metadata cache when its package is
     unchanged (so planning does not build or import the suite); ``UsageError`` for an unknown
     name, ``EntryLoadError`` for a suite that fails to load."""
-    data = SUITES.get(name).metadata("tasks", describe_suite)
-    return SuiteInfo(data["name"], {t["name"]: TaskInfo(**t) for t in data["tasks"]},
-                     tuple(Finding.from_dict(f) for f in data.get("findings", ())))
+    return SuiteInfo.from_dict(SUITES.get(name).metadata("tasks", describe_suite))
 
 
 def _suites(names: Sequence[str] | None) -> tuple[list[SuiteInfo], list[Skipped]]:
@@ -376,10 +346,9 @@ def validate_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     for key, value in options.items():
         if key not in RECIPE_OPTIONS:
             raise unknown_value("run option", key, RECIPE_OPTIONS)
-        if key in ("epochs", "batch_size") and (not isinstance(value, int) or value < 1):
-            raise UsageError(f"option {key} must be a positive integer, got {value!r}")
-        if key in ("lr", "weight_decay") and (not isinstance(value, (int, float)) or value < 0):
-            raise UsageError(f"option {key} must be a non-negative number, got {value!r}")
+        problem = option_problem(key, value)
+        if problem:
+            raise UsageError(problem)
     return options
 
 

@@ -386,8 +386,13 @@ def _non_finite(value: Any, path: str = "") -> str:
     return ""
 
 
-def search_space_problem(spec: Any, default: Any) -> str:
-    """Why a search-space spec is malformed ('' if it is well-formed); see the card format."""
+#: ``search_space_problem``'s default when there is none to check (``None`` can be a default).
+NO_DEFAULT = object()
+
+
+def search_space_problem(spec: Any, default: Any = NO_DEFAULT) -> str:
+    """Why a search-space spec is malformed ('' if it is well-formed); see the card format. The
+    one rule of search spaces: ``list``, the sweep, ``check`` and ``tune`` all apply it."""
     if not isinstance(spec, dict):
         return f"expected a dict like {{'low': 0.0, 'high': 1.0}} or {{'choices': [...]}}, " \
                f"got {_short_repr(spec)}"
@@ -395,7 +400,7 @@ def search_space_problem(spec: Any, default: Any) -> str:
         choices = spec["choices"]
         if not isinstance(choices, list) or not choices:
             return f"choices must be a non-empty list, got {_short_repr(choices)}"
-        if default not in choices:
+        if default is not NO_DEFAULT and default not in choices:
             return f"the default {default!r} is not among the choices {_short_repr(choices)}"
         return ""
     unknown = sorted(set(spec) - {"low", "high", "log", "int"})

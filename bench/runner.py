@@ -13,6 +13,7 @@ the same process; see :mod:`lossbench.throughput`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -31,8 +32,17 @@ import numpy as np
 import torch
 
 from . import __version__, selection
-from .registry import LOSSES, REGULARIZERS, SUITES, build
-from .spec import AMP_CHOICES, RECIPE_OPTIONS, RunSpec  # noqa: F401 - re-exported
+from .fingerprint import harness_fingerprint
+from .registry import (
+    LOCAL_ORIGIN,
+    LOCAL_VERSION_TAG,
+    LOSSES,
+    REGULARIZERS,
+    SUITES,
+    build,
+    is_target,
+)
+from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # noqa: F401
 from .suites.base import EvalInput, Evaluator, Suite, Task
 from .train import Diverged, TrainConfig, train
 
@@ -97,9 +107,29 @@ def device_name(device: torch.device) -> str:
     return f"cpu:{arch} {capability} x{torch.get_num_threads()}".replace("  ", " ")
 
 
-def provenance(device: torch.device, started: float, wall: float) -> dict[str, Any]:
+def distribution_of(registry: Any, name: str | None, version: str | None) -> str | None:
+    """Where an entry's code came from: ``"<distribution> <version>"`` for an entry point
+    (``"lossbench 0.1.0"`` for a built-in), ``"local <12 hex of its file's SHA-256>"`` for a
+    ``module:attr`` target (the hash its ``+local.`` version carries); None without an entry."""
+    if not name:
+        return None
+    if is_target(name):
+        return f"{LOCAL_ORIGIN} {str(version).rpartition(LOCAL_VERSION_TAG)[2]}"
+    try:
+        return registry.get(name).origin
+    except Exception:  # noqa: BLE001 - an unknown name still gets its record
+        return ""
+
+
+def provenance(device: torch.device, started: float, wall: float,
+               spec: RunSpec | None = None) -> dict[str, Any]:
     return {
         "lossbench_version": __version__,
+        "harness_fingerprint": harness_fingerprint(),
+        "loss_distribution": distribution_of(LOSSES, spec and spec.loss,
+                                             spec and spec.loss_version),
+        "regularizer_distribution": distribution_of(REGULARIZERS, spec and spec.regularizer,
+                                                    spec and spec.regularizer_version),
         "git_sha": git_sha(),
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
@@ -115,7 +145,7 @@ def failure_record(spec: RunSpec, status: str, error: str, *, device: str = "cpu
     """A record for a run that failed outside :func:`execute` (timeout, OOM, crash)."""
     started = time.time() if started is None else started
     return Record(spec, status, error=error[-TRACEBACK_TAIL:],
-                  provenance=provenance(torch.device(device), started, wall))
+                  provenance=provenance(torch.device(device), started, wall, spec))
 
 
 def seed_everything(seed: int) -> None:
@@ -127,9 +157,6 @@ def seed_everything(seed: int) -> None:
 def resolve_task(spec: RunSpec) -> tuple[Suite, Task]:
     suite: Suite = SUITES.load(spec.suite)
     return suite, suite.task(spec.task)
-
-
-TRAIN_CONFIG_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay")
 
 
 def recipe_for(task: Task, options: dict[str, Any]) -> TrainConfig:
@@ -162,15 +189,41 @@ def is_out_of_memory(exc: BaseException) -> bool:
                                               or "out of memory" in text)
 
 
-def execute(spec: RunSpec, device: str | torch.device = "cpu") -> Record:
-    """Run ``spec`` to completion and return its :class:`Record` (never raises for entry bugs)."""
+def execute(spec: RunSpec, device: str | torch.device = "cpu",
+            threads: int | None = None) -> Record:
+    """Run ``spec`` to completion and return its :class:`Record` (never raises for entry bugs).
+
+    ``threads``: torch's intra-op threads during the run (the caller's setting is restored after
+    it). Default: 1 on CPU — the embedded models are too small to gain from more, and a second
+    thread on a busy machine made runs several times slower —; on a GPU torch's own setting.
+    """
     device = torch.device(device)
+    if threads is None and device.type == "cpu":
+        threads = 1
+    with torch_threads(threads):
+        return _execute(spec, device)
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """Run the block with ``threads`` torch intra-op threads (None: leave them), then restore."""
+    before = torch.get_num_threads()
+    if threads and threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def _execute(spec: RunSpec, device: torch.device) -> Record:
     started = time.time()
     t0 = time.perf_counter()
 
     def record(status: str, metrics: dict[str, float] | None = None, error: str = "") -> Record:
         return Record(spec, status, metrics or {}, error[-TRACEBACK_TAIL:],
-                      provenance(device, started, time.perf_counter() - t0))
+                      provenance(device, started, time.perf_counter() - t0, spec))
 
     try:
         suite, task = resolve_task(spec)
@@ -288,6 +341,7 @@ def warm_up(spec: RunSpec) -> None:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # no thread pool in the parent of forked children
     git_sha()  # cached here, so forked children do not each run git for their provenance
+    harness_fingerprint()  # and do not each hash the harness sources
     try:
         if SUITES.get(spec.suite).isolated:
             return  # a third-party suite's code runs in the run's child only

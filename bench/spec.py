@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,12 +17,48 @@ from . import __version__
 
 HASH_LENGTH = 16
 
-#: Spec options that override a task's training recipe (stored in the spec, so they are hashed and
-#: shown: a run with options is never mixed with the task's default-recipe runs).
-#: ``amp`` ("bf16": bfloat16 autocast of the model's forward) and ``compile`` (``torch.compile`` of
-#: the model) change the numerics, so they are spec options too.
-RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay", "amp", "compile")
 AMP_CHOICES = ("bf16",)
+
+
+@dataclass(frozen=True)
+class RecipeOption:
+    """One spec option: what a valid value is, and whether it overrides a ``TrainConfig``
+    field of the same name."""
+
+    valid: str  # what a valid value is, for the error message
+    accepts: Callable[[Any], bool]
+    train_config: bool = False
+
+
+def _positive_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _non_negative(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+
+
+#: The spec options — the one declaration that planning, the runner and the API read. They
+#: override a task's training recipe and are stored in the spec, so they are hashed and shown: a
+#: run with options is never mixed with the task's default-recipe runs. ``amp`` ("bf16":
+#: bfloat16 autocast of the model's forward) and ``compile`` (``torch.compile`` of the model)
+#: change the numerics, so they are spec options too.
+RECIPE_OPTIONS: dict[str, RecipeOption] = {
+    "epochs": RecipeOption("a positive integer", _positive_int, train_config=True),
+    "batch_size": RecipeOption("a positive integer", _positive_int, train_config=True),
+    "lr": RecipeOption("a non-negative number", _non_negative, train_config=True),
+    "weight_decay": RecipeOption("a non-negative number", _non_negative, train_config=True),
+    "amp": RecipeOption(f"one of {', '.join(AMP_CHOICES)}", lambda v: v in AMP_CHOICES),
+    "compile": RecipeOption("true or false", lambda v: isinstance(v, bool)),
+}
+#: The options that replace a field of the task's ``TrainConfig``.
+TRAIN_CONFIG_OPTIONS = tuple(k for k, o in RECIPE_OPTIONS.items() if o.train_config)
+
+
+def option_problem(key: str, value: Any) -> str:
+    """'' when ``value`` is valid for the known option ``key``, else what is wrong."""
+    option = RECIPE_OPTIONS[key]
+    return "" if option.accepts(value) else f"option {key} must be {option.valid}, got {value!r}"
 
 
 def canonical_json(value: Any) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,8 +32,9 @@ if TYPE_CHECKING:  # the runner imports torch; these modules stay light
 SPEC_COLUMNS = ("spec_key", "loss", "loss_version", "loss_hparams", "regularizer",
                 "regularizer_version", "regularizer_hparams", "suite", "task", "task_version",
                 "seed", "options", "harness_version")
-PROVENANCE_COLUMNS = ("lossbench_version", "git_sha", "torch_version", "python_version", "device",
-                      "host", "started_at", "wall_seconds")
+PROVENANCE_COLUMNS = ("lossbench_version", "harness_fingerprint", "loss_distribution",
+                      "regularizer_distribution", "git_sha", "torch_version", "python_version",
+                      "device", "host", "started_at", "wall_seconds")
 RUN_COLUMNS = (*SPEC_COLUMNS, "status", "error", *PROVENANCE_COLUMNS)
 
 SCHEMA = pa.schema([
@@ -52,6 +54,9 @@ SCHEMA = pa.schema([
     ("status", pa.string()),
     ("error", pa.string()),
     ("lossbench_version", pa.string()),
+    ("harness_fingerprint", pa.string()),  # lossbench.fingerprint of the harness sources
+    ("loss_distribution", pa.string()),  # "<distribution> <version>" or "local <file hash>"
+    ("regularizer_distribution", pa.string()),
     ("git_sha", pa.string()),
     ("torch_version", pa.string()),
     ("python_version", pa.string()),
@@ -63,6 +68,10 @@ SCHEMA = pa.schema([
     ("value", pa.float64()),
 ])
 
+#: Columns added after the first records were stored: a record without them (made before they
+#: existed) is still trusted, and reads back with nulls there.
+ADDED_COLUMNS = ("harness_fingerprint", "loss_distribution", "regularizer_distribution")
+LEGACY_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in ADDED_COLUMNS])
 
 PLOTS_DIR = "_plots"  # the leaderboard's plots, under the results folder ("_": not records)
 TUNING_DIR = "_tuning"  # tuning manifests (lossbench.tune), under the results folder
@@ -97,8 +106,17 @@ def record_table(record: Record) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=SCHEMA)
 
 
+ATTEMPTS_DIR = "_attempts"  # earlier attempts of re-run specs (``<key>.<n>.parquet``), kept
+
+
 def write_record(results_dir: str | Path, record: Record) -> Path:
-    """Atomically write ``record`` as ``<results_dir>/<spec key>.parquet`` and return the path."""
+    """Atomically write ``record`` as ``<results_dir>/<spec key>.parquet`` and return the path.
+
+    A spec that already has a record (``--force``, ``--retry-failed``) keeps it: the earlier
+    file is first linked (or copied) to ``_attempts/<spec key>.<n>.parquet``, n = 1, 2, … in
+    the order the attempts were made, then the new record takes its place. Readers see the
+    latest attempt; :func:`attempts` counts them.
+    """
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     path = result_path(results_dir, record.spec.key)
@@ -108,11 +126,53 @@ def write_record(results_dir: str | Path, record: Record) -> Path:
             pq.write_table(record_table(record), fh)
             fh.flush()
             os.fsync(fh.fileno())
+        if path.is_file():
+            _keep_attempt(results_dir, path)
         os.replace(tmp, path)
         _fsync_dir(results_dir)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _keep_attempt(results_dir: Path, path: Path) -> Path:
+    """Preserve the record at ``path`` as the next ``_attempts/<key>.<n>.parquet``."""
+    folder = results_dir / ATTEMPTS_DIR
+    folder.mkdir(exist_ok=True)
+    n = len(_attempt_files(results_dir, path.stem)) + 1
+    target = folder / f"{path.stem}.{n}.parquet"
+    while target.exists():
+        n += 1
+        target = folder / f"{path.stem}.{n}.parquet"
+    try:
+        os.link(path, target)
+    except OSError:  # no hard links on this file system
+        shutil.copy2(path, target)
+    _fsync_dir(folder)
+    return target
+
+
+def _attempt_files(results_dir: str | Path, key: str | None = None) -> list[Path]:
+    """The kept earlier attempts (of ``key``, or of every spec)."""
+    folder = Path(results_dir) / ATTEMPTS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"{key or '*'}.*.parquet"))
+
+
+def attempts(results_dir: str | Path, keys: Iterable[str] | None = None) -> dict[str, int]:
+    """``{spec key: number of attempts}`` of every stored spec (or of ``keys`` that are
+    stored): 1 for a spec run once, n + 1 after n re-runs (their records are kept under
+    ``_attempts/``; the leaderboard reads the latest)."""
+    counts = dict.fromkeys(stored_keys(results_dir), 1)
+    for path in _attempt_files(results_dir):
+        key = path.name.split(".", 1)[0]
+        if key in counts:
+            counts[key] += 1
+    if keys is not None:
+        wanted = set(keys)
+        counts = {k: v for k, v in counts.items() if k in wanted}
+    return counts
 
 
 def _fsync_dir(path: Path) -> None:
@@ -163,13 +223,15 @@ def _files(results_dir: str | Path, keys: Iterable[str] | None = None) -> list[P
 
 def results_digest(results_dir: str | Path) -> str:
     """A SHA-256 over the name and content of every file the leaderboard is made from: the
-    records (``*.parquet``) and the tuning manifests (``_tuning/*.json``); nothing else in the
-    folder (plots, temporary files, a leaderboard or cache kept there) changes it."""
+    records (``*.parquet``), the kept earlier attempts (``_attempts/``: their count is shown)
+    and the tuning manifests (``_tuning/*.json``); nothing else in the folder (plots,
+    temporary files, a leaderboard or cache kept there) changes it."""
     import hashlib
 
     root = Path(results_dir)
     h = hashlib.sha256()
-    inputs = [*_files(root), *sorted(root.glob(f"{TUNING_DIR}/*.json"))] if root.is_dir() else []
+    inputs = [*_files(root), *_attempt_files(root),
+              *sorted(root.glob(f"{TUNING_DIR}/*.json"))] if root.is_dir() else []
     for path in inputs:  # exactly the files load_results and load_manifests read
         h.update(path.relative_to(root).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
@@ -189,7 +251,7 @@ def record_file_problem(path: Path) -> str:
         schema = meta.schema.to_arrow_schema().remove_metadata()
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
         return f"not a readable Parquet file ({type(exc).__name__}: {exc})"
-    if not schema.equals(SCHEMA):
+    if not (schema.equals(SCHEMA) or schema.equals(LEGACY_SCHEMA)):
         missing = [n for n in SCHEMA.names if n not in schema.names]
         extra = [n for n in schema.names if n not in SCHEMA.names]
         what = (f"missing columns {', '.join(missing[:5])}" if missing else

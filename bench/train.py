@@ -43,7 +43,16 @@ from .registry import context_kwargs
 
 #: Keyword context a loss receives when (and only when) its signature names it.
 CALL_CONTEXT = ("index", "epoch", "num_epochs", "model", "inputs", "class_counts")
-HOOKS = ("setup", "transform_batch", "penalty", "step", "on_epoch_end")
+#: The regularizer hooks and their positional arguments, in the order the trainer calls them: the
+#: one declaration of the protocol (the table above explains each; ``lossbench check`` checks
+#: a regularizer's hooks against it).
+HOOKS: dict[str, tuple[str, ...]] = {
+    "setup": ("model", "ctx"),
+    "transform_batch": ("x", "y", "ctx"),
+    "penalty": ("outputs", "y", "ctx"),
+    "step": ("closure", "optimizer", "ctx"),
+    "on_epoch_end": ("ctx",),
+}
 
 
 class Diverged(RuntimeError):
@@ -274,9 +283,7 @@ def train(
             with torch.autocast(device.type, dtype=autocast):
                 outputs = model(x)
             outputs = outputs.float()
-        kwargs = {k: getattr(ctx, k) for k in call_names}
-        loss = loss_on_targets(loss_fn, outputs, y, accepts_soft=accepts_soft_targets,
-                               kwargs=kwargs)
+        loss = criterion(outputs, y)
         for reg in penalties:
             loss = loss + reg.penalty(outputs, y, ctx)
         loss.backward()

@@ -34,7 +34,7 @@ from .errors import UsageError
 from .metrics import metric_info
 from .plan import BASELINE_LOSS, DEFAULT_SEEDS, plan
 from .progress import stderr
-from .registry import LOSSES, REGULARIZERS, Card, resolve_hparams
+from .registry import LOSSES, NO_DEFAULT, REGULARIZERS, Card, resolve_hparams, search_space_problem
 from .spec import RunSpec, canonical_json
 from .store import TUNING_DIR
 
@@ -51,27 +51,16 @@ def hparam_seed(entry: str, hparam: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{entry}/{hparam}".encode()).digest()[:8], "big")
 
 
-def validate_search_space(entry: str, space: Mapping[str, Any]) -> None:
-    """Raise :class:`UsageError` naming the entry and hyperparameter for a malformed space."""
+def validate_search_space(entry: str, space: Mapping[str, Any],
+                          defaults: Mapping[str, Any] | None = None) -> None:
+    """Raise :class:`UsageError` naming the entry and hyperparameter for a malformed space: the
+    card rule of :func:`lossbench.registry.search_space_problem` (with each default in range
+    when ``defaults`` are given), the one that ``list`` and ``lossbench check`` apply."""
     for name, dim in space.items():
-        where = f"search_space[{name!r}] of {entry!r}"
-        if not isinstance(dim, Mapping):
-            raise UsageError(f"{where} must be a dict, got {dim!r}")
-        if "choices" in dim:
-            if not isinstance(dim["choices"], Sequence) or isinstance(dim["choices"], str) \
-                    or not dim["choices"]:
-                raise UsageError(f"{where}: 'choices' must be a non-empty list, got "
-                                 f"{dim['choices']!r}")
-            continue
-        if "low" not in dim or "high" not in dim:
-            raise UsageError(f"{where} needs 'low' and 'high' (or 'choices'), got {dict(dim)!r}")
-        low, high = dim["low"], dim["high"]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) \
-                or not low <= high:
-            raise UsageError(f"{where}: expected numbers with low <= high, got low={low!r}, "
-                             f"high={high!r}")
-        if dim.get("log") and low <= 0:
-            raise UsageError(f"{where}: a log scale needs low > 0, got low={low!r}")
+        default = (defaults or {}).get(name, NO_DEFAULT)
+        problem = search_space_problem(dim, default)
+        if problem:
+            raise UsageError(f"search_space[{name!r}] of {entry!r}: {problem}")
 
 
 def unit_to_value(dim: Mapping[str, Any], u: float) -> Any:
@@ -95,12 +84,13 @@ def unit_to_value(dim: Mapping[str, Any], u: float) -> Any:
     return float(low + u * (high - low))
 
 
-def draw_configs(entry: str, space: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
+def draw_configs(entry: str, space: Mapping[str, Any], n: int,
+                 defaults: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """``n`` quasi-random configurations of ``space`` for ``entry`` (scrambled Halton per
-    hyperparameter, seeded by :func:`hparam_seed`)."""
+    hyperparameter, seeded by :func:`hparam_seed`); the space is validated first."""
     from scipy.stats import qmc
 
-    validate_search_space(entry, space)
+    validate_search_space(entry, space, defaults)
     if n <= 0 or not space:
         return []
     columns = {}
@@ -115,7 +105,7 @@ def trial_configs(card: Card, trials: int) -> list[dict[str, Any]]:
     ``trials - 1`` draws. An empty search space gives the defaults only."""
     if trials < 1:
         raise UsageError(f"--trials must be >= 1, got {trials}")
-    draws = draw_configs(card.name, card.search_space, trials - 1)
+    draws = draw_configs(card.name, card.search_space, trials - 1, card.hparams)
     return [dict(card.hparams)] + [resolve_hparams(card, d) for d in draws]
 
 

@@ -77,12 +77,18 @@ def test_rerunning_a_finished_sweep_imports_no_entry_and_keeps_the_leaderboard(t
 
 
 @pytest.mark.slow  # a fresh interpreter per CLI call: in .ci/run's slow step
-def test_force_reruns_stored_specs(tmp_path):
+def test_force_reruns_stored_specs_and_keeps_the_earlier_record(tmp_path):
+    results = tmp_path / "r"
     args = ["run", "--task", "standard/mnist1d", "--loss", "cross_entropy", "--seeds", "1",
-            "--epochs", "1", "--results", str(tmp_path / "r"), "--no-leaderboard"]
+            "--epochs", "1", "--results", str(results), "--no-leaderboard"]
     run_cli(*args)
+    (first,) = results.glob("*.parquet")
+    before = pd.read_parquet(first)
     out = run_cli(*args, "--force")
     assert "1 to run, 0 already stored" in out.stderr
+    kept = pd.read_parquet(results / "_attempts" / f"{first.stem}.1.parquet")
+    pd.testing.assert_frame_equal(kept, before)  # the earlier record, unchanged
+    assert pd.read_parquet(first)["started_at"].iloc[0] >= before["started_at"].iloc[0]
 
 
 @pytest.mark.slow  # a fresh interpreter per CLI call: in .ci/run's slow step

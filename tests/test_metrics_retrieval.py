@@ -45,6 +45,50 @@ def test_retrieval_metrics_match_brute_force(seed):
         assert got[key] == pytest.approx(value, abs=1e-6), key
 
 
+def _pml_reference(emb: torch.Tensor, y: torch.Tensor, knn_func=None) -> dict[str, float]:
+    """pytorch-metric-learning's AccuracyCalculator, the protocol of Musgrave et al. 2020."""
+    from pytorch_metric_learning.distances import LpDistance
+    from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+    from pytorch_metric_learning.utils.inference import CustomKNN
+
+    calc = AccuracyCalculator(include=tuple(retrieval.PML_METRICS), k="max_bin_count",
+                              device=torch.device("cpu"),
+                              knn_func=knn_func or CustomKNN(LpDistance()))
+    res = calc.get_accuracy(torch.nn.functional.normalize(emb.double(), dim=-1), y)
+    return {short: res[name] for name, short in retrieval.PML_METRICS.items()}
+
+
+def _uneven(seed: int):
+    """Classes of 1 (a lone query: nothing to retrieve), 2, 5 and 30 samples."""
+    gen = torch.Generator().manual_seed(seed)
+    y = torch.tensor([0] + [1] * 2 + [2] * 5 + [3] * 30)
+    return torch.randn(4, 6, generator=gen)[y] + torch.randn(len(y), 6, generator=gen), y
+
+
+@pytest.mark.parametrize("data", [_embeddings(0), _embeddings(3, 40, 7, 16), _uneven(4)])
+def test_retrieval_metrics_match_pytorch_metric_learnings_accuracy_calculator(data):
+    emb, y = data
+    got = retrieval.retrieval_metrics(emb, y, chunk=16)  # several chunks of queries
+    for key, value in _pml_reference(emb, y).items():
+        assert got[key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_retrieval_metrics_match_the_calculator_with_its_default_faiss_knn():
+    pytest.importorskip("faiss", reason="faiss-cpu is not installed (PML's default k-NN)")
+    from pytorch_metric_learning.utils.inference import FaissKNN
+
+    emb, y = _embeddings(5, 20, 5, 8)
+    got = retrieval.retrieval_metrics(emb.float(), y)
+    for key, value in _pml_reference(emb.float(), y, FaissKNN()).items():
+        assert got[key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_retrieval_metrics_are_zero_when_every_query_is_alone_in_its_class():
+    emb, _ = _embeddings(0, 1, 4)
+    assert retrieval.retrieval_metrics(emb, torch.arange(4)) == {
+        "p_at_1": 0.0, "map_at_r": 0.0, "r_precision": 0.0}
+
+
 def test_cluster_metrics_are_sklearn_nmi_ami_of_seeded_kmeans():
     emb, y = _embeddings(2)
     e = torch.nn.functional.normalize(emb.double(), dim=-1).numpy()

@@ -114,3 +114,22 @@ def test_the_default_timeout_follows_the_epochs_of_the_run():
     assert default_timeout(spec("mnist1d", epochs=150)) == 1500  # embedded: 10 s an epoch
     assert default_timeout(spec("mnist1d")) == 600  # the floor (its recipe has 40 epochs)
     assert default_timeout(spec("digits", epochs=2)) == 1200  # not embedded: 600 s an epoch
+
+
+def test_an_in_process_run_uses_one_torch_thread_on_cpu_and_restores_the_callers():
+    """A second thread made the tiny embedded runs several times slower on a busy machine; a
+    run in this process (tests, the serial executor, notebooks) gets 1 unless told otherwise."""
+    import torch
+
+    from lossbench.runner import execute
+
+    (spec,), _ = plan(tasks=["standard/mnist1d"], losses=["cross_entropy"], seeds=[0],
+                      options={"epochs": 1})
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        record = execute(spec)
+        assert record.provenance["device"].endswith(" x1")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

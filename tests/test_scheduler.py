@@ -15,7 +15,7 @@ from lossbench.plan import plan
 from lossbench.progress import SweepProgress, format_seconds
 from lossbench.runner import Record, execute
 from lossbench.scheduler import remove_stale_temp_files, run_sweep
-from lossbench.store import load_results, write_record
+from lossbench.store import attempts, load_results, write_record
 
 from .conftest import run_cli
 
@@ -60,6 +60,14 @@ def test_failed_runs_are_retried_only_with_retry_failed(tmp_path):
     run_sweep(specs, tmp_path, executor=plain, progress="quiet")
     run_sweep(specs, tmp_path, executor=retry, retry_failed=True, progress="quiet")
     assert plain.ran == [] and retry.ran == specs
+
+
+def test_force_and_retry_failed_keep_every_earlier_record(tmp_path):
+    specs = smoke_specs()
+    for options in ({}, {"force": True}, {"retry_failed": True}):
+        run_sweep(specs, tmp_path, executor=CountingExecutor(), progress="quiet", **options)
+    assert attempts(tmp_path) == {specs[0].key: 3}
+    assert len(list((tmp_path / "_attempts").glob(f"{specs[0].key}.*.parquet"))) == 2
 
 
 def test_local_child_process_gives_the_same_record_as_serial(tmp_path):

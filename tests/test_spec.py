@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from lossbench.spec import RunSpec, canonical_json
 
 
@@ -43,3 +45,26 @@ def test_every_field_changes_the_key():
 def test_round_trips_through_dict():
     s = spec(regularizer="mixup", regularizer_hparams={"alpha": 0.2})
     assert RunSpec.from_dict(s.to_dict()) == s
+
+
+def test_every_recipe_option_that_overrides_the_recipe_is_a_train_config_field():
+    import dataclasses
+
+    from lossbench.spec import TRAIN_CONFIG_OPTIONS
+    from lossbench.train import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert TRAIN_CONFIG_OPTIONS and set(TRAIN_CONFIG_OPTIONS) <= fields
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("epochs", True, "option epochs must be a positive integer, got True"),
+    ("amp", "fp16", "option amp must be one of bf16, got 'fp16'"),
+    ("compile", "yes", "option compile must be true or false"),
+])
+def test_recipe_options_are_checked_by_their_one_declaration(key, value, message):
+    from lossbench.errors import UsageError
+    from lossbench.plan import validate_options
+
+    with pytest.raises(UsageError, match=message):
+        validate_options({key: value})

@@ -13,6 +13,7 @@ import pytest
 from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import (
+    attempts,
     load_results,
     result_path,
     stored_status,
@@ -99,11 +100,35 @@ def test_a_folder_at_a_records_path_is_not_a_record(tmp_path):
     assert load_results(tmp_path).empty
 
 
-def test_rewriting_a_spec_replaces_its_file_atomically(tmp_path):
+def test_rewriting_a_spec_keeps_the_earlier_attempt_and_readers_see_the_latest(tmp_path):
     write_record(tmp_path, record(metrics={"top1": 0.1}))
     write_record(tmp_path, record(metrics={"top1": 0.2}))
     assert load_results(tmp_path)["top1"].tolist() == [0.2]
-    assert len(os.listdir(tmp_path)) == 1
+    key = record().spec.key
+    kept = tmp_path / "_attempts" / f"{key}.1.parquet"
+    assert pq.read_table(kept).column("value").to_pylist() == [0.1]
+    assert sorted(os.listdir(tmp_path)) == ["_attempts", f"{key}.parquet"]
+    assert len(pd.read_parquet(tmp_path)) == 1  # plain pandas skips _attempts/ too
+
+
+def test_attempts_counts_every_run_of_a_spec(tmp_path):
+    for top1 in (0.1, 0.2, 0.3):
+        write_record(tmp_path, record(metrics={"top1": top1}))
+    write_record(tmp_path, record(seed=1))
+    assert attempts(tmp_path) == {record().spec.key: 3, record(seed=1).spec.key: 1}
+    assert attempts(tmp_path, [record(seed=1).spec.key]) == {record(seed=1).spec.key: 1}
+    assert [p.name.split(".")[1] for p in sorted((tmp_path / "_attempts").iterdir())] == ["1", "2"]
+
+
+def test_a_record_made_before_the_provenance_columns_were_added_is_still_read(tmp_path):
+    from lossbench.store import ADDED_COLUMNS, is_missing, record_table
+
+    table = record_table(record())
+    old = table.drop_columns(list(ADDED_COLUMNS))
+    pq.write_table(old, result_path(tmp_path, record().spec.key))
+    assert untrusted_files(tmp_path) == []
+    row = load_results(tmp_path).iloc[0]
+    assert row["top1"] == 0.9 and all(is_missing(row[c]) for c in ADDED_COLUMNS)
 
 
 @pytest.mark.parametrize("wide", [True, False])

@@ -156,3 +156,14 @@ def test_dml_split_holds_out_the_second_half_of_the_classes(local_data):
     assert set(data.y_train.tolist()) == set(range(100))
     assert set(data.y_test.tolist()) == set(range(100))  # classes 100..199, relabelled
     assert len(data.y_test) == 100 * PER_CLASS
+
+
+def test_a_full_scale_dependency_that_is_missing_names_the_extra_to_install(monkeypatch):
+    import sys
+
+    from lossbench.errors import MissingExtraError
+    from lossbench.models import build_model
+
+    monkeypatch.setitem(sys.modules, "timm", None)  # what an import of a missing module meets
+    with pytest.raises(MissingExtraError, match=r"pip install 'lossbench\[fullscale\]'"):
+        build_model("timm:resnet18", (3, 32, 32), 10)

@@ -52,10 +52,12 @@ def test_int_dimension_gives_every_value_equal_width():
 
 
 @pytest.mark.parametrize("space, message", [
-    ({"g": {"low": 2.0, "high": 1.0}}, "low <= high"),
-    ({"g": {"low": 0.0, "high": 1.0, "log": True}}, "log scale needs low > 0"),
+    ({"g": {"low": 2.0, "high": 1.0}}, "low must be < high"),
+    ({"g": {"low": 1.0, "high": 1.0}}, "low must be < high"),
+    ({"g": {"low": 0.0, "high": 1.0, "log": True}}, "log-scale range needs low > 0"),
     ({"g": {"choices": []}}, "non-empty list"),
-    ({"g": {"high": 1.0}}, "needs 'low' and 'high'"),
+    ({"g": {"high": 1.0}}, "expected keys low, high"),
+    ({"g": {"low": False, "high": True}}, "finite numbers"),
 ])
 def test_malformed_search_spaces_are_named(space, message):
     with pytest.raises(UsageError, match=message):

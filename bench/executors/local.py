@@ -128,7 +128,7 @@ def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
     configure_threads(threads)
     if memory_limit_mb:
         limit_memory(memory_limit_mb)
-    record = execute(spec, device=device)
+    record = execute(spec, device=device, threads=threads)
     conn.send(record)
     conn.close()
 

@@ -34,7 +34,7 @@ def run_on_worker(spec: RunSpec, device: str, threads: int) -> Record:
     if device == "cuda":
         device = "cuda:0"  # Ray sets CUDA_VISIBLE_DEVICES to the GPU it assigned
     configure_threads(threads)
-    return execute(spec, device=device)
+    return execute(spec, device=device, threads=threads)
 
 
 class RayExecutor:

@@ -5,7 +5,7 @@ sweep with it, there is no timeout, and third-party entries are imported into th
 Exceptions still become the run's status (:func:`execute` never raises for entry bugs), so
 ``--executor serial --pdb``-style debugging sees the same records. The records equal the local
 executor's bit for bit: the same default torch threads (:func:`default_threads`, 1 on CPU; the
-caller's setting is restored afterwards) and every run gets its own copy of the task data.
+caller's setting is restored after each run) and every run gets its own copy of the task data.
 """
 
 from __future__ import annotations
@@ -26,17 +26,10 @@ class SerialExecutor:
 
     def map(self, specs: Sequence[RunSpec],
             on_start: Callable[[RunSpec], None] | None = None) -> Iterator[Record]:
-        import torch
-
-        before = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            for spec in specs:
-                if on_start is not None:
-                    on_start(spec)
-                yield execute(spec, device=self.device)
-        finally:
-            torch.set_num_threads(before)
+        for spec in specs:
+            if on_start is not None:
+                on_start(spec)
+            yield execute(spec, device=self.device, threads=self.threads)
 
     def close(self) -> None:
         pass

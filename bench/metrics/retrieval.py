@@ -7,11 +7,13 @@ Reality Check", arXiv:2003.08505). Every sample queries all the others (leave-on
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-#: Names under which :func:`retrieval_metrics` reports PML's metrics.
+#: PML's ``AccuracyCalculator`` names of the metrics :func:`retrieval_metrics` reports, and ours.
 PML_METRICS = {
     "precision_at_1": "p_at_1",
     "mean_average_precision_at_r": "map_at_r",
@@ -19,22 +21,45 @@ PML_METRICS = {
 }
 
 
-def retrieval_metrics(embeddings: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    """Precision@1, MAP@R and R-precision by ``pytorch_metric_learning``'s ``AccuracyCalculator``
-    (faiss k-NN, ``k = "max_bin_count"`` so MAP@R sees all R same-class neighbours).
+def retrieval_metrics(embeddings: torch.Tensor, labels: torch.Tensor,
+                      chunk: int = 1024) -> dict[str, float]:
+    """Precision@1, MAP@R and R-precision by exact leave-one-out k-NN in torch (the definitions
+    of ``pytorch_metric_learning``'s ``AccuracyCalculator`` with ``k = "max_bin_count"``, which
+    the tests compare against).
 
-    For a query with R other samples of its class and its k nearest neighbours
-    ``n_1..n_R``: P@1 = ``1[y(n_1) = y]``, R-precision = ``(1/R) Σ_{i≤R} 1[y(n_i) = y]``, MAP@R =
-    ``(1/R) Σ_{i≤R} P(i) · 1[y(n_i) = y]`` with ``P(i)`` the precision of the first i; each averaged
-    over queries.
+    For a query with R other samples of its class and its nearest neighbours ``n_1..n_R`` (by
+    cosine similarity of the normalised embeddings, itself excluded): P@1 = ``1[y(n_1) = y]``,
+    R-precision = ``(1/R) Σ_{i≤R} 1[y(n_i) = y]``, MAP@R = ``(1/R) Σ_{i≤R} P(i) · 1[y(n_i) =
+    y]`` with ``P(i)`` the precision of the first i; each averaged over the queries that have
+    R ≥ 1 (a query alone in its class has nothing to retrieve; 0 when every query is alone).
+    Similarities are float64 and taken ``chunk`` queries at a time, so memory stays
+    ``chunk × N``.
     """
-    from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
-
-    emb = F.normalize(embeddings.detach().float().cpu(), dim=-1)
-    calc = AccuracyCalculator(include=tuple(PML_METRICS), k="max_bin_count",
-                              device=torch.device("cpu"))
-    res = calc.get_accuracy(emb, labels.cpu())
-    return {short: float(res[name]) for name, short in PML_METRICS.items()}
+    emb = F.normalize(embeddings.detach().double().cpu(), dim=-1)
+    y = labels.detach().cpu().long()
+    n = len(y)
+    _, inverse, counts = torch.unique(y, return_inverse=True, return_counts=True)
+    r = counts[inverse] - 1  # same-class samples other than the query itself
+    k = int(r.max()) if n else 0
+    if k == 0:
+        return dict.fromkeys(PML_METRICS.values(), 0.0)
+    p1, rp, mapr = (torch.zeros(n, dtype=torch.float64) for _ in range(3))
+    ranks = torch.arange(1, k + 1, dtype=torch.float64)
+    for start in range(0, n, chunk):
+        rows = torch.arange(start, min(start + chunk, n))
+        sim = emb[rows] @ emb.T
+        sim[torch.arange(len(rows)), rows] = -math.inf  # leave the query out
+        neighbours = sim.topk(k, dim=1).indices
+        hit = (y[neighbours] == y[rows, None]).double()  # [queries, k]
+        within = ranks[None, :] <= r[rows, None]  # only the first R neighbours count
+        hit_r = hit * within
+        rr = r[rows].clamp_min(1).double()
+        p1[rows] = hit[:, 0]
+        rp[rows] = hit_r.sum(1) / rr
+        mapr[rows] = (hit_r.cumsum(1) / ranks * hit_r).sum(1) / rr
+    queries = r > 0
+    return {"p_at_1": float(p1[queries].mean()), "map_at_r": float(mapr[queries].mean()),
+            "r_precision": float(rp[queries].mean())}
 
 
 def cluster_metrics(embeddings: torch.Tensor, labels: torch.Tensor,

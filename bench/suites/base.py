@@ -20,6 +20,7 @@ from ..errors import unknown_value
 from ..findings import Finding
 from ..selection import DEFAULT_SELECTION, get_selection
 from ..train import TrainConfig
+from .info import SuiteInfo, TaskInfo, _SuiteTasks  # noqa: F401 - the descriptions
 
 
 @dataclass
@@ -133,7 +134,7 @@ class Task:
 
 
 @dataclass(frozen=True)
-class Suite:
+class Suite(_SuiteTasks):
     """A named, versioned group of tasks with its headline metrics."""
 
     name: str
@@ -150,7 +151,3 @@ class Suite:
         if name not in self.tasks:
             raise unknown_value(f"task of suite {self.name!r}", name, self.tasks)
         return self.tasks[name]
-
-    def default_tasks(self) -> list[Task]:
-        """The embedded tasks: what ``lossbench run --suite NAME`` runs."""
-        return [t for t in self.tasks.values() if t.embedded]

@@ -84,3 +84,13 @@ def apply_transition(y: np.ndarray, transition: np.ndarray,
         off[c] = 0
         noisy[chosen] = gen.choice(num_classes, size=k, p=off / off.sum())
     return noisy
+
+
+def noisy_extra(y_clean: np.ndarray, y_noisy: np.ndarray, transition: np.ndarray) -> dict:
+    """The ``TaskData.extra`` of a noisy-label task, what the noisy suite's metrics need: the clean
+    training labels, the realised noise rate and the transition matrix."""
+    import torch
+
+    return {"y_train_clean": torch.as_tensor(y_clean, dtype=torch.long),
+            "noise_rate": float(np.mean(y_clean != y_noisy)),
+            "transition": torch.as_tensor(transition, dtype=torch.float64)}

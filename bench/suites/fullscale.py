@@ -35,6 +35,7 @@ from .corruption import (
     apply_transition,
     long_tail_counts,
     long_tail_indices,
+    noisy_extra,
     pair_transition,
     symmetric_transition,
 )
@@ -182,7 +183,6 @@ def cifar100_superclass_pairs(fine: np.ndarray, coarse: np.ndarray) -> dict[int,
 @functools.lru_cache(maxsize=2)
 def cifar_noisy(name: str, kind: str, rate: float, seed: int) -> TaskData:
     """CIFAR-{10,100} with seeded synthetic noise on train and validation labels."""
-    from .noisy import noisy_extra
 
     source, train, test, y, keep, hold = _splits_with_holdout(name, seed)
     c = NUM_CLASSES[name]
@@ -211,7 +211,6 @@ def cifar_n_file(name: str) -> Path | None:
 def cifar_n(name: str, label_set: str, seed: int) -> TaskData:
     """CIFAR-10N / CIFAR-100N: real human label noise (Wei et al. 2022) on the CIFAR training
     images, in the original training order (checked against the file's ``clean_label``)."""
-    from .noisy import noisy_extra
 
     path = cifar_n_file(name)
     if path is None:

@@ -28,13 +28,18 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import torch
 
 from ..findings import EntryRef, Finding
 from ..metrics import classification
 from ..metrics.summary import classification_summary
 from .base import EvalInput, Suite, Task, TaskData
-from .corruption import MNIST_PAIR_MAP, apply_transition, pair_transition, symmetric_transition
+from .corruption import (
+    MNIST_PAIR_MAP,
+    apply_transition,
+    noisy_extra,
+    pair_transition,
+    symmetric_transition,
+)
 from .embedded import as_task_data, mnist1d_pool, mnist1d_recipe
 from .fullscale import noisy_tasks
 from .splits import rng, stratified_holdout
@@ -61,13 +66,6 @@ def transition_matrix(kind: str, rate: float, num_classes: int = 10,
     if kind == "pair":
         return pair_transition(num_classes, rate, MNIST_PAIR_MAP if pairs is None else pairs)
     raise ValueError(f"unknown noise kind {kind!r}; valid: symmetric, pair")
-
-
-def noisy_extra(y_clean: np.ndarray, y_noisy: np.ndarray, transition: np.ndarray) -> dict:
-    """What :func:`noise_metrics` needs: clean labels, the realised rate, the transition matrix."""
-    return {"y_train_clean": torch.as_tensor(y_clean, dtype=torch.long),
-            "noise_rate": float(np.mean(y_clean != y_noisy)),
-            "transition": torch.as_tensor(transition, dtype=torch.float64)}
 
 
 @functools.lru_cache(maxsize=8)
