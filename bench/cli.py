@@ -332,7 +332,7 @@ def _list_suites(pattern: str | None) -> int:
             for task in suite_info(entry.name).tasks.values():
                 rows.append({"suite": _cell(entry.name, 60), "task": _cell(task.name, 60),
                              "version": _cell(task.version, 24),
-                             "default": "yes" if task.embedded else "",
+                             "default": "yes" if task.in_default_sweep else "",
                              "data": "not checked (third-party)",
                              "origin": _cell(entry.origin, 60), "status": "ok"})
             continue
@@ -343,7 +343,7 @@ def _list_suites(pattern: str | None) -> int:
             except Exception as exc:  # noqa: BLE001
                 available = f"unknown ({exc})"
             rows.append({"suite": entry.name, "task": task.name, "version": task.version,
-                         "default": "yes" if task.embedded else "", "data": available,
+                         "default": "yes" if task.in_default_sweep else "", "data": available,
                          "origin": entry.origin, "status": "ok"})
     print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True))
     return 0

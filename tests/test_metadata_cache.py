@@ -154,9 +154,10 @@ def test_suite_info_matches_the_loaded_suite():
     assert list(info.tasks) == list(suite.tasks)
     assert [t.name for t in info.default_tasks()] == [t.name for t in suite.default_tasks()]
     for name, task in suite.tasks.items():
-        assert (info.tasks[name].version, info.tasks[name].embedded,
-                info.tasks[name].supports_embedding) == (
-            str(task.version), task.embedded, task.supports_embedding)
+        described = info.tasks[name]
+        assert (described.version, described.embedded, described.in_default_sweep,
+                described.supports_embedding) == (
+            str(task.version), task.embedded, task.in_default_sweep, task.supports_embedding)
 
 
 def test_the_fingerprint_changes_with_a_files_size_or_mtime(tmp_path, monkeypatch):

@@ -41,3 +41,11 @@ def test_cross_entropy_reaches_the_published_regime():
     assert record.status == "ok", record.error
     assert record.metrics["top1"] >= 0.85
     assert record.metrics["train_seconds"] > 0 and record.metrics["samples_per_second"] > 0
+
+
+def test_the_default_sweep_follows_embedded_unless_a_task_says_otherwise():
+    from lossbench.suites.standard import DIGITS, MNIST1D
+
+    assert MNIST1D.in_default_sweep
+    assert DIGITS.embedded and not DIGITS.in_default_sweep
+    assert [t.name for t in SUITE.default_tasks()] == ["mnist1d"]

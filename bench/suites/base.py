@@ -120,7 +120,11 @@ class Task:
     train: TrainConfig = field(default_factory=TrainConfig)
     model: str = "cnn1d"
     model_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    embedded: bool = True  # runs offline on a CPU; part of the default sweep
+    #: runs offline on a CPU in minutes (generated or package-shipped data, a CPU-sized model);
+    #: full-scale tasks (downloaded data, GPU-sized models) are not embedded
+    embedded: bool = True
+    #: what ``lossbench run`` runs when no task is named; None: the same as ``embedded``
+    in_default_sweep: bool | None = None
     supports_embedding: bool = False  # embedding losses (kind = "embedding") can run here
     embedding_size: int = 64
     available: Callable[[], bool] = lambda: True
@@ -131,6 +135,8 @@ class Task:
 
     def __post_init__(self) -> None:
         get_selection(self.model_selection)  # UsageError naming the valid rules
+        if self.in_default_sweep is None:
+            object.__setattr__(self, "in_default_sweep", self.embedded)
 
 
 @dataclass(frozen=True)

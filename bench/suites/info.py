@@ -19,8 +19,8 @@ class _SuiteTasks:
     tasks: Mapping[str, Any]
 
     def default_tasks(self) -> list:
-        """The embedded tasks: what ``lossbench run --suite NAME`` runs."""
-        return [t for t in self.tasks.values() if t.embedded]
+        """The tasks of the default sweep: what ``lossbench run --suite NAME`` runs."""
+        return [t for t in self.tasks.values() if t.in_default_sweep]
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,20 @@ class TaskInfo:
     name: str
     version: str
     embedded: bool
+    in_default_sweep: bool
     supports_embedding: bool
 
     @classmethod
     def of(cls, task: Any) -> TaskInfo:
-        """The description of a task object (a third party's version may be a number)."""
+        """The description of a task object (a third party's version may be a number; a
+        look-alike without ``in_default_sweep`` is in the default sweep when embedded)."""
         convert = {"str": str, "bool": bool}
-        return cls(**{f.name: convert[f.type](getattr(task, f.name)) for f in fields(cls)})
+        values = {"in_default_sweep": getattr(task, "in_default_sweep", None)}
+        if values["in_default_sweep"] is None:
+            values["in_default_sweep"] = task.embedded
+        return cls(**{f.name: convert[f.type](values[f.name] if f.name in values
+                                              else getattr(task, f.name))
+                      for f in fields(cls)})
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ DIGITS = Task(
     model_kwargs={"hidden": 256, "depth": 2},
     # Offline and CPU-sized, but opt-in (``--task standard/digits``): the default sweep of the
     # control suite stays the single MNIST-1D task its tests and committed results assume.
-    embedded=False,
+    in_default_sweep=False,
     headline=("top1", "nll", "ece"),
     model_selection="last_epoch",
 )
