@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .record_meta import record_meta
 from .registry import LOSSES, REGULARIZERS, SUITES, build
 from .spec import AMP_CHOICES, RECIPE_OPTIONS, RunSpec  # noqa: F401 - re-exported
 from .suites.base import EvalInput, Evaluator, Suite, Task
@@ -115,7 +116,8 @@ def failure_record(spec: RunSpec, status: str, error: str, *, device: str = "cpu
     """A record for a run that failed outside :func:`execute` (timeout, OOM, crash)."""
     started = time.time() if started is None else started
     return Record(spec, status, error=error[-TRACEBACK_TAIL:],
-                  provenance=provenance(torch.device(device), started, wall))
+                  provenance={**provenance(torch.device(device), started, wall),
+                              **record_meta(spec.loss, spec.regularizer, spec.suite, spec.task)})
 
 
 def seed_everything(seed: int) -> None:
@@ -168,9 +170,13 @@ def execute(spec: RunSpec, device: str | torch.device = "cpu") -> Record:
     started = time.time()
     t0 = time.perf_counter()
 
+    suite = None
+
     def record(status: str, metrics: dict[str, float] | None = None, error: str = "") -> Record:
         return Record(spec, status, metrics or {}, error[-TRACEBACK_TAIL:],
-                      provenance(device, started, time.perf_counter() - t0))
+                      {**provenance(device, started, time.perf_counter() - t0),
+                       **record_meta(spec.loss, spec.regularizer, spec.suite, spec.task, suite,
+                                     metrics)})
 
     try:
         suite, task = resolve_task(spec)

@@ -1,4 +1,5 @@
-"""The leaderboard rendered from the golden result store (tests/fixtures/golden/)."""
+"""The leaderboard rendered from the golden result store (tests/fixtures/golden/): the summary
+page (``leaderboard.md``) and the suite's detail page (``leaderboard/standard.md``)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,20 @@ GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "results"
 
 
 @pytest.fixture(scope="module")
-def board() -> str:
-    return report.render(GOLDEN, None, "results/_plots")
+def pages() -> dict[str, str]:
+    texts = report.render_pages(GOLDEN, Path("leaderboard.md"), None, "results/_plots")
+    return {p.as_posix(): t for p, t in texts.items()}
+
+
+@pytest.fixture(scope="module")
+def summary(pages) -> str:
+    return pages["leaderboard.md"]
+
+
+@pytest.fixture(scope="module")
+def board(pages) -> str:
+    """The detail page of the golden suite."""
+    return pages["leaderboard/standard.md"]
 
 
 def section(text: str, title: str) -> str:
@@ -43,9 +56,11 @@ def test_cells_are_mean_and_t_interval_over_seeds(board):
     assert "0.8600 ± 0.0468" in row(table, "focal")
 
 
-def test_rows_show_seeds_failures_rank_and_tuning_state(board):
+def test_rows_show_seeds_failures_tie_group_and_tuning_state(board):
     focal = row(section(board, "### standard / mnist1d (task v1)"), "focal")
     assert focal[0] == "1" and "4" in focal and "error ×1" in focal and "untuned" in focal
+    ce = row(section(board, "### standard / mnist1d (task v1)"), "cross_entropy")
+    assert ce[0] == "1"  # its interval overlaps focal's: the same tie group, not rank 2
 
 
 def test_best_is_bold_only_when_intervals_do_not_overlap(board):
@@ -72,23 +87,50 @@ def test_runs_with_recipe_options_get_their_own_section(board):
 
 def test_task_versions_are_separate_tables_and_never_aggregated_together(board):
     assert "### standard / mnist1d (task v0)" in board
-    aggregate = section(section(board, "## Default recipe"), "### Aggregate over tasks")
+    aggregate = section(section(board, "## Default recipe"), "### standard: aggregate over its")
     assert "Older task versions left out" in aggregate and "standard/mnist1d v0" in aggregate
 
 
 def test_aggregate_iqm_of_ce_normalised_scores(board):
-    aggregate = section(section(board, "## Default recipe"), "### Aggregate over tasks")
+    aggregate = section(section(board, "## Default recipe"), "### standard: aggregate over its")
     assert row(aggregate, "focal (untuned)")[3].startswith(f"{0.855 / 0.83:.4f} [")
 
 
-def test_provenance_comes_from_the_records(board):
-    block = section(board, "## Provenance")
+def test_summary_starts_with_the_entry_by_suite_matrix(summary):
+    first_heading = next(line for line in summary.splitlines() if line.startswith("## "))
+    assert first_heading == "## Summary"
+    matrix = section(summary, "## Summary")
+    focal = row(matrix, "focal")
+    assert focal[0] == "1" and focal[-1].startswith(f"{0.855 / 0.83:.3f} [")
+    assert row(matrix, "cross_entropy")[0] == "1"  # overlapping intervals: one tie group
+
+
+def test_every_summary_row_links_its_paper(summary):
+    matrix = section(summary, "## Summary")
+    for entry in ("focal", "cross_entropy"):
+        assert f"[paper](https://example.org/{entry})" in row(matrix, entry)
+
+
+def test_summary_counts_better_tie_worse_versus_ce_per_suite(summary):
+    counts = section(summary, "### Versus cross-entropy per suite")
+    assert row(counts, "focal")[1] == "1 / 0 / 0"  # Δtop1 +0.030 ± 0.013 excludes 0
+
+
+def test_summary_links_the_detail_pages_and_ends_with_provenance(summary):
+    assert "- [standard](leaderboard/standard.md)" in summary
+    assert summary.rstrip().splitlines()[-1].startswith("- ")
+    assert summary.index("## Provenance") > summary.index("## Detail pages")
+
+
+def test_provenance_comes_from_the_records(summary):
+    block = section(summary, "## Provenance")
     assert "2026-01-01 … 2026-01-05" in block and "`0123456789abcdef`" in block
     assert "cpu:golden x1" in block and "ok 14, error 1" in block
 
 
 def test_rendering_is_deterministic():
-    assert report.render(GOLDEN, None, "x") == report.render(GOLDEN, None, "x")
+    assert report.render_pages(GOLDEN, "lb.md", None, "x") == \
+        report.render_pages(GOLDEN, "lb.md", None, "x")
 
 
 @pytest.fixture(scope="module")
@@ -101,11 +143,19 @@ def written(tmp_path_factory) -> Path:
 
 
 def test_write_draws_the_linked_plots(written):
-    text = (written / "leaderboard.md").read_text()
-    links = [line.split("](", 1)[1].rstrip(")") for line in text.splitlines()
-             if line.startswith("- [")]
-    assert links and all((written / link).is_file() for link in links)
+    page = written / "leaderboard" / "standard.md"
+    links = [line.split("](", 1)[1].rstrip(")") for line in page.read_text().splitlines()
+             if line.startswith("- [") and ".png" in line]
+    assert links and all((page.parent / link).is_file() for link in links)
     assert report.is_fresh(written / "results", written / "leaderboard.md")
+
+
+def test_a_stale_detail_page_makes_the_leaderboard_stale(written, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(written, root)
+    assert report.is_fresh(root / "results", root / "leaderboard.md")
+    (root / "leaderboard" / "standard.md").write_text("edited by hand\n")
+    assert not report.is_fresh(root / "results", root / "leaderboard.md")
 
 
 def test_plots_folder_keeps_the_results_folder_readable_by_pandas(written):
@@ -137,12 +187,13 @@ def test_tuned_rows_are_marked_and_trials_hidden(tmp_path, monkeypatch):
 
     _fake_sweep(monkeypatch, lambda s: 0.5 + s.loss_hparams.get("gamma", 0) / 100)
     tune.tune(losses=["focal"], tasks=["standard/mnist1d"], trials=4, seeds=3, results=tmp_path)
-    text = report.render(tmp_path, None, "p")
-    assert "tuned (K=4)" in text and "tuning-trial configuration(s)" in text
-    assert "K = 4 configurations per entry" in text
+    texts = report.render_pages(tmp_path, "lb.md", None, "p")
+    page = texts[Path("lb/standard.md")]
+    assert "tuned (K=4)" in page and "tuning-trial configuration(s)" in page
+    assert "K = 4 configurations per entry" in texts[Path("lb.md")]
 
 
-def test_suites_with_several_tasks_get_a_mean_rank_table(tmp_path):
+def test_a_suite_aggregate_covers_every_task_of_the_suite(tmp_path):
     from lossbench.runner import Record
     from lossbench.spec import RunSpec
     from lossbench.store import write_record
@@ -155,8 +206,9 @@ def test_suites_with_several_tasks_get_a_mean_rank_table(tmp_path):
                            task_version="1", seed=seed,
                            loss_hparams={"gamma": 2.0} if loss == "focal" else {})
             write_record(tmp_path, Record(spec, "ok", {"top1": value + seed / 100}, "", {}))
-    ranks = section(report.render(tmp_path, None, "p"), "### standard: rank over its tasks")
-    assert row(ranks, "focal (untuned)")[1:4] == ["1.50", "2/2", "1"]
+    page = report.render_pages(tmp_path, "lb.md", None, "p")[Path("lb/standard.md")]
+    aggregate = section(page, "### standard: aggregate over its tasks")
+    assert row(aggregate, "focal (gamma=2)")[1] == "2"
 
 
 def _config(tuning: str, hparams: str, defaults: bool) -> report.Config:
