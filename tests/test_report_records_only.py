@@ -71,7 +71,7 @@ def test_the_board_shows_the_card_stored_at_run_time(tmp_path):
     texts = _render(tmp_path, tmp_path / "lb.md")
     page = texts[(tmp_path / "lb" / "standard.md").as_posix()]
     assert "| focal   | defaults  |" in page
-    assert "[paper](https://arxiv.org/abs/1708.02002)" in texts[(tmp_path / "lb.md").as_posix()]
+    assert "[p-focal]: https://arxiv.org/abs/1708.02002" in texts[(tmp_path / "lb.md").as_posix()]
 
 
 def test_a_record_stores_the_cards_and_the_task_it_ran_with(tmp_path):

@@ -311,23 +311,42 @@ def provenance_block(model: M.Model) -> str:
 
 # ---------------------------------------------------------------- the summary page
 
+def evaluated_card(r: M.EntrySummary) -> dict:
+    """The card of what a summary row evaluates: the regularizer's for ``loss + regularizer``
+    rows, else the loss's."""
+    return r.cards.get("regularizer") or r.cards.get("loss") or {}
+
+
+def summary_cell(r: M.EntrySummary, col: str) -> str:
+    row = r.cells.get(col)
+    if row is None:
+        return "–"
+    return f"{interval_text(row)} g{r.groups[col]}"
+
+
 def summary_matrix(summary: M.Summary) -> str:
-    """The entry × suite matrix: IQM of CE-normalised primary scores [95 % CI] over each suite's
-    tasks and over all tasks, the tie group, kind, tuning and the paper link."""
-    cols = ["all", *summary.suites]
-    rows = []
+    """The entry × suite matrix: IQM of CE-normalised primary scores [95 % CI] and the tie
+    group (gN) over each suite's tasks and over the entry's own tasks, kind, tuning and the
+    paper link."""
+    rows, refs = [], []
     for r in summary.rows:
-        paper = " · ".join(
-            link("paper", M.paper_url(c.get("paper", ""))) if M.paper_url(c.get("paper", ""))
-            else "–" for c in r.cards.values() if c) or "–"
-        row = {"group": str(r.group) if r.group is not None else "–",
-               "entry": md_text(r.entry), "paper": paper,
-               "kind": md_text(r.kind), "tuned": "yes" if r.tuned else "no"}
-        for col in cols:
-            row["all tasks" if col == "all" else col] = interval_text(r.cells.get(col))
+        card = evaluated_card(r)
+        own = r.cells.get("own")
+        url = M.paper_url(card.get("paper", "")) if card else None
+        paper = "–"
+        if url and link("paper", url) != "paper":  # a safe URL: a reference-style link
+            ref = f"p-{slug(r.entry)}"
+            paper = f"[paper][{ref}]"
+            refs.append(f"[{ref}]: {url}")
+        row = {"entry": md_text(r.entry), "paper": paper,
+               "kind": md_text(r.kind), "tuned": "yes" if r.tuned else "no",
+               "tasks": str(own.tasks) if own is not None else "0",
+               "its tasks": summary_cell(r, "own")}
+        for s in summary.suites:
+            row[md_text(s)] = summary_cell(r, s)
         rows.append(row)
-    align = ["right", "left", "left", "left", "left"] + ["right"] * len(cols)
-    return table(rows, align)
+    align = ["left", "left", "left", "left", "right", "right"] + ["right"] * len(summary.suites)
+    return table(rows, align) + ("\n\n" + "\n".join(refs) if refs else "")
 
 
 def versus_counts(summary: M.Summary) -> str:
@@ -365,13 +384,16 @@ def render_summary(model: M.Model, stamp: str, pages: str, findings: str) -> str
         primaries = sorted({f"{b.suite}: {b.primary}" for b in M.newest_boards(
             model.default.boards)[0]})
         parts.append(
-            "Each cell: interquartile mean (IQM) of the entry's scores normalised to "
-            "cross-entropy (1 = CE, above 1 = better) over the suite's tasks × seeds, with its "
-            "95 % stratified-bootstrap interval; *all tasks* only for entries run on every task. "
-            "One row per entry: its tuned configuration where one exists, else its card "
-            "defaults. **group** = tie group on *all tasks*: the leader and every entry whose "
-            "interval overlaps the leader's share group 1, the best entry outside it starts "
-            "group 2, and so on; within a group the order means nothing. Primary metrics: "
+            "Each cell: interquartile mean (IQM) of the entry's scores on the suite's primary "
+            "metric, normalised to cross-entropy on each task (1 = CE, above 1 = better), over "
+            "the suite's tasks × seeds, with its 95 % stratified-bootstrap interval; *its "
+            "tasks* = over every task the entry ran on (*tasks* of them). One row per entry: on "
+            "each task its tuned configuration where one exists, else its card defaults (other "
+            "configurations are on the detail pages). **gN** = tie group in that column, "
+            "honest ranks instead of 1…n by means: the leader and every entry whose interval "
+            "overlaps the leader's share g1, the best entry outside g1 starts g2, and so on; "
+            "within a group the order means nothing. Rows: entries run on more suites first, "
+            "then by their mean tie group over those suites. Primary metrics: "
             + md_text("; ".join(primaries)) + ".\n")
         parts.append(summary_matrix(s) + "\n")
         parts.append("\n### Versus cross-entropy per suite\n")

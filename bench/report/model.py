@@ -102,7 +102,8 @@ def arrow(metric: str, directions: Mapping[str, bool]) -> str:
 
 def paper_url(paper: str) -> str | None:
     """A link for a card's ``paper`` text: its first http(s) URL, else an arXiv id as an
-    arxiv.org link, else a DOI; None when the text names none."""
+    arxiv.org link, else a DOI, else a Google Scholar search for the citation; None for an
+    empty text."""
     text = str(paper or "")
     m = re.search(r"https?://[^\s)>\]]+", text)
     if m:
@@ -113,6 +114,10 @@ def paper_url(paper: str) -> str | None:
     m = re.search(r"\b(10\.\d{4,9}/[^\s,;]+)", text)
     if m:
         return f"https://doi.org/{m.group(1).rstrip('.')}"
+    if text.strip():  # a citation without an address: a scholarly search for it
+        from urllib.parse import quote_plus
+
+        return "https://scholar.google.com/scholar?q=" + quote_plus(" ".join(text.split()))
     return None
 
 
@@ -586,40 +591,74 @@ def _matrix(by_task: Mapping[str, np.ndarray], names: list[str]) -> np.ndarray |
 
 @dataclass
 class EntrySummary:
-    """One row of the summary: an entry's best validated configuration per suite."""
+    """One row of the summary: an entry's best validated configuration per task (tuned where
+    tuning ran, else its card defaults) aggregated over each suite and over its own tasks."""
 
     entry: str
     cards: dict[str, dict]
     kind: str
     fidelity: str
     tuned: bool
-    cells: dict[str, AggregateRow | None]  # column ("all", suite) -> aggregate row
+    cells: dict[str, AggregateRow | None]  # column ("own", suite) -> aggregate row
     counts: dict[str, tuple[int, int, int]]  # suite -> better, tie, worse vs CE (tasks)
-    group: int | None = None  # tie group on the "all" column
+    groups: dict[str, int] = field(default_factory=dict)  # column -> tie group
 
-
-def _preferred(keys: list[str], entry: str) -> str | None:
-    """The entry's best validated configuration among aggregate keys: tuned if present, else
-    the card defaults (untuned); another hand-set configuration only when neither exists."""
-    for suffix in (" (tuned)", " (untuned)"):
-        if entry + suffix in keys:
-            return entry + suffix
-    own = sorted(k for k in keys if k.startswith(entry + " ("))
-    return own[0] if own else None
+    @property
+    def order(self) -> float:
+        """The mean of its tie groups over the suites it ran on (the summary's row order, after
+        the number of suites: entries run more widely first)."""
+        suites = [g for col, g in self.groups.items() if col != "own"]
+        return sum(suites) / len(suites) if suites else math.inf
 
 
 @dataclass
 class Summary:
     suites: list[str]
-    aggregates: dict[str, Aggregate | None]  # "all" and each suite
     rows: list[EntrySummary]
+
+
+def best_validated(configs: list[Config], entry: str) -> Config | None:
+    """An entry's row on one task: its tuned configuration, else its card defaults, else (a
+    hand-set configuration only) the one with the most seeds."""
+    mine = [c for c in configs if c.label == entry]
+    if not mine:
+        return None
+    return sorted(mine, key=lambda c: (not c.tuned, not c.defaults, -len(c.ok), c.key))[0]
+
+
+def entry_aggregate(boards: list[TaskBoard], entry: str) -> AggregateRow | None:
+    """IQM (with its stratified-bootstrap interval) of ``entry``'s CE-normalised primary scores
+    over the ``boards`` it ran on (newest versions, tasks with a CE baseline), its best validated
+    configuration on each; P(> CE) against the baseline on the same tasks."""
+    per_task, base_scores, names = {}, {}, []
+    for b in newest_boards(boards)[0]:
+        base = b.baseline()
+        c = best_validated(b.configs, entry)
+        if base is None or c is None:
+            continue
+        m = b.primary
+        base_values = list(base.by_seed(m).values())
+        if not base_values or not c.by_seed(m):
+            continue
+        hib = higher_is_better(m, b.directions)
+        base_mean = float(np.mean(base_values))
+        name = f"{b.suite}/{b.task}"
+        names.append(name)
+        per_task[name] = agg.normalized_score(
+            np.array([v for _, v in sorted(c.by_seed(m).items())]), base_mean, hib)
+        base_scores[name] = agg.normalized_score(
+            np.array([v for _, v in sorted(base.by_seed(m).items())]), base_mean, hib)
+    x = _matrix(per_task, names) if names else None
+    if x is None:
+        return None
+    y = _matrix(base_scores, names)
+    poi = agg.probability_of_improvement(x, y) if y is not None else math.nan
+    return AggregateRow(entry, entry, len(names), x.shape[0], agg.iqm_interval(x, CONFIDENCE),
+                        float(np.mean(x)), poi, x)
 
 
 def build_summary(boards: list[TaskBoard]) -> Summary:
     suites = sorted({b.suite for b in boards})
-    aggregates: dict[str, Aggregate | None] = {"all": build_aggregate(boards)}
-    for s in suites:
-        aggregates[s] = build_aggregate([b for b in boards if b.suite == s])
     newest, _ = newest_boards(boards)
     entries: dict[str, Config] = {}
     for b in newest:
@@ -628,44 +667,37 @@ def build_summary(boards: list[TaskBoard]) -> Summary:
     rows = []
     for entry in sorted(entries):
         first = entries[entry]
-        cells: dict[str, AggregateRow | None] = {}
+        cells = {"own": entry_aggregate(boards, entry)}
         tuned = False
-        for col, a in aggregates.items():
-            cells[col] = None
-            if a is None:
-                continue
-            by_name = {r.name: r for r in a.rows}
-            key = _preferred([k for k in by_name if by_name[k].entry == entry], entry)
-            if key is not None:
-                cells[col] = by_name[key]
-                tuned |= key.endswith("(tuned)")
         counts = {}
         for s in suites:
+            suite_boards = [b for b in boards if b.suite == s]
+            cells[s] = entry_aggregate(suite_boards, entry)
             b_c_w = [0, 0, 0]
-            for b in newest:
-                base = b.baseline()
-                if b.suite != s or base is None:
+            for b in newest_boards(suite_boards)[0]:
+                base, c = b.baseline(), best_validated(b.configs, entry)
+                if c is None:
                     continue
-                mine = [c for c in b.configs if c.label == entry]
-                if not mine or any(c.key == base.key for c in mine):
+                tuned |= c.tuned
+                if base is None or c.key == base.key:
                     continue
-                c = sorted(mine, key=lambda c: (not c.tuned, not c.defaults, c.key))[0]
                 v = paired(b, c, base, b.primary)
                 b_c_w[("better", "tie", "worse").index(v.verdict)] += 1
             counts[s] = tuple(b_c_w)
-        card = first.cards.get("loss") or {}
-        kind = "regularizer" if "regularizer" in first.cards else str(card.get("kind") or "–")
+        kind = "regularizer" if "regularizer" in first.cards else \
+            str((first.cards.get("loss") or {}).get("kind") or "–")
         fidelity = " / ".join(str(c.get("fidelity") or "exact") for c in first.cards.values()
                               if c) or "unknown"
         rows.append(EntrySummary(entry, first.cards, kind, fidelity, tuned, cells, counts))
-    groups = _interval_groups([(r.entry, r.cells["all"].iqm) for r in rows
-                               if r.cells.get("all") is not None])
-    for r in rows:
-        r.group = groups.get(r.entry)
-    rows.sort(key=lambda r: (r.group is None, r.group or 0,
-                             -(r.cells["all"].iqm[0] if r.cells.get("all") else -math.inf),
-                             -sum(r.cells[s] is not None for s in suites), r.entry))
-    return Summary(suites, aggregates, rows)
+    for col in ["own", *suites]:
+        groups = _interval_groups([(r.entry, r.cells[col].iqm) for r in rows
+                                   if r.cells.get(col) is not None])
+        for r in rows:
+            if r.entry in groups:
+                r.groups[col] = groups[r.entry]
+    rows.sort(key=lambda r: (-sum(s in r.groups for s in suites), r.order,
+                             r.groups.get("own", math.inf), r.entry))
+    return Summary(suites, rows)
 
 
 def _interval_groups(items: list[tuple[str, tuple[float, float, float]]]) -> dict[str, int]:
@@ -695,7 +727,8 @@ def mixed(runs: pd.DataFrame) -> list[str]:
             continue
         values = sorted({str(v) for v in runs[col] if not is_missing(v) and str(v)})
         if len(values) > 1:
-            shown = ", ".join(v[:12] for v in values[:4]) + (" …" if len(values) > 4 else "")
+            shown = ", ".join(v[:12] if re.fullmatch(r"[0-9a-f]{40}(-dirty)?", v) else v
+                              for v in values[:4]) + (" …" if len(values) > 4 else "")
             out.append(f"{len(values)} {what} ({shown})")
     return out
 
