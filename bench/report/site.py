@@ -149,7 +149,9 @@ def index_page(m: M.Model, suites: list[str]) -> str:
             cells = [td(f'<a class="entry" href="{esc(entry_file(r.entry))}">{esc(r.entry)}</a>',
                         sort=r.entry, left=True, raw=True),
                      td(f'<a href="{esc(url)}">paper</a>' if url else "–", left=True, raw=True),
-                     td(r.kind, left=True), td(r.fidelity, left=True),
+                     td(r.kind, left=True),
+                     f'<td class="l" title="{esc(r.fidelity)}">'
+                     f'{esc(" / ".join(_fidelities(r)))}</td>',
                      td("yes" if r.tuned else "no", left=True),
                      td(str(own.tasks) if own else "0", sort=own.tasks if own else 0),
                      _interval_cell(r, "own")]
