@@ -88,3 +88,22 @@ def test_no_plot_ranks_configurations_across_tasks():
     names = [name for section in m.sections
              for _, name, _ in plots.suite_jobs(section, "standard", "")]
     assert names and not any("rank" in n for n in names)
+
+
+def test_plots_are_redrawn_only_when_the_results_or_the_plot_code_change(tmp_path, monkeypatch):
+    import shutil
+
+    from tests.test_report import GOLDEN
+
+    results = tmp_path / "results"
+    shutil.copytree(GOLDEN, results)
+    drawn = []
+    real_draw = plots.draw
+    monkeypatch.setattr(plots, "draw", lambda jobs, folder: drawn.append(1) or real_draw(
+        jobs, folder))
+    report.write(results, tmp_path / "lb.md")
+    report.write(results, tmp_path / "lb.md")
+    assert len(drawn) == 1  # the second render found the stamp of the same inputs
+    (results / "_plots" / "aggregate_iqm__standard.png").unlink()
+    report.write(results, tmp_path / "lb.md")
+    assert len(drawn) == 2  # a plot file missing: redrawn

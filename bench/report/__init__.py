@@ -60,7 +60,7 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     detail page}``. ``plots_dir``: where to draw the plots (None: do not draw). ``link``: how
     the summary refers to the plot folder (default: relative from ``out``)."""
     from ..findings import leaderboard_section
-    from . import markdown, plots
+    from . import markdown
 
     out = Path(out)
     m = m if m is not None else build_model(results_dir)
@@ -75,8 +75,44 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
         texts[pages / f"{suite}.md"] = markdown.render_suite(
             m, suite, page_link, listed, f"../{out.name}")
     if plots_dir is not None:
-        plots.draw([j for v in jobs.values() for j in v], Path(plots_dir))
+        draw_plots([j for v in jobs.values() for j in v], Path(plots_dir), results_dir)
     return texts
+
+
+PLOTS_STAMP = ".inputs"  # in the plot folder: what the plots there were drawn from
+
+
+def plots_stamp(results_dir: str | Path) -> str:
+    """What the plots are a function of: the lossbench version, the records and tuning
+    manifests (:func:`lossbench.store.results_digest`), and the source of the model and the
+    plot code (so a change of either redraws them)."""
+    import hashlib
+
+    from .. import __version__
+    from ..store import results_digest
+
+    code = hashlib.sha256()
+    for name in ("model.py", "plots.py"):
+        code.update((Path(__file__).parent / name).read_bytes())
+    return f"lossbench {__version__}; results {results_digest(results_dir)}; code " \
+           f"{code.hexdigest()}\n"
+
+
+def draw_plots(jobs: list, folder: Path, results_dir: str | Path) -> bool:
+    """Draw ``jobs`` into ``folder`` unless every file is there and the folder's stamp says they
+    were drawn from these results with this code (drawing takes most of a render); returns
+    whether it drew."""
+    from . import plots
+
+    stamp_file, wanted = folder / PLOTS_STAMP, plots_stamp(results_dir)
+    if (stamp_file.is_file() and stamp_file.read_text(encoding="utf-8") == wanted
+            and all((folder / name).is_file() for _, name, _ in jobs)):
+        return False
+    stamp_file.unlink(missing_ok=True)
+    plots.draw(jobs, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp_file.write_text(wanted, encoding="utf-8")
+    return True
 
 
 def render(results_dir: str | Path = "results", plots_dir: str | Path | None = None,

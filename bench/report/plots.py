@@ -3,8 +3,8 @@
 - binned reliability diagrams (per bin: accuracy bar against the diagonal, bar opacity = the
   bin's share of samples; the style of Błasiok & Nakkiran, *Smooth ECE*, arXiv:2309.12236), from
   the per-bin metrics a run records, pooled over seeds, on a grid of small panels;
-- primary metric versus ECE per suite, intervals clipped to the metric's range, labels on the
-  few best points only, one colour per task;
+- primary metric versus ECE per suite (newest task versions), intervals clipped to the metric's
+  range, labels on the few best points of each task only, one colour per task;
 - the suite aggregate: IQM of CE-normalised scores with bootstrap intervals.
 
 No cross-task rank heat map: ranks on different tasks are not comparable. Files are written
@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from . import model as M  # noqa: E402
 
-LABELLED = 5  # points labelled in a scatter plot: the best few on the primary metric
+LABELLED = 3  # points labelled in a scatter plot: the best few of each task on its primary metric
 #: metrics bounded to [0, 1] (accuracies, AUROC, ECE, ...): intervals are clipped to it
 UNIT_RANGE_PREFIXES = ("top1", "balanced_accuracy", "many_shot", "medium_shot", "few_shot",
                        "macro_f1", "ece", "smooth_ece", "adaptive_ece", "shift_top1",
@@ -204,13 +204,14 @@ def suite_jobs(section: M.Section, suite: str, tag: str,
         out.append((f"{suite}: aggregate IQM with 95 % bootstrap CIs",
                     plot_name("aggregate_iqm", suite, tag),
                     lambda a=a: iqm_figure(a, f"{suite}: IQM over {len(a.tasks)} task(s)")))
-    with_ece = [b for b in boards if "ece" in b.metrics]
+    newest, _ = M.newest_boards(boards)  # older task versions: tables only
+    newest = sorted(newest, key=lambda b: b.task)
+    with_ece = [b for b in newest if "ece" in b.metrics]
     if with_ece:
         out.append((f"{suite}: {with_ece[0].primary} vs ECE",
                     plot_name("accuracy_vs_ece", suite, tag),
                     lambda bs=with_ece: accuracy_ece_figure(bs)))
-    newest, _ = M.newest_boards(boards)  # older task versions: tables only
-    for b in sorted(newest, key=lambda b: b.task):
+    for b in newest:
         if any(pooled_reliability(c.ok, prefix) is not None for c in b.configs):
             out.append((f"{b.name}: reliability diagrams",
                         plot_name("reliability", b.suite, b.task, f"v{b.version}", tag),
