@@ -111,8 +111,10 @@ def interval_text(row: M.AggregateRow | None, digits: int = 3) -> str:
 # ---------------------------------------------------------------- per-task tables
 
 def failures(c: M.Config) -> str:
-    counts = c.runs["status"].value_counts()
-    order = [s for s in M.STATUSES if s != "ok"] + sorted(set(counts.index) - set(M.STATUSES))
+    from collections import Counter
+
+    counts = Counter(c.runs["status"])
+    order = [s for s in M.STATUSES if s != "ok"] + sorted(set(counts) - set(M.STATUSES))
     return ", ".join(f"{s} ×{int(counts[s])}" for s in order if s in counts and s != "ok")
 
 
@@ -143,17 +145,10 @@ def task_table(board: M.TaskBoard) -> str:
                      f"selection only) are not shown; see *Tuning*.")
     if any(len(c.ok) < M.MIN_SEEDS for c in board.configs):
         notes.append(f"⚠ fewer than {M.MIN_SEEDS} successful seeds: interval missing or wide.")
-    mix = M.mixed(board.configs[0].runs.iloc[:0] if not board.configs else
-                  _all_runs(board))
+    mix = M.mixed(board.runs)
     if mix:
         notes.append("⚠ **mixed provenance** in this table: " + md_text("; ".join(mix)))
     return table(rows, align) + "".join(f"\n\n{n}" for n in notes)
-
-
-def _all_runs(board: M.TaskBoard):
-    import pandas as pd
-
-    return pd.concat([c.runs for c in board.configs])
 
 
 def versus_table(board: M.TaskBoard) -> str:
@@ -295,7 +290,7 @@ def provenance_block(model: M.Model) -> str:
     flagged = []
     for section in model.sections:
         for b in section.boards:
-            mix = M.mixed(_all_runs(b)) if b.configs else []
+            mix = M.mixed(b.runs)
             if mix:
                 flagged.append(f"{md_text(b.name)}"
                                + ("" if section.default else f" ({code(section.options)})")

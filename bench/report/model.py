@@ -189,8 +189,17 @@ class Config:
 
     def __post_init__(self) -> None:
         self.ok = self.runs[self.runs["status"] == "ok"] if "status" in self.runs else self.runs
-        self.first = self.runs.iloc[0].to_dict() if len(self.runs) else {}
+        self.first = {c: self.runs[c].iat[0] for c in RUN_COLUMNS
+                      if c in self.runs} if len(self.runs) else {}
         self._by_seed: dict[str, dict[int, float]] = {}
+        self._values: dict[str, np.ndarray] = {}
+
+    def values(self, metric: str) -> np.ndarray:
+        """The recorded values of ``metric`` in the ok runs (none when no run recorded it)."""
+        if metric not in self._values:
+            self._values[metric] = self.ok[metric].dropna().to_numpy(float) \
+                if metric in self.ok else np.empty(0)
+        return self._values[metric]
 
     @property
     def entry(self) -> str:
@@ -318,6 +327,7 @@ class TaskBoard:
     directions: dict[str, bool]  # metric -> higher is better
     meta: dict[str, Any]  # the stored task metadata
     headline: list[str]
+    runs: pd.DataFrame  # every run of the task (any status)
 
     @property
     def primary(self) -> str:
@@ -398,18 +408,20 @@ def build_task(suite: str, task: str, version: str, runs: pd.DataFrame,
                tuning: Tuning) -> TaskBoard:
     meta = task_meta(runs)
     headline = [str(h) for h in meta.get("headline") or ["top1"]]
-    measured = {c for c in runs.columns if c not in RUN_COLUMNS and runs[c].notna().any()}
+    metric_columns = [c for c in runs.columns if c not in RUN_COLUMNS]
+    recorded = runs[metric_columns].notna().to_numpy().any(axis=0)
+    measured = {c for c, r in zip(metric_columns, recorded, strict=True) if r}
     metrics = choose_metrics(headline, measured) or \
         sorted(m for m in measured if not m.startswith(RELIABILITY_PREFIX))[:1] or headline[:1]
     configs, hidden = build_configs(runs, tuning)
     cells = {}
     for c in configs:
         for m in metrics:
-            cells[(c.key, m)] = agg.mean_ci(c.ok[m].to_numpy(dtype=float), CONFIDENCE) \
-                if m in c.ok and len(c.ok) else (math.nan, math.nan)
+            cells[(c.key, m)] = agg.mean_ci(c.values(m), CONFIDENCE) if len(c.values(m)) \
+                else (math.nan, math.nan)
     directions = {k: bool(v) for k, v in (meta.get("higher_is_better") or {}).items()}
     return TaskBoard(suite, task, version, metrics, configs, hidden, cells, directions, meta,
-                     headline)
+                     headline, runs)
 
 
 def best_marks(board: TaskBoard) -> set[tuple[str, str]]:
@@ -479,16 +491,10 @@ def versus(board: TaskBoard, c: Config, base: Config, metric: str) -> tuple[Vers
     seeds, diffs = agg.paired_differences(c.by_seed(metric), base.by_seed(metric))
     sign = board.sign(metric)
     mean, half = agg.mean_ci(diffs, CONFIDENCE)
-    x, y = _measured(c.ok, metric), _measured(base.ok, metric)
+    x, y = c.values(metric), base.values(metric)
     poi = agg.probability_of_improvement(sign * x, sign * y) if len(x) and len(y) else math.nan
     test = agg.corrected_resampled_ttest(diffs, ratio)
     return Versus(len(seeds), mean, half, poi, test.p), corrected
-
-
-def _measured(runs: pd.DataFrame, metric: str) -> np.ndarray:
-    if metric not in runs:
-        return np.empty(0)
-    return runs[metric].dropna().to_numpy(float)
 
 
 def versus_metrics(board: TaskBoard) -> list[str]:

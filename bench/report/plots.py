@@ -18,13 +18,9 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from . import model as M  # noqa: E402
+from . import model as M
 
 LABELLED = 3  # points labelled in a scatter plot: the best few of each task on its primary metric
 #: metrics bounded to [0, 1] (accuracies, AUROC, ECE, ...): intervals are clipped to it
@@ -32,7 +28,19 @@ UNIT_RANGE_PREFIXES = ("top1", "balanced_accuracy", "many_shot", "medium_shot", 
                        "macro_f1", "ece", "smooth_ece", "adaptive_ece", "shift_top1",
                        "shift_ece", "p_at_1", "map_at_r", "r_precision", "nmi", "opis",
                        "noisy_fit")
-COLOURS = plt.get_cmap("tab10").colors
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")  # matplotlib's tab10
+
+
+def pyplot():
+    """matplotlib's pyplot on the headless Agg backend, imported only when a figure is drawn
+    (listing the plots of a page needs no matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def metric_range(metric: str) -> tuple[float, float]:
@@ -82,6 +90,7 @@ def pooled_reliability(runs, prefix: str = M.RELIABILITY_PREFIX
 # ---------------------------------------------------------------- the figures
 
 def save(fig, path: Path) -> None:
+    plt = pyplot()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight", metadata={"Software": None})
@@ -120,7 +129,7 @@ def reliability_figure(board: M.TaskBoard, prefix: str = M.RELIABILITY_PREFIX, c
             panels.append((c, pooled))
     cols = max(1, min(cols, len(panels)))
     rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 2.3 * rows + 0.4), squeeze=False)
+    fig, axes = pyplot().subplots(rows, cols, figsize=(2.1 * cols, 2.3 * rows + 0.4), squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     for i, (ax, (c, (frac, conf, acc))) in enumerate(zip(axes.flat, panels, strict=False)):
@@ -142,7 +151,7 @@ def _short(text: str, n: int) -> str:
 def accuracy_ece_figure(boards: list[M.TaskBoard]):
     """Primary metric versus ECE, mean ± 95 % interval clipped to each metric's range, one colour
     per task; only the best few configurations of each task carry a label."""
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig, ax = pyplot().subplots(figsize=(7.5, 5))
     for i, b in enumerate(boards):
         colour = COLOURS[i % len(COLOURS)]
         for rank, c in enumerate(b.ranked()):
@@ -169,7 +178,7 @@ def accuracy_ece_figure(boards: list[M.TaskBoard]):
 
 def iqm_figure(aggregate: M.Aggregate, title: str):
     rows = aggregate.rows
-    fig, ax = plt.subplots(figsize=(7, 1 + 0.28 * len(rows)))
+    fig, ax = pyplot().subplots(figsize=(7, 1 + 0.28 * len(rows)))
     y = np.arange(len(rows))[::-1]
     points = np.array([r.iqm[0] for r in rows])
     low = points - np.array([r.iqm[1] for r in rows])

@@ -181,18 +181,12 @@ def _provenance_html(m: M.Model) -> str:
         if col in m.runs:
             vals = sorted({str(v) for v in m.runs[col] if not M.is_missing(v) and str(v)})
             items.append(f"<li>{esc(what)}: {esc(', '.join(vals) or '(unknown)')}</li>")
-    flagged = [f"{b.name}: {'; '.join(M.mixed(b_runs))}" for sec in m.sections
-               for b in sec.boards if (b_runs := _runs(b)) is not None and M.mixed(b_runs)]
+    flagged = [f"{b.name}: {'; '.join(M.mixed(b.runs))}" for sec in m.sections
+               for b in sec.boards if M.mixed(b.runs)]
     if flagged:
         items.append('<li class="warn">tables that mix provenance: '
                      + esc("; ".join(flagged)) + "</li>")
     return "<ul>" + "".join(items) + "</ul>"
-
-
-def _runs(b: M.TaskBoard):
-    import pandas as pd
-
-    return pd.concat([c.runs for c in b.configs]) if b.configs else None
 
 
 def task_table_html(b: M.TaskBoard, root: str) -> str:
@@ -228,7 +222,7 @@ def suite_page(m: M.Model, suite: str, plots: dict[str, list[tuple[str, str]]]) 
             if b.meta.get("description"):
                 parts.append(f'<p class="note">{esc(b.meta["description"])}</p>')
             parts.append(task_table_html(b, "../"))
-            mix = M.mixed(_runs(b)) if b.configs else []
+            mix = M.mixed(b.runs)
             if mix:
                 parts.append(f'<p class="warn">mixed provenance: {esc("; ".join(mix))}</p>')
         for title, name in plots.get(f"{suite}|{section.options}", []):
