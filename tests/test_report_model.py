@@ -37,6 +37,14 @@ def test_primary_metrics_mean_what_readers_expect(headline, measured, expected):
     assert M.choose_metrics(headline, measured) == expected
 
 
+def test_a_suite_compares_its_tasks_on_its_own_first_headline_metric():
+    """An OOD task listing its ID top-1 first is still ranked on near-OOD AUROC, the suite's."""
+    measured = {"top1", "near_auroc_msp", "far_auroc_msp"}
+    assert M.choose_metrics(["top1", "near_auroc_msp", "far_auroc_msp"], measured,
+                            ["near_auroc_msp", "far_auroc_msp"]) == \
+        ["near_auroc_msp", "top1", "far_auroc_msp"]
+
+
 @pytest.mark.parametrize(("paper", "url"), [
     ("Lin et al. ICCV 2017, arXiv:1708.02002", "https://arxiv.org/abs/1708.02002"),
     ("see https://example.org/paper.pdf.", "https://example.org/paper.pdf"),

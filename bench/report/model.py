@@ -388,14 +388,22 @@ def tie_groups(items: list[tuple[str, tuple[float, float]]], sign: float) -> dic
     return out
 
 
-def choose_metrics(headline: list[str], measured: set[str]) -> list[str]:
-    """Table columns: the primary metric (the first headline metric, or a preferred one such as
-    MAP@R when the task lists it), the ID top-1 when the task records it and its headline does
-    not list it (OOD detection), the other headline metrics, calibration and loss cost."""
+def choose_metrics(headline: list[str], measured: set[str],
+                   suite_headline: list[str] | None = None) -> list[str]:
+    """Table columns: the primary metric, the ID top-1 when the task records it and it is not
+    the primary (OOD detection: ID accuracy beside the OOD scores), the task's other headline
+    metrics, calibration and loss cost.
+
+    The primary is a preferred metric (MAP@R) when the task lists it, else the suite's first
+    headline metric when the task records it (a suite compares its tasks on one metric: OOD
+    detection on near-OOD AUROC even where a task lists its ID top-1 first), else the task's
+    first headline metric."""
     primary = next((m for m in PRIMARY_PREFERRED if m in headline and m in measured), None)
+    if primary is None and suite_headline and suite_headline[0] in measured:
+        primary = suite_headline[0]
     wanted = ([primary] if primary else []) + list(headline[:1])
-    if "top1" in measured and "top1" not in headline:
-        wanted.append("top1")
+    if "top1" in measured:
+        wanted.insert(1, "top1")
     wanted += list(headline[1:]) + list(CALIBRATION_METRICS) + list(COST_METRICS)
     out = []
     for m in wanted:
@@ -411,7 +419,8 @@ def build_task(suite: str, task: str, version: str, runs: pd.DataFrame,
     metric_columns = [c for c in runs.columns if c not in RUN_COLUMNS]
     recorded = runs[metric_columns].notna().to_numpy().any(axis=0)
     measured = {c for c, r in zip(metric_columns, recorded, strict=True) if r}
-    metrics = choose_metrics(headline, measured) or \
+    suite_headline = [str(h) for h in meta.get("suite_headline") or headline]
+    metrics = choose_metrics(headline, measured, suite_headline) or \
         sorted(m for m in measured if not m.startswith(RELIABILITY_PREFIX))[:1] or headline[:1]
     configs, hidden = build_configs(runs, tuning)
     cells = {}
