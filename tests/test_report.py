@@ -225,3 +225,18 @@ def test_a_tuned_row_with_other_hyperparameters_counts_only_as_tuned():
     moved = _config("tuned (K=4)", "gamma=1.257", defaults=False)
     assert moved.aggregate_keys == ["focal (tuned)"]
     assert _config("untuned", "defaults", defaults=True).aggregate_keys == ["focal (untuned)"]
+
+
+def test_smoke_runs_alone_are_summarised_and_said_to_be_smoke_runs(tmp_path):
+    from lossbench.runner import Record
+    from lossbench.spec import RunSpec
+    from lossbench.store import write_record
+
+    for loss in ("cross_entropy", "focal"):
+        for seed in range(2):
+            spec = RunSpec(loss=loss, loss_version="1", suite="standard", task="mnist1d",
+                           task_version="1", seed=seed, options={"epochs": 2})
+            write_record(tmp_path, Record(spec, "ok", {"top1": 0.5 + seed / 10}, "", {}))
+    summary = report.render(tmp_path, None, "p")
+    assert 'runs with recipe options `{"epochs":2}`' in summary
+    assert "| focal " in section(summary, "## Summary")

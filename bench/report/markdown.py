@@ -333,7 +333,8 @@ def summary_matrix(summary: M.Summary) -> str:
             ref = f"p-{slug(r.entry)}"
             paper = f"[paper][{ref}]"
             refs.append(f"[{ref}]: {url}")
-        row = {"entry": md_text(r.entry), "paper": paper,
+        row = {"entry": md_text(r.entry) + (UNPUBLISHED_MARK if r.unpublished else ""),
+               "paper": paper,
                "kind": md_text(r.kind), "tuned": "yes" if r.tuned else "no",
                "tasks": str(own.tasks) if own is not None else "0",
                "its tasks": summary_cell(r, "own")}
@@ -374,10 +375,15 @@ def render_summary(model: M.Model, stamp: str, pages: str, findings: str) -> str
     suites = sorted({b.suite for sec in model.sections for b in sec.boards})
     parts.append("\n## Summary\n")
     if s is None or not s.rows:
-        parts.append("_No default-recipe runs: see the detail pages._\n")
+        parts.append("_Nothing to summarise: see the detail pages._\n")
     else:
+        section = model.summarised
         primaries = sorted({f"{b.suite}: {b.primary}" for b in M.newest_boards(
-            model.default.boards)[0]})
+            section.boards)[0]})
+        if not section.default:
+            parts.append(f"_No default-recipe runs: this summary shows the runs with recipe "
+                         f"options `{section.options}`, which are not comparable with "
+                         f"default-recipe results._\n")
         parts.append(
             "Each cell: interquartile mean (IQM) of the entry's scores on the suite's primary "
             "metric, normalised to cross-entropy on each task (1 = CE, above 1 = better), over "

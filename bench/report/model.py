@@ -617,6 +617,7 @@ class EntrySummary:
     cells: dict[str, AggregateRow | None]  # column ("own", suite) -> aggregate row
     counts: dict[str, tuple[int, int, int]]  # suite -> better, tie, worse vs CE (tasks)
     groups: dict[str, int] = field(default_factory=dict)  # column -> tie group
+    unpublished: bool = False  # a module:attr target run without packaging
 
     @property
     def order(self) -> float:
@@ -703,7 +704,10 @@ def build_summary(boards: list[TaskBoard]) -> Summary:
             str((first.cards.get("loss") or {}).get("kind") or "–")
         fidelity = " / ".join(str(c.get("fidelity") or "exact") for c in first.cards.values()
                               if c) or "unknown"
-        rows.append(EntrySummary(entry, first.cards, kind, fidelity, tuned, cells, counts))
+        rows.append(EntrySummary(entry, first.cards, kind, fidelity, tuned, cells, counts,
+                                 unpublished=any(unpublished(first.first.get(n),
+                                                             first.first.get(f"{n}_version"))
+                                                 for n in ("loss", "regularizer"))))
     for col in ["own", *suites]:
         groups = _interval_groups([(r.entry, r.cells[col].iqm) for r in rows
                                    if r.cells.get(col) is not None])
@@ -770,12 +774,18 @@ class Model:
     runs: pd.DataFrame
     tunings: dict[tuple, Tuning]
     sections: list[Section]
-    summary: Summary | None  # of the default-recipe section
+    summary: Summary | None  # of the summarised section
     untrusted: list[tuple[str, str]]  # (file name, reason)
 
     @property
     def default(self) -> Section | None:
         return next((s for s in self.sections if s.default), None)
+
+    @property
+    def summarised(self) -> Section | None:
+        """The section the summary shows: the default recipe's; without default-recipe runs
+        (a smoke run with ``--epochs``) the first other one, so that its summary is not empty."""
+        return self.default or (self.sections[0] if self.sections else None)
 
 
 def build(runs: pd.DataFrame, manifests: list[dict],
@@ -794,6 +804,7 @@ def build(runs: pd.DataFrame, manifests: list[dict],
             tuning = tunings.get((suite, task, str(version), options), Tuning())
             boards.append(build_task(suite, task, str(version), task_runs, tuning))
         sections.append(Section(options, boards, build_aggregate(boards)))
-    default = next((s for s in sections if s.default), None)
-    summary = build_summary(default.boards) if default is not None else None
-    return Model(runs, tunings, sections, summary, list(untrusted))
+    m = Model(runs, tunings, sections, None, list(untrusted))
+    if m.summarised is not None:
+        m.summary = build_summary(m.summarised.boards)
+    return m
