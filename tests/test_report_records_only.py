@@ -19,6 +19,8 @@ from lossbench import report
 from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, write_record
+from tests.conftest import run_cli
+from tests.test_plugin_path import plugin_site  # noqa: F401 - the installed plugin fixture
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "results"
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,3 +112,24 @@ def test_the_committed_results_render_in_under_5_cpu_seconds_without_torch():
                          check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     seconds, torch_loaded = out.stdout.split()
     assert torch_loaded == "False" and float(seconds) < 5.0, out.stdout
+
+
+def test_a_plugins_runs_render_the_same_bytes_installed_or_uninstalled(plugin_site,  # noqa: F811
+                                                                      tmp_path):
+    """The done-when of issue 14: run a third-party loss, then render its results with the
+    plugin installed and again with it uninstalled (gone from the path)."""
+    root = tmp_path
+    results = root / "results"
+    installed = {"PYTHONPATH": str(plugin_site)}
+    assert run_cli("run", "--task", "standard/mnist1d", "--loss", "sq_hinge", "--seeds", "1",
+                   "--epochs", "1", "--results", str(results), "--no-leaderboard",
+                   env=installed).returncode == 0
+    boards = []
+    for name, env in (("with", installed), ("without", {})):
+        out = root / name / "lb.md"
+        out.parent.mkdir()
+        assert run_cli("leaderboard", "--results", str(results), "--out", str(out),
+                       "--no-plots", env=env).returncode == 0
+        boards.append({p.relative_to(out.parent): p.read_bytes()
+                       for p in sorted(out.parent.rglob("*.md"))})
+    assert boards[0] == boards[1] and "sq_hinge" in boards[0][Path("lb.md")].decode()
