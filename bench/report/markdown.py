@@ -113,7 +113,7 @@ def interval_text(row: M.AggregateRow | None, digits: int = 3) -> str:
 def failures(c: M.Config) -> str:
     from collections import Counter
 
-    counts = Counter(c.runs["status"])
+    counts = Counter(c.statuses)
     order = [s for s in M.STATUSES if s != "ok"] + sorted(set(counts) - set(M.STATUSES))
     return ", ".join(f"{s} ×{int(counts[s])}" for s in order if s in counts and s != "ok")
 
@@ -123,7 +123,7 @@ def task_table(board: M.TaskBoard) -> str:
     groups = board.tie_groups()
     rows = []
     for c in board.ranked():
-        n = len(c.ok)
+        n = c.n_ok
         row = {"group": str(groups.get(c.key, "–")), "entry": label_md(c),
                "hparams": md_text(c.hparams), "tuning": c.tuning,
                "seeds": f"{n}" if n >= M.MIN_SEEDS else f"{n} ⚠"}
@@ -143,7 +143,7 @@ def task_table(board: M.TaskBoard) -> str:
     if board.hidden_trials:
         notes.append(f"{board.hidden_trials} tuning-trial configuration(s) (one seed each, "
                      f"selection only) are not shown; see *Tuning*.")
-    if any(len(c.ok) < M.MIN_SEEDS for c in board.configs):
+    if any(c.n_ok < M.MIN_SEEDS for c in board.configs):
         notes.append(f"⚠ fewer than {M.MIN_SEEDS} successful seeds: interval missing or wide.")
     mix = M.mixed(board.runs)
     if mix:

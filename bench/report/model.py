@@ -62,8 +62,9 @@ def stored_json(value) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def stored_card(runs: pd.DataFrame, group: str) -> dict[str, Any]:
-    """The card (``group``: loss | regularizer) the newest of ``runs`` stored; {} if none."""
+def stored_card(runs, group: str) -> dict[str, Any]:
+    """The card (``group``: loss | regularizer) the newest of ``runs`` (a frame or a dict of
+    column arrays) stored; {} if none."""
     for value in _newest_first(runs, "card_json"):
         card = stored_json(value).get(group)
         if isinstance(card, dict):
@@ -71,11 +72,12 @@ def stored_card(runs: pd.DataFrame, group: str) -> dict[str, Any]:
     return {}
 
 
-def _newest_first(runs: pd.DataFrame, column: str) -> list:
-    """The values of ``column`` from the newest run to the oldest (start time, then key)."""
-    if column not in runs or not len(runs):
+def _newest_first(runs, column: str) -> list:
+    """The values of ``column`` from the newest run to the oldest (start time, then key);
+    ``runs``: a frame or a dict of column arrays."""
+    if column not in runs or not len(runs[column]):
         return []
-    rows = sorted(zip(runs["started_at"].map(lambda v: "" if is_missing(v) else str(v)),
+    rows = sorted(zip(("" if is_missing(v) else str(v) for v in runs["started_at"]),
                       runs["spec_key"], runs[column], strict=True),
                   key=lambda r: (r[0], r[1]), reverse=True)
     return [r[2] for r in rows]
@@ -186,19 +188,45 @@ class Config:
     runs: pd.DataFrame  # all of its runs (any status)
     defaults: bool = False  # every hyperparameter is the card's default
     cards: dict[str, dict] = field(default_factory=dict)  # group -> stored card
+    #: the runs' columns as arrays (:func:`column_arrays`): what the statistics read, without
+    #: indexing the wide frame once per configuration and metric
+    arrays: dict[str, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
-        self.ok = self.runs[self.runs["status"] == "ok"] if "status" in self.runs else self.runs
-        self.first = {c: self.runs[c].iat[0] for c in RUN_COLUMNS
-                      if c in self.runs} if len(self.runs) else {}
+        if self.arrays is None:
+            self.arrays = column_arrays(self.runs)
+        a = self.arrays
+        self._ok_mask = (a["status"] == "ok") if "status" in a else \
+            np.ones(len(self.runs), dtype=bool)
+        self.first = {c: a[c][0] for c in RUN_COLUMNS if c in a} if len(self.runs) else {}
+        self._ok: pd.DataFrame | None = None
         self._by_seed: dict[str, dict[int, float]] = {}
         self._values: dict[str, np.ndarray] = {}
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        """Its runs with status ok."""
+        if self._ok is None:
+            self._ok = self.runs[self._ok_mask] if len(self.runs) else self.runs
+        return self._ok
+
+    @property
+    def n_ok(self) -> int:
+        return int(self._ok_mask.sum())
+
+    @property
+    def statuses(self) -> list[str]:
+        return [str(v) for v in self.arrays.get("status", [])]
 
     def values(self, metric: str) -> np.ndarray:
         """The recorded values of ``metric`` in the ok runs (none when no run recorded it)."""
         if metric not in self._values:
-            self._values[metric] = self.ok[metric].dropna().to_numpy(float) \
-                if metric in self.ok else np.empty(0)
+            column = self.arrays.get(metric)
+            if column is None:
+                self._values[metric] = np.empty(0)
+            else:
+                v = np.asarray(column[self._ok_mask], dtype=float)
+                self._values[metric] = v[~np.isnan(v)]
         return self._values[metric]
 
     @property
@@ -211,11 +239,16 @@ class Config:
         return self.tuning.startswith("tuned")
 
     def by_seed(self, metric: str) -> dict[int, float]:
+        """``{seed: value}`` of ``metric`` over its ok runs (a seed run twice: the last)."""
         if metric not in self._by_seed:
-            ok = self.ok
-            self._by_seed[metric] = {} if metric not in ok else {
-                int(s): float(v) for s, v in zip(ok["seed"], ok[metric], strict=True)
-                if not is_missing(v)}
+            column = self.arrays.get(metric)
+            out: dict[int, float] = {}
+            if column is not None:
+                seeds = self.arrays["seed"][self._ok_mask]
+                for seed, v in zip(seeds, column[self._ok_mask], strict=True):
+                    if not is_missing(v):
+                        out[int(seed)] = float(v)
+            self._by_seed[metric] = out
         return self._by_seed[metric]
 
     @property
@@ -270,12 +303,24 @@ def tuning_by_task(manifests: list[dict], runs: pd.DataFrame) -> dict[tuple, Tun
     return out
 
 
+def column_arrays(runs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Every column of ``runs`` as a NumPy array (metrics as floats)."""
+    return {c: runs[c].to_numpy() for c in runs.columns}
+
+
 def build_configs(runs: pd.DataFrame, tuning: Tuning) -> tuple[list[Config], int]:
     """The rows of one task's table, and how many trial-only configurations were left out."""
     configs, hidden = [], 0
-    for key, group in runs.groupby(config_keys(runs), sort=True):
-        first = group.iloc[0].to_dict()
-        trials_only = set(group["spec_key"]) <= tuning.trial_keys
+    arrays = column_arrays(runs)
+    positions: dict[str, list[int]] = {}
+    for i, key in enumerate(config_keys(runs)):
+        positions.setdefault(key, []).append(i)
+    for key in sorted(positions):
+        pos = np.array(positions[key])
+        group = runs.iloc[pos]
+        mine = {c: a[pos] for c, a in arrays.items()}
+        first = {c: mine[c][0] for c in RUN_COLUMNS if c in mine}
+        trials_only = set(mine["spec_key"]) <= tuning.trial_keys
         if key in tuning.selected:
             k = tuning.selected[key]
             tuning_text = f"tuned (K={k})" if k else "tuned (no search space)"
@@ -284,10 +329,10 @@ def build_configs(runs: pd.DataFrame, tuning: Tuning) -> tuple[list[Config], int
             continue
         else:
             tuning_text = "untuned"
-        cards = {"loss": stored_card(group, "loss")}
+        cards = {"loss": stored_card(mine, "loss")}
         reg = first["regularizer"]
         if not is_missing(reg):
-            cards["regularizer"] = stored_card(group, "regularizer")
+            cards["regularizer"] = stored_card(mine, "regularizer")
         defaults = {}
         for g, col in (("loss", "loss_hparams"), ("regularizer", "regularizer_hparams")):
             if g in cards:
@@ -307,7 +352,7 @@ def build_configs(runs: pd.DataFrame, tuning: Tuning) -> tuple[list[Config], int
         label = loss if is_missing(reg) else \
             f"{loss} + {entry_name(reg, first['regularizer_version'])}"
         configs.append(Config(key, label, hp, tuning_text, approx, group,
-                              defaults=is_default, cards=cards))
+                              defaults=is_default, cards=cards, arrays=mine))
     return configs, hidden
 
 
@@ -367,7 +412,7 @@ class TaskBoard:
         self._baseline = None
         if not ce:
             return None
-        self._baseline = sorted(ce, key=lambda c: (not c.tuned, -len(c.ok), c.key))[0]
+        self._baseline = sorted(ce, key=lambda c: (not c.tuned, -c.n_ok, c.key))[0]
         return self._baseline
 
 
@@ -479,7 +524,7 @@ def test_train_ratio(a: Config, b: Config) -> tuple[float, bool]:
     ratios = []
     for c in (a, b):
         test, train = c.by_seed("n_test"), c.by_seed("n_train")
-        if len(test) != len(c.ok) or len(train) != len(c.ok):
+        if len(test) != c.n_ok or len(train) != c.n_ok:
             return 0.0, False
         ratios += [test[s] / train[s] for s in test]
     return (float(np.mean(ratios)), True) if ratios else (0.0, False)
@@ -639,7 +684,7 @@ def best_validated(configs: list[Config], entry: str) -> Config | None:
     mine = [c for c in configs if c.label == entry]
     if not mine:
         return None
-    return sorted(mine, key=lambda c: (not c.tuned, not c.defaults, -len(c.ok), c.key))[0]
+    return sorted(mine, key=lambda c: (not c.tuned, not c.defaults, -c.n_ok, c.key))[0]
 
 
 def entry_aggregate(boards: list[TaskBoard], entry: str) -> AggregateRow | None:

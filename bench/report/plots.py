@@ -87,6 +87,11 @@ def pooled_reliability(runs, prefix: str = M.RELIABILITY_PREFIX
     return np.array(frac), np.array(conf), np.array(acc)
 
 
+def has_bins(c: M.Config, prefix: str = M.RELIABILITY_PREFIX) -> bool:
+    """Whether an ok run of ``c`` recorded reliability bins."""
+    return any(k.startswith(prefix) and len(c.values(k)) for k in c.arrays)
+
+
 # ---------------------------------------------------------------- the figures
 
 def save(fig, path: Path) -> None:
@@ -133,7 +138,7 @@ def reliability_figure(board: M.TaskBoard, prefix: str = M.RELIABILITY_PREFIX, c
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     for i, (ax, (c, (frac, conf, acc))) in enumerate(zip(axes.flat, panels, strict=False)):
-        reliability_panel(ax, frac, conf, acc, _short(f"{c.agg_key} ({len(c.ok)} seeds)", 30))
+        reliability_panel(ax, frac, conf, acc, _short(f"{c.agg_key} ({c.n_ok} seeds)", 30))
         if i % cols:
             ax.set_yticklabels([])
         if i < len(panels) - cols:
@@ -221,7 +226,7 @@ def suite_jobs(section: M.Section, suite: str, tag: str,
                     plot_name("accuracy_vs_ece", suite, tag),
                     lambda bs=with_ece: accuracy_ece_figure(bs)))
     for b in newest:
-        if any(pooled_reliability(c.ok, prefix) is not None for c in b.configs):
+        if any(has_bins(c, prefix) for c in b.configs):
             out.append((f"{b.name}: reliability diagrams",
                         plot_name("reliability", b.suite, b.task, f"v{b.version}", tag),
                         lambda b=b: reliability_figure(b, prefix)))

@@ -200,7 +200,7 @@ def task_table_html(b: M.TaskBoard, root: str) -> str:
                  td(f'<a href="{root}{esc(entry_file(c.label))}">{esc(c.label)}</a>',
                     sort=c.label, left=True, raw=True),
                  td(c.hparams, left=True), td(c.tuning, left=True),
-                 td(str(len(c.ok)), sort=len(c.ok))]
+                 td(str(c.n_ok), sort=c.n_ok)]
         for mt in b.metrics:
             mean, half = b.cells[(c.key, mt)]
             cells.append(td(md.fmt(mean, half), sort="" if math.isnan(mean) else f"{mean:.6f}"))
@@ -306,7 +306,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
                           td("default" if b.configs and c.first.get("options") == "{}"
                              else str(c.first.get("options")), left=True),
                           td(c.hparams, left=True), td(c.tuning, left=True),
-                          td(str(len(c.ok)), sort=len(c.ok)), td(b.primary, left=True),
+                          td(str(c.n_ok), sort=c.n_ok), td(b.primary, left=True),
                           td(md.fmt(mean, half), sort="" if math.isnan(mean) else mean),
                           td(delta), td(str(group))]))
         pooled = P.pooled_reliability(c.ok)
