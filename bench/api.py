@@ -190,9 +190,11 @@ def load_results(path: str | Path = DEFAULT_RESULTS, wide: bool = True):
     return _load(path, wide=wide)
 
 
-def leaderboard(path: str | Path = DEFAULT_RESULTS, out: str | Path | None = DEFAULT_LEADERBOARD
-                ) -> str:
-    """Render the leaderboard from ``path``; also write it to ``out`` unless ``out`` is None.
+def leaderboard(path: str | Path = DEFAULT_RESULTS, out: str | Path | None = DEFAULT_LEADERBOARD,
+                html: str | Path | None = None) -> str:
+    """Render the leaderboard summary from ``path`` and return it; also write it, its detail
+    pages (``leaderboard/<suite>.md`` beside ``out``) and the plots unless ``out`` is None;
+    with ``html``, also build the static HTML site in that folder.
 
     ``UsageError`` when ``path`` is not an existing folder or ``out``'s folder is missing or not
     writable (:mod:`lossbench.outputs`), before anything is rendered."""
@@ -204,8 +206,10 @@ def leaderboard(path: str | Path = DEFAULT_RESULTS, out: str | Path | None = DEF
         check_output_file(out)
 
     if out is not None:
-        lb.write(path, out)
+        lb.write(path, out, html=html)
         return Path(out).read_text(encoding="utf-8")
+    if html is not None:
+        lb.write_site(path, html)
     return lb.render(path)
 
 

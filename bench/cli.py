@@ -95,9 +95,11 @@ def _add_sweep_options(p: argparse.ArgumentParser, verb: str) -> None:
                    else f"run seeds 0..N-1 (default: {DEFAULT_SEEDS})")
     p.add_argument("--results", default="results", metavar="DIR",
                    help="results folder (default: results)")
-    p.add_argument("--leaderboard", default="leaderboard.md", metavar="PATH",
+    p.add_argument("--leaderboard", default=None, metavar="PATH",
                    help=f"leaderboard file to regenerate after the {verb} when the results "
-                        f"changed (default: leaderboard.md)")
+                        f"changed (default: leaderboard.md with the default --results; with "
+                        f"--results DIR, DIR-leaderboard.md beside DIR, so a scratch folder "
+                        f"never overwrites the project's leaderboard)")
     p.add_argument("--no-leaderboard", action="store_true",
                    help=f"do not regenerate the leaderboard after the {verb}")
     p.add_argument("--device", default="cpu",
@@ -147,7 +149,8 @@ EXAMPLES = {
     "leaderboard": """examples:
   lossbench leaderboard                         re-render leaderboard.md from results/
   lossbench leaderboard --results /tmp/try --out /tmp/try/lb.md
-  lossbench leaderboard --check                 exit 1 if leaderboard.md is stale""",
+  lossbench leaderboard --check                 exit 1 if leaderboard.md is stale
+  lossbench leaderboard --html site/            also build the static HTML site in site/""",
     "tune": """examples:
   lossbench tune --loss focal --task standard/mnist1d --trials 8
   lossbench tune --regularizer mixup --suite noisy --trials 4 --seeds 3""",
@@ -232,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "links them)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if --out differs from what the results give")
+    p.add_argument("--html", default=None, metavar="DIR",
+                   help="also build the static HTML site (index.html, a page per suite and "
+                        "per entry, plots inline) into DIR")
 
     p = _sub(sub, "tune", help="equal-budget tuning: K configurations per entry (card "
                                     "defaults + quasi-random draws), select on validation, "
@@ -362,10 +368,25 @@ def _refresh_leaderboard(results: str, out: str) -> None:
     print(f"leaderboard written to {out}", file=sys.stderr)
 
 
+def default_leaderboard(results: str) -> str:
+    """Where ``run``/``tune`` write the leaderboard when ``--leaderboard`` is not given:
+    ``leaderboard.md`` for the default results folder, else ``<results>-leaderboard.md`` beside
+    the results folder, so ``--results /tmp/try`` never overwrites ``./leaderboard.md``."""
+    from pathlib import Path
+
+    if Path(results).absolute() == Path("results").absolute():
+        return "leaderboard.md"
+    folder = Path(results)
+    return str(folder.absolute().parent / f"{folder.absolute().name}-leaderboard.md")
+
+
 def _check_leaderboard_path(args: argparse.Namespace) -> None:
-    """``--leaderboard``'s folder exists and is writable: checked before any run is computed.
-    A leaderboard inside the results folder (``--results X --leaderboard X/lb.md``) may name a
-    folder the sweep creates: the results folder is then created (and probed) first."""
+    """``--leaderboard`` (default: :func:`default_leaderboard`)'s folder exists and is
+    writable: checked before any run is computed. A leaderboard inside the results folder
+    (``--results X --leaderboard X/lb.md``) may name a folder the sweep creates: the results
+    folder is then created (and probed) first."""
+    if args.leaderboard is None:
+        args.leaderboard = default_leaderboard(args.results)
     if not args.no_leaderboard:
         from pathlib import Path
 
@@ -414,7 +435,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _check_site_folder(folder: str) -> None:
+    """``--html DIR``: an existing writable folder, or a new one whose parent exists."""
+    from pathlib import Path
+
+    from .outputs import check_output_file
+
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--html {folder!r} is a file; give a folder for the site")
+    check_output_file(path / "index.html" if path.is_dir() else path, "--html")
+
+
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from . import report
     from .outputs import check_output_file, check_results_to_read
 
@@ -429,8 +464,13 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         print(f"{args.out} differs from what {args.results} gives: run `lossbench leaderboard "
               f"--results {args.results} --out {args.out}`", file=sys.stderr)
         return 1
-    report.write(args.results, args.out, plots=not args.no_plots)
-    print(f"leaderboard written to {args.out}", file=sys.stderr)
+    if args.html is not None:
+        _check_site_folder(args.html)
+    report.write(args.results, args.out, plots=not args.no_plots, html=args.html)
+    print(f"leaderboard written to {args.out} (detail pages in {report.pages_dir(args.out)})",
+          file=sys.stderr)
+    if args.html is not None:
+        print(f"HTML site written to {Path(args.html) / 'index.html'}", file=sys.stderr)
     return 0
 
 

@@ -348,10 +348,12 @@ def _side(runs: pd.DataFrame, ref: EntryRef, metrics: Sequence[str],
     loss_default = defaults("loss", ref.loss)
     reg_default = {} if ref.regularizer is None else defaults("regularizer", ref.regularizer)
     if loss_default is None or reg_default is None:
+        side.values = {m: {} for m in metrics}
         bad = ref.loss if loss_default is None else ref.regularizer
-        side.note = f"the card of {bad!r} cannot be read, so its default hyperparameters are " \
-                    f"unknown"
-        return side
+        if len(runs) and (runs["loss"] == bad).any() | (runs["regularizer"] == bad).any():
+            side.note = f"the card of {bad!r} cannot be read, so its default hyperparameters " \
+                        f"are unknown"
+        return side  # an entry without records (or card): nothing to compare, missing
     reg = runs["regularizer"]
     same_reg = reg.map(is_missing) if ref.regularizer is None else reg == ref.regularizer
     rows = runs[(runs["loss"] == ref.loss) & same_reg.astype(bool)]
@@ -614,7 +616,7 @@ def render_text(results: Sequence[FindingResult], min_seeds: int = DEFAULT_MIN_S
 def md_escape(text: Any) -> str:
     """Text safe inside a markdown table cell and in HTML: the leaderboard's one escaping rule
     (:func:`lossbench.report.md_text`), since a third-party suite's findings are plugin text."""
-    from .report import md_text
+    from .report.markdown import md_text
 
     return md_text(text)
 
@@ -622,11 +624,74 @@ def md_escape(text: Any) -> str:
 LEADERBOARD_TITLE = "## Do the embedded suites agree with the literature?"
 
 
+def stored_declarations(runs: pd.DataFrame) -> list[SuiteFindings]:
+    """The findings the records themselves state (each record's ``task_json``, written at run
+    time: see :mod:`lossbench.record_meta`): per suite, the declarations stored by its newest
+    default-recipe record, judged on each task's newest stored version. What is installed now
+    plays no part."""
+    from .store import version_key
+
+    if "task_json" not in runs or not len(runs):
+        return []
+    rows = runs[runs["options"] == DEFAULT_OPTIONS]
+    newest_meta: dict[str, tuple[str, str]] = {}  # suite -> (started, task_json)
+    versions: dict[str, dict[str, str]] = {}
+    for suite, task, version, text, started in zip(
+            rows["suite"], rows["task"], rows["task_version"].astype(str), rows["task_json"],
+            rows["started_at"].fillna(""), strict=True):
+        known = versions.setdefault(suite, {})
+        if task not in known or version_key(version) > version_key(known[task]):
+            known[task] = version
+        if isinstance(text, str) and text and (suite not in newest_meta
+                                               or str(started) >= newest_meta[suite][0]):
+            newest_meta[suite] = (str(started), text)
+    out = []
+    for suite, (_, text) in sorted(newest_meta.items()):
+        try:
+            declared = tuple(Finding.from_dict(f) for f in json.loads(text).get("findings") or [])
+        except (ValueError, TypeError, KeyError, AttributeError, UsageError):
+            continue  # a record with unreadable metadata declares nothing
+        if declared:
+            out.append(SuiteFindings(suite, declared, versions.get(suite, {})))
+    return out
+
+
+def stored_card_defaults(runs: pd.DataFrame) -> Callable[[str, str], Mapping[str, Any] | None]:
+    """``defaults(kind, name)`` read from the cards the records stored (``card_json``; the newest
+    record of the entry wins), for :func:`evaluate`: the live registry plays no part."""
+    found: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    if "card_json" in runs:
+        for text, started in zip(runs["card_json"], runs["started_at"].fillna(""), strict=True):
+            if not isinstance(text, str) or not text:
+                continue
+            try:
+                cards = json.loads(text)
+            except ValueError:
+                continue
+            for kind in ("loss", "regularizer"):
+                card = cards.get(kind) if isinstance(cards, dict) else None
+                if isinstance(card, dict) and "name" in card:
+                    key = (kind, str(card["name"]))
+                    if key not in found or str(started) >= found[key][0]:
+                        found[key] = (str(started), dict(card.get("hparams") or {}))
+
+    def defaults(kind: str, name: str) -> Mapping[str, Any] | None:
+        hit = found.get((kind, name))
+        return None if hit is None else hit[1]
+
+    return defaults
+
+
 def leaderboard_section(runs: pd.DataFrame, min_seeds: int = DEFAULT_MIN_SEEDS) -> str:
-    """The leaderboard's findings section: the summary line and one row per declared finding
-    (every registered suite's) with its verdict, difference ± interval, seeds and source."""
+    """The leaderboard's findings section: the summary line and one row per finding the records
+    declare (:func:`stored_declarations`) with its verdict, difference ± interval, seeds and
+    source; card defaults come from the stored cards (:func:`stored_card_defaults`)."""
     try:
-        results = validate(suites=None, min_seeds=min_seeds, runs=runs)
+        defaults = stored_card_defaults(runs)
+        results = []
+        for s in stored_declarations(runs):
+            results += evaluate(runs, s.suite, s.findings, task_versions=s.task_versions,
+                                min_seeds=min_seeds, defaults=defaults)
     except UsageError as exc:  # a wrong declaration is shown, not hidden
         return f"\n{LEADERBOARD_TITLE}\n\n_The findings could not be checked: " \
                f"{md_escape(exc)}_\n"

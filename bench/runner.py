@@ -33,6 +33,7 @@ import torch
 
 from . import __version__, selection
 from .fingerprint import harness_fingerprint
+from .record_meta import record_meta
 from .registry import (
     LOCAL_ORIGIN,
     LOCAL_VERSION_TAG,
@@ -145,7 +146,8 @@ def failure_record(spec: RunSpec, status: str, error: str, *, device: str = "cpu
     """A record for a run that failed outside :func:`execute` (timeout, OOM, crash)."""
     started = time.time() if started is None else started
     return Record(spec, status, error=error[-TRACEBACK_TAIL:],
-                  provenance=provenance(torch.device(device), started, wall, spec))
+                  provenance={**provenance(torch.device(device), started, wall, spec),
+                              **record_meta(spec.loss, spec.regularizer, spec.suite, spec.task)})
 
 
 def seed_everything(seed: int) -> None:
@@ -221,9 +223,13 @@ def _execute(spec: RunSpec, device: torch.device) -> Record:
     started = time.time()
     t0 = time.perf_counter()
 
+    suite = None
+
     def record(status: str, metrics: dict[str, float] | None = None, error: str = "") -> Record:
         return Record(spec, status, metrics or {}, error[-TRACEBACK_TAIL:],
-                      provenance(device, started, time.perf_counter() - t0, spec))
+                      {**provenance(device, started, time.perf_counter() - t0, spec),
+                       **record_meta(spec.loss, spec.regularizer, spec.suite, spec.task, suite,
+                                     metrics)})
 
     try:
         suite, task = resolve_task(spec)

@@ -35,7 +35,10 @@ SPEC_COLUMNS = ("spec_key", "loss", "loss_version", "loss_hparams", "regularizer
 PROVENANCE_COLUMNS = ("lossbench_version", "harness_fingerprint", "loss_distribution",
                       "regularizer_distribution", "git_sha", "torch_version", "python_version",
                       "device", "host", "started_at", "wall_seconds")
-RUN_COLUMNS = (*SPEC_COLUMNS, "status", "error", *PROVENANCE_COLUMNS)
+#: what the report needs of the run's entries and task (:mod:`lossbench.record_meta`): the
+#: leaderboard renders from the records alone
+META_COLUMNS = ("card_json", "task_json")
+RUN_COLUMNS = (*SPEC_COLUMNS, "status", "error", *PROVENANCE_COLUMNS, *META_COLUMNS)
 
 SCHEMA = pa.schema([
     ("spec_key", pa.string()),
@@ -64,6 +67,8 @@ SCHEMA = pa.schema([
     ("host", pa.string()),
     ("started_at", pa.string()),
     ("wall_seconds", pa.float64()),
+    ("card_json", pa.string()),  # canonical JSON: {"loss": card, "regularizer": card | null}
+    ("task_json", pa.string()),  # canonical JSON: headline, metric directions, findings, ...
     ("metric", pa.string()),  # null for a failed run without metrics
     ("value", pa.float64()),
 ])
@@ -98,6 +103,7 @@ def record_table(record: Record) -> pa.Table:
         "status": record.status,
         "error": record.error,
         **{k: record.provenance.get(k) for k in PROVENANCE_COLUMNS},
+        **{k: record.provenance.get(k) for k in META_COLUMNS},
     }
     items = sorted(record.metrics.items()) or [(None, None)]
     columns = {name: [base[name]] * len(items) for name in RUN_COLUMNS}

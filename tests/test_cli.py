@@ -96,11 +96,14 @@ def test_leaderboard_is_byte_identical_for_the_same_results(tmp_path):
     results = tmp_path / "r"
     run_cli("run", "--task", "standard/mnist1d", "--loss", "focal", "--loss", "cross_entropy",
             "--seeds", "2", "--epochs", "1", "--results", str(results), "--no-leaderboard")
-    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    a, b = tmp_path / "a" / "lb.md", tmp_path / "b" / "lb.md"  # one name: the same page links
     for out in (a, b):  # the markdown is under test, not the plots
+        out.parent.mkdir()
         assert run_cli("leaderboard", "--results", str(results), "--out", str(out),
                        "--no-plots").returncode == 0
     assert a.read_bytes() == b.read_bytes()
+    assert (a.parent / "lb" / "standard.md").read_bytes() == \
+        (b.parent / "lb" / "standard.md").read_bytes()
     assert "focal" in a.read_text() and "cross_entropy" in a.read_text()
 
 

@@ -26,3 +26,14 @@ def test_committed_leaderboard_matches_committed_results():
     assert LEADERBOARD.read_text(encoding="utf-8") == expected, (
         "leaderboard.md is stale: run `lossbench leaderboard --results results --out "
         "leaderboard.md` and commit it")
+
+
+def test_committed_leaderboard_is_a_one_screen_summary():
+    """At most 40 KB, opening with the entry × suite matrix; the full tables are on the detail
+    pages (leaderboard/<suite>.md)."""
+    if not LEADERBOARD.is_file():
+        pytest.skip("no leaderboard committed yet")
+    text = LEADERBOARD.read_text(encoding="utf-8")
+    assert len(text.encode()) <= 40_000
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings[:1] == ["## Summary"]

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from lossbench import plots, report
+from lossbench import report
 from lossbench.metrics import calibration
+from lossbench.report import plots
 from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import write_record
@@ -16,7 +17,7 @@ from lossbench.store import write_record
 def test_reliability_bins_reproduce_ece():
     g = torch.Generator().manual_seed(0)
     logits, labels = torch.randn(200, 5, generator=g) * 3, torch.randint(0, 5, (200,), generator=g)
-    bins = plots.reliability_metrics(logits, labels)
+    bins = calibration.reliability_metrics(logits, labels)
     ece = sum(bins[f"reliability/bin_{k:02d}/fraction"]
               * abs(bins[f"reliability/bin_{k:02d}/accuracy"]
                     - bins[f"reliability/bin_{k:02d}/confidence"])
@@ -42,13 +43,14 @@ def test_reliability_diagrams_are_drawn_when_runs_record_bins(tmp_path):
         spec = RunSpec(loss="cross_entropy", loss_version="1", suite="standard", task="mnist1d",
                        task_version="1", seed=seed)
         metrics = {"top1": 0.5, "ece": calibration.ece(logits, labels),
-                   **plots.reliability_metrics(logits, labels)}
+                   **calibration.reliability_metrics(logits, labels)}
         write_record(tmp_path / "results", Record(spec, "ok", metrics, "", {}))
-    out = report.write(tmp_path / "results", tmp_path / "lb.md")
-    assert "[standard/mnist1d v1: reliability diagrams](results/_plots/reliability__standard__" \
-           "mnist1d__v1.png)" in out.read_text()
+    report.write(tmp_path / "results", tmp_path / "lb.md")
+    page = (tmp_path / "lb" / "standard.md").read_text()
+    assert "[standard/mnist1d v1: reliability diagrams](../results/_plots/reliability__" \
+           "standard__mnist1d__v1.png)" in page
     assert (tmp_path / "results" / "_plots" / "reliability__standard__mnist1d__v1.png").is_file()
-    assert "reliability/" not in out.read_text().split("## Tuning")[0].split("### Plots")[0]
+    assert "reliability/" not in page.split("### Plots")[0]  # the bins are no table columns
 
 
 def test_plots_are_byte_identical_when_redrawn(tmp_path):
@@ -63,8 +65,45 @@ def test_plots_are_byte_identical_when_redrawn(tmp_path):
 def test_pooled_reliability_ignores_runs_without_recorded_bins():
     logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 0.5]])
     labels = torch.tensor([0, 1, 1])
-    with_bins = {"top1": 1.0, **plots.reliability_metrics(logits, labels)}
+    with_bins = {"top1": 1.0, **calibration.reliability_metrics(logits, labels)}
     runs = pd.DataFrame([with_bins, {"top1": 0.5}])  # the second run recorded no bins
     frac, _, _ = plots.pooled_reliability(runs)
     assert not pd.isna(frac).any() and abs(frac.sum() - 1.0) < 1e-9
     assert plots.pooled_reliability(pd.DataFrame([{"top1": 0.5}])) is None
+
+
+@pytest.mark.parametrize(("metric", "mean", "half", "expected"), [
+    ("top1", 0.9, 0.3, (0.3, 0.1)),  # top-1 cannot exceed 1
+    ("ece", 0.05, 0.2, (0.05, 0.2)),  # nor ECE fall below 0
+    ("nll", 0.4, 0.1, (0.1, 0.1)),  # inside the range: unchanged
+])
+def test_error_bars_are_clipped_to_the_metric_range(metric, mean, half, expected):
+    assert plots.clipped_errors(mean, half, metric) == pytest.approx(expected)
+
+
+def test_no_plot_ranks_configurations_across_tasks():
+    from tests.test_report import GOLDEN
+
+    m = report.build_model(GOLDEN)
+    names = [name for section in m.sections
+             for _, name, _ in plots.suite_jobs(section, "standard", "")]
+    assert names and not any("rank" in n for n in names)
+
+
+def test_plots_are_redrawn_only_when_the_results_or_the_plot_code_change(tmp_path, monkeypatch):
+    import shutil
+
+    from tests.test_report import GOLDEN
+
+    results = tmp_path / "results"
+    shutil.copytree(GOLDEN, results)
+    drawn = []
+    real_draw = plots.draw
+    monkeypatch.setattr(plots, "draw", lambda jobs, folder: drawn.append(1) or real_draw(
+        jobs, folder))
+    report.write(results, tmp_path / "lb.md")
+    report.write(results, tmp_path / "lb.md")
+    assert len(drawn) == 1  # the second render found the stamp of the same inputs
+    (results / "_plots" / "aggregate_iqm__standard.png").unlink()
+    report.write(results, tmp_path / "lb.md")
+    assert len(drawn) == 2  # a plot file missing: redrawn

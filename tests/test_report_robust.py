@@ -33,6 +33,11 @@ def records_of(folder: Path) -> list[Record]:
 GOLDEN_RECORDS = records_of(GOLDEN)
 
 
+def render_all(folder: Path) -> str:
+    """The summary and every detail page, one after the other."""
+    return "\n".join(report.render_pages(folder, "lb.md", None, "plots").values())
+
+
 def table_rows(markdown: str) -> list[list[str]]:
     rows = []
     for line in markdown.splitlines():
@@ -52,7 +57,7 @@ def test_random_subsets_of_records_with_random_statuses_always_render(tmp_path, 
             metrics = {k: v for k, v in metrics.items() if rng.random() < 0.5}
         write_record(tmp_path, Record(rec.spec, status, metrics, "" if status == "ok" else
                                       "RuntimeError: x", rec.provenance))
-    text = report.render(tmp_path, None, "plots")
+    text = render_all(tmp_path)
     assert text.startswith(report.HEADER)
     for row in table_rows(text):  # every table row has as many cells as its header
         assert len(row) >= 2
@@ -62,8 +67,7 @@ def test_a_single_failed_cross_entropy_run_renders(tmp_path):
     spec = RunSpec(loss="cross_entropy", loss_version="1", suite="standard", task="mnist1d",
                    task_version="1", seed=0, options={"epochs": 3})
     write_record(tmp_path, Record(spec, "timeout", error="run exceeded the 0.2s timeout"))
-    text = report.render(tmp_path, None, "plots")
-    assert "timeout ×1" in text
+    assert "timeout ×1" in render_all(tmp_path)
 
 
 def test_a_failed_baseline_beside_good_records_renders(tmp_path):
@@ -84,7 +88,7 @@ def test_markup_in_names_and_hyperparameters_is_escaped(tmp_path):
                        regularizer=MARKUP, regularizer_version="1")
         write_record(tmp_path, Record(spec, "ok", {"top1": 0.5},
                                       provenance={"device": MARKUP, "host": MARKUP}))
-    text = report.render(tmp_path, None, "plots")
+    text = render_all(tmp_path)
     for raw in ("<script>", "<img", "[a](javascript:", "\n# heading", "x|y"):
         assert raw not in text
     blocks = re.findall(r"(?m)(?:^\|.*\n?)+", text)  # runs of consecutive table lines

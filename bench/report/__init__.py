@@ -1,0 +1,167 @@
+"""The leaderboard: rendered from the results store, and only from it.
+
+A small package: :mod:`.model` turns the records (and tuning manifests) into boards with their
+statistics; the renderers consume the model — :mod:`.markdown` (the one-screen summary
+``leaderboard.md`` and one detail page per suite, ``leaderboard/<suite>.md``), :mod:`.site` (a
+static HTML site) and :mod:`.plots` (PNG figures). Nothing here imports torch, an entry or a
+suite: what the report needs of them was stored in each record at run time
+(:mod:`lossbench.record_meta`), so the same results render the same bytes whatever is installed.
+
+Deterministic: the same result files give byte-identical output (no clocks, stable sorting,
+fixed bootstrap seeds), so a test can regenerate the committed leaderboard and compare.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..freshness import plots_link, stamp
+from ..store import PLOTS_DIR, untrusted_files
+from . import model
+from .markdown import HEADER, md_text, options_tag
+from .model import Config, Model
+
+__all__ = ["HEADER", "Config", "Model", "build_model", "is_fresh", "md_text", "pages_dir",
+           "plots_link", "render", "render_pages", "write", "write_site"]
+
+
+def build_model(results_dir: str | Path = "results") -> Model:
+    """The model of every record (and tuning manifest) in ``results_dir``."""
+    from ..tune import load_manifests
+    from .records import load_runs
+
+    untrusted = [(Path(p).name, reason) for p, reason in untrusted_files(results_dir)]
+    runs = load_runs(results_dir, {name for name, _ in untrusted})
+    return model.build(runs, load_manifests(results_dir), untrusted)
+
+
+def pages_dir(out: str | Path) -> Path:
+    """Where the detail pages of the summary ``out`` go: a folder named like it without its
+    suffix (``leaderboard.md`` -> ``leaderboard/``)."""
+    out = Path(out)
+    return out.with_name(out.stem)
+
+
+def _plot_jobs(m: Model) -> dict[str, list]:
+    from . import plots
+
+    jobs = {}
+    for section in m.sections:
+        for suite in sorted({b.suite for b in section.boards}):
+            jobs[f"{suite}|{section.options}"] = plots.suite_jobs(
+                section, suite, options_tag(section.options))
+    return jobs
+
+
+def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderboard.md",
+                 plots_dir: str | Path | None = None, link: str | None = None,
+                 m: Model | None = None) -> dict[Path, str]:
+    """Every markdown page for ``results_dir``: ``{out: summary, pages_dir(out)/<suite>.md:
+    detail page}``. ``plots_dir``: where to draw the plots (None: do not draw). ``link``: how
+    the summary refers to the plot folder (default: relative from ``out``)."""
+    from ..findings import leaderboard_section
+    from . import markdown
+
+    out = Path(out)
+    m = m if m is not None else build_model(results_dir)
+    link = (link if link is not None else plots_link(results_dir, out)).rstrip("/")
+    pages = pages_dir(out)
+    findings = leaderboard_section(m.runs) if not m.runs.empty else ""
+    texts = {out: markdown.render_summary(m, stamp(results_dir, link), pages.name, findings)}
+    jobs = _plot_jobs(m)
+    page_link = plots_link(results_dir, pages / "x.md")
+    for suite in sorted({b.suite for s in m.sections for b in s.boards}):
+        listed = {k: [(t, n) for t, n, _ in v] for k, v in jobs.items()}
+        texts[pages / f"{suite}.md"] = markdown.render_suite(
+            m, suite, page_link, listed, f"../{out.name}")
+    if plots_dir is not None:
+        draw_plots([j for v in jobs.values() for j in v], Path(plots_dir), results_dir)
+    return texts
+
+
+PLOTS_STAMP = ".inputs"  # in the plot folder: what the plots there were drawn from
+
+
+def plots_stamp(results_dir: str | Path) -> str:
+    """What the plots are a function of: the lossbench version, the records and tuning
+    manifests (:func:`lossbench.store.results_digest`), and the source of the model and the
+    plot code (so a change of either redraws them)."""
+    import hashlib
+
+    from .. import __version__
+    from ..store import results_digest
+
+    code = hashlib.sha256()
+    for name in ("model.py", "plots.py"):
+        code.update((Path(__file__).parent / name).read_bytes())
+    return f"lossbench {__version__}; results {results_digest(results_dir)}; code " \
+           f"{code.hexdigest()}\n"
+
+
+def draw_plots(jobs: list, folder: Path, results_dir: str | Path) -> bool:
+    """Draw ``jobs`` into ``folder`` unless every file is there and the folder's stamp says they
+    were drawn from these results with this code (drawing takes most of a render); returns
+    whether it drew."""
+    from . import plots
+
+    stamp_file, wanted = folder / PLOTS_STAMP, plots_stamp(results_dir)
+    if (stamp_file.is_file() and stamp_file.read_text(encoding="utf-8") == wanted
+            and all((folder / name).is_file() for _, name, _ in jobs)):
+        return False
+    stamp_file.unlink(missing_ok=True)
+    plots.draw(jobs, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp_file.write_text(wanted, encoding="utf-8")
+    return True
+
+
+def render(results_dir: str | Path = "results", plots_dir: str | Path | None = None,
+           plots_link: str | None = None) -> str:
+    """The summary markdown (``leaderboard.md``) for every run in ``results_dir``; with
+    ``plots_dir``, the plots are drawn there too."""
+    texts = render_pages(results_dir, "leaderboard.md", plots_dir, plots_link)
+    return texts[Path("leaderboard.md")]
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def write(results_dir: str | Path = "results", out: str | Path = "leaderboard.md",
+          plots: bool = True, html: str | Path | None = None) -> Path:
+    """Regenerate ``out``, its detail pages (``pages_dir(out)``) and, with ``plots``, the plots
+    under ``<results_dir>/_plots``; with ``html``, also the static site in that folder (one
+    model, the plots drawn once)."""
+    out = Path(out)
+    plots_dir = Path(results_dir) / PLOTS_DIR if plots else None
+    m = build_model(results_dir)
+    if html is not None:
+        from . import site
+
+        site_dir = Path(html)
+        texts = render_pages(results_dir, out, plots_dir, m=m)
+        site.write(m, results_dir, site_dir, plots_dir)
+    else:
+        texts = render_pages(results_dir, out, plots_dir, m=m)
+    for path, text in texts.items():
+        _write_text(path, text)
+    return out
+
+
+def is_fresh(results_dir: str | Path = "results", out: str | Path = "leaderboard.md") -> bool:
+    """Whether ``out`` and its detail pages exist and equal what ``results_dir`` renders."""
+    for path, text in render_pages(results_dir, out).items():
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            return False
+    return True
+
+
+def write_site(results_dir: str | Path, folder: str | Path) -> Path:
+    """Build the static HTML site of ``results_dir`` in ``folder`` (see :mod:`.site`); returns
+    the path of its ``index.html``."""
+    from . import site
+
+    return site.write(build_model(results_dir), results_dir, Path(folder))

@@ -1,0 +1,855 @@
+"""The leaderboard's model: records in, boards out. No rendering, no registry, no torch.
+
+Everything here is computed from the stored records alone — their spec columns, metrics, and
+the metadata each record carries (``card_json``: the entries' cards as read at run time,
+``task_json``: the task's headline metrics, metric directions and findings; see
+:mod:`lossbench.record_meta`) — and from the tuning manifests. So the same results give the
+same boards whatever is installed. Statistics come from :mod:`lossbench.aggregate`.
+
+Groups: runs are split by recipe ``options`` (smoke runs with ``{"epochs": 2}`` never mix with
+default-recipe runs), then by suite, task and task version (versions are never mixed); within a
+task, a *configuration* is an entry (loss ± regularizer) with fixed hyperparameters.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import aggregate as agg
+from ..store import RUN_COLUMNS, is_missing, version_key
+
+CONFIDENCE = 0.95
+MIN_SEEDS = 3
+BASELINE_LOSS = "cross_entropy"
+CALIBRATION_METRICS = ("ece", "smooth_ece", "nll")
+COST_METRICS = ("loss_cost_ratio",)
+RELIABILITY_PREFIX = "reliability/"
+#: metrics a reader expects as a suite's primary score when the task lists them among its
+#: headline metrics (metric learning: MAP@R, which ranks embedding losses the way the
+#: literature does; P@1 puts every classification loss above every embedding loss)
+PRIMARY_PREFERRED = ("map_at_r",)
+LOCAL_VERSION_TAG = "+local."  # lossbench.registry.LOCAL_VERSION_TAG (not imported: light)
+STATUSES = ("ok", "error", "diverged", "timeout", "oom", "crashed")
+#: provenance columns whose mixing inside one table is flagged
+MIX_COLUMNS = (("git_sha", "git SHAs"), ("device", "devices"), ("task_version", "task versions"),
+               ("harness_fingerprint", "harness fingerprints"))
+
+
+# ---------------------------------------------------------------- stored metadata
+
+@functools.lru_cache(maxsize=4096)
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def stored_json(value) -> dict[str, Any]:
+    """A record's ``card_json`` / ``task_json`` cell as a dict ({} when absent or unreadable)."""
+    if is_missing(value) or not value:
+        return {}
+    data = _json(str(value))
+    return data if isinstance(data, dict) else {}
+
+
+def stored_card(runs, group: str) -> dict[str, Any]:
+    """The card (``group``: loss | regularizer) the newest of ``runs`` (a frame or a dict of
+    column arrays) stored; {} if none."""
+    for value in _newest_first(runs, "card_json"):
+        card = stored_json(value).get(group)
+        if isinstance(card, dict):
+            return card
+    return {}
+
+
+def _newest_first(runs, column: str) -> list:
+    """The values of ``column`` from the newest run to the oldest (start time, then key);
+    ``runs``: a frame or a dict of column arrays."""
+    if column not in runs or not len(runs[column]):
+        return []
+    rows = sorted(zip(("" if is_missing(v) else str(v) for v in runs["started_at"]),
+                      runs["spec_key"], runs[column], strict=True),
+                  key=lambda r: (r[0], r[1]), reverse=True)
+    return [r[2] for r in rows]
+
+
+def task_meta(runs: pd.DataFrame) -> dict[str, Any]:
+    """The task metadata the newest of ``runs`` stored; {} if none."""
+    for value in _newest_first(runs, "task_json"):
+        meta = stored_json(value)
+        if meta:
+            return meta
+    return {}
+
+
+def higher_is_better(metric: str, directions: Mapping[str, bool]) -> bool:
+    """A metric's direction as the records state it; unknown ones count as ↑ (and are listed
+    as such in the table header)."""
+    return bool(directions.get(metric, True))
+
+
+def arrow(metric: str, directions: Mapping[str, bool]) -> str:
+    return "↑" if higher_is_better(metric, directions) else "↓"
+
+
+def paper_url(paper: str) -> str | None:
+    """A link for a card's ``paper`` text: its first http(s) URL, else an arXiv id as an
+    arxiv.org link, else a DOI, else a Google Scholar search for the citation; None for an
+    empty text."""
+    text = str(paper or "")
+    m = re.search(r"https?://[^\s)>\]]+", text)
+    if m:
+        return m.group(0).rstrip(".,;")
+    m = re.search(r"arXiv[:\s]*(\d{4}\.\d{4,5})", text, re.IGNORECASE)
+    if m:
+        return f"https://arxiv.org/abs/{m.group(1)}"
+    m = re.search(r"\b(10\.\d{4,9}/[^\s,;]+)", text)
+    if m:
+        return f"https://doi.org/{m.group(1).rstrip('.')}"
+    if text.strip():  # a citation without an address: a scholarly search for it
+        from urllib.parse import quote_plus
+
+        return "https://scholar.google.com/scholar?q=" + quote_plus(" ".join(text.split()))
+    return None
+
+
+# ---------------------------------------------------------------- configurations
+
+def unpublished(name, version) -> bool:
+    """A ``module:attr`` target run without packaging (origin ``local``): a name with a colon
+    and a version with the ``+local.`` tag."""
+    return (not is_missing(name) and ":" in str(name) and not is_missing(version)
+            and LOCAL_VERSION_TAG in str(version))
+
+
+def entry_name(name, version) -> str:
+    """An entry's display name; an unpublished target with its source hash."""
+    if not unpublished(name, version):
+        return str(name)
+    return f"{name} ({str(version).rpartition(LOCAL_VERSION_TAG)[2]})"
+
+
+_KEY_COLUMNS = ("loss", "loss_hparams", "regularizer", "regularizer_hparams", "loss_version",
+                "regularizer_version")
+
+
+def config_key(row: Mapping[str, Any]) -> str:
+    """A configuration's identity: loss, its hyperparameters, regularizer, its hyperparameters
+    (and the version of an unpublished ``module:attr`` target, whose edits make new rows)."""
+    key = [None if is_missing(row[c]) else row[c] for c in
+           ("loss", "loss_hparams", "regularizer", "regularizer_hparams")]
+    for name, version in (("loss", "loss_version"), ("regularizer", "regularizer_version")):
+        if unpublished(row[name], row[version]):  # an edited module:attr target: another row
+            key.append(row[version])
+    return json.dumps(key)
+
+
+def config_keys(runs: pd.DataFrame) -> list[str]:
+    """:func:`config_key` of every run."""
+    cols = [runs[c].tolist() for c in _KEY_COLUMNS]
+    return [config_key(dict(zip(_KEY_COLUMNS, values, strict=True)))
+            for values in zip(*cols, strict=True)]
+
+
+def _hparams(text) -> dict[str, Any] | None:
+    if is_missing(text) or not text:
+        return {}
+    data = _json(str(text))
+    return data if isinstance(data, dict) else None
+
+
+def hparams_text(text) -> str:
+    values = _hparams(text)
+    if values is None:
+        return str(text)
+    return ", ".join(f"{k}={f'{v:.4g}' if isinstance(v, float) else v}"
+                     for k, v in sorted(values.items()))
+
+
+@dataclass
+class Config:
+    """One row of a task table: an entry (loss ± regularizer) with fixed hyperparameters."""
+
+    key: str  # identity: loss, hparams, regularizer, hparams (canonical JSON)
+    label: str  # "loss" or "loss + regularizer" (display names, unescaped)
+    hparams: str  # "defaults", "(none)" or "name=value, ..."
+    tuning: str  # "tuned (K=…)" | "tuned (no search space)" | "untuned"
+    approximate: list[str]  # "name: fidelity note" of approximate implementations
+    runs: pd.DataFrame  # all of its runs (any status)
+    defaults: bool = False  # every hyperparameter is the card's default
+    cards: dict[str, dict] = field(default_factory=dict)  # group -> stored card
+    #: the runs' columns as arrays (:func:`column_arrays`): what the statistics read, without
+    #: indexing the wide frame once per configuration and metric
+    arrays: dict[str, np.ndarray] | None = None
+
+    def __post_init__(self) -> None:
+        if self.arrays is None:
+            self.arrays = column_arrays(self.runs)
+        a = self.arrays
+        self._ok_mask = (a["status"] == "ok") if "status" in a else \
+            np.ones(len(self.runs), dtype=bool)
+        self.first = {c: a[c][0] for c in RUN_COLUMNS if c in a} if len(self.runs) else {}
+        self._ok: pd.DataFrame | None = None
+        self._by_seed: dict[str, dict[int, float]] = {}
+        self._values: dict[str, np.ndarray] = {}
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        """Its runs with status ok."""
+        if self._ok is None:
+            self._ok = self.runs[self._ok_mask] if len(self.runs) else self.runs
+        return self._ok
+
+    @property
+    def n_ok(self) -> int:
+        return int(self._ok_mask.sum())
+
+    @property
+    def statuses(self) -> list[str]:
+        return [str(v) for v in self.arrays.get("status", [])]
+
+    def values(self, metric: str) -> np.ndarray:
+        """The recorded values of ``metric`` in the ok runs (none when no run recorded it)."""
+        if metric not in self._values:
+            column = self.arrays.get(metric)
+            if column is None:
+                self._values[metric] = np.empty(0)
+            else:
+                v = np.asarray(column[self._ok_mask], dtype=float)
+                self._values[metric] = v[~np.isnan(v)]
+        return self._values[metric]
+
+    @property
+    def entry(self) -> str:
+        """The entry's identity across tasks and configurations (its row label)."""
+        return self.label
+
+    @property
+    def tuned(self) -> bool:
+        return self.tuning.startswith("tuned")
+
+    def by_seed(self, metric: str) -> dict[int, float]:
+        """``{seed: value}`` of ``metric`` over its ok runs (a seed run twice: the last)."""
+        if metric not in self._by_seed:
+            column = self.arrays.get(metric)
+            out: dict[int, float] = {}
+            if column is not None:
+                seeds = self.arrays["seed"][self._ok_mask]
+                for seed, v in zip(seeds, column[self._ok_mask], strict=True):
+                    if not is_missing(v):
+                        out[int(seed)] = float(v)
+            self._by_seed[metric] = out
+        return self._by_seed[metric]
+
+    @property
+    def agg_key(self) -> str:
+        """Identity across tasks (tuned hyperparameters differ per task)."""
+        if self.tuned:
+            return f"{self.label} (tuned)"
+        return f"{self.label} (untuned)" if self.hparams in ("", "(none)", "defaults") else \
+            f"{self.label} ({self.hparams})"
+
+    @property
+    def aggregate_keys(self) -> list[str]:
+        """The cross-task series this row's runs belong to: its :attr:`agg_key`, and also
+        "(untuned)" when tuning selected the card's defaults — those runs *are* the untuned
+        configuration on this task, and leaving them out would drop the task from that series."""
+        keys = [self.agg_key]
+        untuned = f"{self.label} (untuned)"
+        if self.defaults and untuned not in keys:
+            keys.append(untuned)
+        return keys
+
+
+@dataclass
+class Tuning:
+    """What the tuning manifests of one task say: trial keys and the selected configurations
+    (the manifest's ``selected_key``: the choice is read, never recomputed)."""
+
+    trial_keys: set[str] = field(default_factory=set)
+    selected: dict[str, int] = field(default_factory=dict)  # config key -> K
+    manifests: list[dict] = field(default_factory=list)
+
+
+def tuning_by_task(manifests: list[dict], runs: pd.DataFrame) -> dict[tuple, Tuning]:
+    by_key = runs.set_index("spec_key")
+    out: dict[tuple, Tuning] = {}
+    for m in manifests:
+        task_key = (m["suite"], m["task"], str(m["task_version"]),
+                    json.dumps(m["options"], sort_keys=True, separators=(",", ":")))
+        tuning = out.setdefault(task_key, Tuning())
+        tuning.trial_keys.update(m["trial_keys"])
+        metric = m["selection_metric"]
+        values = []
+        for k in m["trial_keys"]:
+            ok = k in by_key.index and by_key.at[k, "status"] == "ok" and metric in by_key
+            values.append(float(by_key.at[k, metric]) if ok else math.nan)
+        selected = m.get("selected_key")
+        chosen = m["trial_keys"].index(selected) if selected in m["trial_keys"] else None
+        tuning.manifests.append({**m, "values": values, "chosen": chosen})
+        if selected is not None and selected in by_key.index:
+            tuning.selected[config_key(by_key.loc[selected])] = \
+                int(m.get("budget", m["trials"])) if m["search_space"] else 0
+    return out
+
+
+def column_arrays(runs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Every column of ``runs`` as a NumPy array (metrics as floats)."""
+    return {c: runs[c].to_numpy() for c in runs.columns}
+
+
+def build_configs(runs: pd.DataFrame, tuning: Tuning) -> tuple[list[Config], int]:
+    """The rows of one task's table, and how many trial-only configurations were left out."""
+    configs, hidden = [], 0
+    arrays = column_arrays(runs)
+    positions: dict[str, list[int]] = {}
+    for i, key in enumerate(config_keys(runs)):
+        positions.setdefault(key, []).append(i)
+    for key in sorted(positions):
+        pos = np.array(positions[key])
+        group = runs.iloc[pos]
+        mine = {c: a[pos] for c, a in arrays.items()}
+        first = {c: mine[c][0] for c in RUN_COLUMNS if c in mine}
+        trials_only = set(mine["spec_key"]) <= tuning.trial_keys
+        if key in tuning.selected:
+            k = tuning.selected[key]
+            tuning_text = f"tuned (K={k})" if k else "tuned (no search space)"
+        elif trials_only:
+            hidden += 1
+            continue
+        else:
+            tuning_text = "untuned"
+        cards = {"loss": stored_card(mine, "loss")}
+        reg = first["regularizer"]
+        if not is_missing(reg):
+            cards["regularizer"] = stored_card(mine, "regularizer")
+        defaults = {}
+        for g, col in (("loss", "loss_hparams"), ("regularizer", "regularizer_hparams")):
+            if g in cards:
+                defaults[g] = bool(cards[g]) and _hparams(first[col]) == dict(
+                    cards[g].get("hparams") or {})
+        is_default = all(defaults.values())
+        parts = [hparams_text(first["loss_hparams"])]
+        if not is_missing(reg):
+            parts.append(hparams_text(first["regularizer_hparams"]))
+        hp = "; ".join(p for p in parts if p)
+        if is_default and hp and not tuning_text.startswith("tuned"):
+            hp = "defaults"
+        hp = hp or "(none)"
+        approx = [f"{card.get('name', g)}: {card['fidelity']}" for g, card in cards.items()
+                  if str(card.get("fidelity", "")).startswith("approximate")]
+        loss = entry_name(first["loss"], first["loss_version"])
+        label = loss if is_missing(reg) else \
+            f"{loss} + {entry_name(reg, first['regularizer_version'])}"
+        configs.append(Config(key, label, hp, tuning_text, approx, group,
+                              defaults=is_default, cards=cards, arrays=mine))
+    return configs, hidden
+
+
+# ---------------------------------------------------------------- per-task boards
+
+@dataclass
+class TaskBoard:
+    """Everything computed for one (options, suite, task, task version)."""
+
+    suite: str
+    task: str
+    version: str
+    metrics: list[str]  # table columns; metrics[0] is the primary
+    configs: list[Config]
+    hidden_trials: int
+    cells: dict[tuple[str, str], tuple[float, float]]  # (config key, metric) -> (mean, half)
+    directions: dict[str, bool]  # metric -> higher is better
+    meta: dict[str, Any]  # the stored task metadata
+    headline: list[str]
+    runs: pd.DataFrame  # every run of the task (any status)
+
+    @property
+    def primary(self) -> str:
+        return self.metrics[0]
+
+    @property
+    def name(self) -> str:
+        return f"{self.suite}/{self.task} v{self.version}"
+
+    def sign(self, metric: str) -> float:
+        return 1.0 if higher_is_better(metric, self.directions) else -1.0
+
+    def ranked(self) -> list[Config]:
+        """Configurations by the primary metric's mean, best first (ties: label, key)."""
+        sign = self.sign(self.primary)
+
+        def key(c: Config):
+            mean = self.cells[(c.key, self.primary)][0]
+            return (math.inf if math.isnan(mean) else -sign * mean, c.label, c.key)
+
+        return sorted(self.configs, key=key)
+
+    def tie_groups(self, metric: str | None = None) -> dict[str, int]:
+        """Honest ranks: group 1 holds the leader and every configuration whose interval
+        overlaps the leader's; group 2 starts at the best configuration outside group 1, and so
+        on. Configurations without a value get no group."""
+        metric = metric or self.primary
+        return tie_groups([(c.key, self.cells[(c.key, metric)]) for c in self.configs],
+                          self.sign(metric))
+
+    def baseline(self) -> Config | None:
+        """The cross-entropy row without regularizer (tuned first, then most seeds)."""
+        if hasattr(self, "_baseline"):
+            return self._baseline
+        ce = [c for c in self.configs if c.first["loss"] == BASELINE_LOSS
+              and is_missing(c.first["regularizer"])]
+        self._baseline = None
+        if not ce:
+            return None
+        self._baseline = sorted(ce, key=lambda c: (not c.tuned, -c.n_ok, c.key))[0]
+        return self._baseline
+
+
+def tie_groups(items: list[tuple[str, tuple[float, float]]], sign: float) -> dict[str, int]:
+    """``{key: group}`` for ``(key, (mean, half-width))`` items (see :meth:`TaskBoard.tie_groups`);
+    ``sign`` = +1 when higher is better."""
+    scored = sorted((-sign * v[0], k, v) for k, v in items if not math.isnan(v[0]))
+    out: dict[str, int] = {}
+    group = 0
+    rest = scored
+    while rest:
+        group += 1
+        leader = rest[0][2]
+        members = [r for r in rest if agg.intervals_overlap(leader, r[2])]
+        for r in members:
+            out[r[1]] = group
+        rest = [r for r in rest if r[1] not in out]
+    return out
+
+
+def choose_metrics(headline: list[str], measured: set[str],
+                   suite_headline: list[str] | None = None) -> list[str]:
+    """Table columns: the primary metric, the ID top-1 when the task records it and it is not
+    the primary (OOD detection: ID accuracy beside the OOD scores), the task's other headline
+    metrics, calibration and loss cost.
+
+    The primary is a preferred metric (MAP@R) when the task lists it, else the suite's first
+    headline metric when the task records it (a suite compares its tasks on one metric: OOD
+    detection on near-OOD AUROC even where a task lists its ID top-1 first), else the task's
+    first headline metric."""
+    primary = next((m for m in PRIMARY_PREFERRED if m in headline and m in measured), None)
+    if primary is None and suite_headline and suite_headline[0] in measured:
+        primary = suite_headline[0]
+    wanted = ([primary] if primary else []) + list(headline[:1])
+    if "top1" in measured:
+        wanted.insert(1, "top1")
+    wanted += list(headline[1:]) + list(CALIBRATION_METRICS) + list(COST_METRICS)
+    out = []
+    for m in wanted:
+        if m in measured and m not in out:
+            out.append(m)
+    return out
+
+
+def build_task(suite: str, task: str, version: str, runs: pd.DataFrame,
+               tuning: Tuning) -> TaskBoard:
+    meta = task_meta(runs)
+    headline = [str(h) for h in meta.get("headline") or ["top1"]]
+    metric_columns = [c for c in runs.columns if c not in RUN_COLUMNS]
+    recorded = runs[metric_columns].notna().to_numpy().any(axis=0)
+    measured = {c for c, r in zip(metric_columns, recorded, strict=True) if r}
+    suite_headline = [str(h) for h in meta.get("suite_headline") or headline]
+    metrics = choose_metrics(headline, measured, suite_headline) or \
+        sorted(m for m in measured if not m.startswith(RELIABILITY_PREFIX))[:1] or headline[:1]
+    configs, hidden = build_configs(runs, tuning)
+    cells = {}
+    for c in configs:
+        for m in metrics:
+            cells[(c.key, m)] = agg.mean_ci(c.values(m), CONFIDENCE) if len(c.values(m)) \
+                else (math.nan, math.nan)
+    directions = {k: bool(v) for k, v in (meta.get("higher_is_better") or {}).items()}
+    return TaskBoard(suite, task, version, metrics, configs, hidden, cells, directions, meta,
+                     headline, runs)
+
+
+def best_marks(board: TaskBoard) -> set[tuple[str, str]]:
+    """(config key, metric) cells that are best in their column with an interval that does not
+    overlap the runner-up's."""
+    marks = set()
+    for m in board.metrics:
+        sign = board.sign(m)
+        scored = sorted((-sign * board.cells[(c.key, m)][0], c.key) for c in board.configs
+                        if not math.isnan(board.cells[(c.key, m)][0]))
+        if len(scored) < 2:
+            continue
+        best, second = scored[0][1], scored[1][1]
+        if not agg.intervals_overlap(board.cells[(best, m)], board.cells[(second, m)]):
+            marks.add((best, m))
+    return marks
+
+
+# ---------------------------------------------------------------- versus cross-entropy
+
+@dataclass
+class Versus:
+    """A configuration against the task's CE baseline on one metric, paired by seed."""
+
+    n: int
+    mean: float
+    half: float
+    poi: float
+    p: float
+
+    @property
+    def verdict(self) -> str:
+        """better / worse when the paired interval excludes 0 (in the metric's good
+        direction), tie otherwise (also with fewer than two paired seeds)."""
+        if self.n < 2 or math.isnan(self.half):
+            return "tie"
+        if self.mean - self.half > 0:
+            return "better"
+        if self.mean + self.half < 0:
+            return "worse"
+        return "tie"
+
+
+def test_train_ratio(a: Config, b: Config) -> tuple[float, bool]:
+    """``n_test / n_train`` for the Nadeau–Bengio correction when the runs record both sizes."""
+    ratios = []
+    for c in (a, b):
+        test, train = c.by_seed("n_test"), c.by_seed("n_train")
+        if len(test) != c.n_ok or len(train) != c.n_ok:
+            return 0.0, False
+        ratios += [test[s] / train[s] for s in test]
+    return (float(np.mean(ratios)), True) if ratios else (0.0, False)
+
+
+def paired(board: TaskBoard, c: Config, base: Config, metric: str) -> Versus:
+    """``c`` − ``base`` on ``metric`` paired by seed (mean ± t-interval; positive = better in
+    the metric's direction), without the tests of :func:`versus`."""
+    seeds, diffs = agg.paired_differences(c.by_seed(metric), base.by_seed(metric))
+    mean, half = agg.mean_ci(board.sign(metric) * diffs, CONFIDENCE)
+    return Versus(len(seeds), mean, half, math.nan, math.nan)
+
+
+def versus(board: TaskBoard, c: Config, base: Config, metric: str) -> tuple[Versus, bool]:
+    """``c`` − ``base`` on ``metric`` paired by seed (the raw difference, mean ± t-interval),
+    with rliable's probability of improvement and the (corrected) paired t-test."""
+    ratio, corrected = test_train_ratio(c, base)
+    seeds, diffs = agg.paired_differences(c.by_seed(metric), base.by_seed(metric))
+    sign = board.sign(metric)
+    mean, half = agg.mean_ci(diffs, CONFIDENCE)
+    x, y = c.values(metric), base.values(metric)
+    poi = agg.probability_of_improvement(sign * x, sign * y) if len(x) and len(y) else math.nan
+    test = agg.corrected_resampled_ttest(diffs, ratio)
+    return Versus(len(seeds), mean, half, poi, test.p), corrected
+
+
+def versus_metrics(board: TaskBoard) -> list[str]:
+    """Metrics compared with CE: the headline metrics (and the ID top-1 beside them) and ECE."""
+    wanted = set(board.headline) | {"ece", board.primary, "top1"}
+    return [m for m in board.metrics if m in wanted] or board.metrics[:1]
+
+
+# ---------------------------------------------------------------- aggregates
+
+@dataclass
+class AggregateRow:
+    name: str  # agg key
+    entry: str  # label
+    tasks: int
+    runs: int
+    iqm: tuple[float, float, float]
+    mean: float
+    poi: float
+    scores: np.ndarray  # (runs × tasks) normalised scores
+
+
+@dataclass
+class Aggregate:
+    tasks: list[str]
+    rows: list[AggregateRow]
+    excluded: dict[str, list[str]]  # agg key -> missing tasks
+    dropped_versions: list[str]
+
+
+def newest_boards(boards: list[TaskBoard]) -> tuple[list[TaskBoard], list[str]]:
+    """The newest version of each task (versions are never mixed), and the ones left out."""
+    newest: dict[tuple[str, str], TaskBoard] = {}
+    dropped = []
+    for b in sorted(boards, key=lambda b: (b.suite, b.task, version_key(b.version))):
+        key = (b.suite, b.task)
+        if key in newest:
+            dropped.append(newest[key].name)
+        newest[key] = b
+    return list(newest.values()), dropped
+
+
+def build_aggregate(boards: list[TaskBoard]) -> Aggregate | None:
+    """CE-normalised primary-metric scores of every configuration present on every one of
+    ``boards`` (newest version of each task), IQM with stratified-bootstrap intervals."""
+    chosen, dropped = newest_boards(boards)
+    chosen = [b for b in chosen if b.baseline() is not None]
+    if not chosen:
+        return None
+    names = [f"{b.suite}/{b.task}" for b in chosen]
+    per_entry: dict[str, dict[str, np.ndarray]] = {}
+    labels: dict[str, str] = {}
+    baselines: dict[str, np.ndarray] = {}
+    for b, tname in zip(chosen, names, strict=True):
+        m = b.primary
+        base = b.baseline()
+        base_values = list(base.by_seed(m).values())
+        base_mean = float(np.mean(base_values)) if base_values else math.nan
+        for c in b.configs:
+            values = [v for _, v in sorted(c.by_seed(m).items())]
+            if not values:
+                continue
+            scores = agg.normalized_score(np.array(values), base_mean,
+                                          higher_is_better(m, b.directions))
+            for key in c.aggregate_keys:
+                per_entry.setdefault(key, {})[tname] = scores
+                labels[key] = c.label
+            if c.key == base.key:
+                baselines[tname] = scores
+    rows, excluded = [], {}
+    base_matrix = _matrix(baselines, names)
+    for name in sorted(per_entry):
+        missing = [t for t in names if t not in per_entry[name]]
+        if missing:
+            excluded[name] = missing
+            continue
+        x = _matrix(per_entry[name], names)
+        if x is None:
+            excluded[name] = [t for t in names if np.isnan(per_entry[name][t]).all()]
+            continue
+        poi = agg.probability_of_improvement(x, base_matrix) if base_matrix is not None \
+            else math.nan
+        rows.append(AggregateRow(name, labels[name], len(names), x.shape[0],
+                                 agg.iqm_interval(x, CONFIDENCE), float(np.mean(x)), poi, x))
+    rows.sort(key=lambda r: (-r.iqm[0], r.name))
+    return Aggregate(names, rows, excluded, dropped)
+
+
+def _matrix(by_task: Mapping[str, np.ndarray], names: list[str]) -> np.ndarray | None:
+    """Stack per-task score vectors into (runs × tasks), keeping the first n runs of each task
+    (n = the smallest count), NaNs dropped."""
+    cols = [by_task[t][~np.isnan(by_task[t])] for t in names if t in by_task]
+    if len(cols) != len(names) or min(len(c) for c in cols) == 0:
+        return None
+    n = min(len(c) for c in cols)
+    return np.stack([c[:n] for c in cols], axis=1)
+
+
+# ---------------------------------------------------------------- the summary
+
+@dataclass
+class EntrySummary:
+    """One row of the summary: an entry's best validated configuration per task (tuned where
+    tuning ran, else its card defaults) aggregated over each suite and over its own tasks."""
+
+    entry: str
+    cards: dict[str, dict]
+    kind: str
+    fidelity: str
+    tuned: bool
+    cells: dict[str, AggregateRow | None]  # column ("own", suite) -> aggregate row
+    counts: dict[str, tuple[int, int, int]]  # suite -> better, tie, worse vs CE (tasks)
+    groups: dict[str, int] = field(default_factory=dict)  # column -> tie group
+    unpublished: bool = False  # a module:attr target run without packaging
+
+    @property
+    def order(self) -> float:
+        """The mean of its tie groups over the suites it ran on (the summary's row order, after
+        the number of suites: entries run more widely first)."""
+        suites = [g for col, g in self.groups.items() if col != "own"]
+        return sum(suites) / len(suites) if suites else math.inf
+
+
+@dataclass
+class Summary:
+    suites: list[str]
+    rows: list[EntrySummary]
+
+
+def best_validated(configs: list[Config], entry: str) -> Config | None:
+    """An entry's row on one task: its tuned configuration, else its card defaults, else (a
+    hand-set configuration only) the one with the most seeds."""
+    mine = [c for c in configs if c.label == entry]
+    if not mine:
+        return None
+    return sorted(mine, key=lambda c: (not c.tuned, not c.defaults, -c.n_ok, c.key))[0]
+
+
+def entry_aggregate(boards: list[TaskBoard], entry: str) -> AggregateRow | None:
+    """IQM (with its stratified-bootstrap interval) of ``entry``'s CE-normalised primary scores
+    over the ``boards`` it ran on (newest versions, tasks with a CE baseline), its best validated
+    configuration on each; P(> CE) against the baseline on the same tasks."""
+    per_task, base_scores, names = {}, {}, []
+    for b in newest_boards(boards)[0]:
+        base = b.baseline()
+        c = best_validated(b.configs, entry)
+        if base is None or c is None:
+            continue
+        m = b.primary
+        base_values = list(base.by_seed(m).values())
+        if not base_values or not c.by_seed(m):
+            continue
+        hib = higher_is_better(m, b.directions)
+        base_mean = float(np.mean(base_values))
+        name = f"{b.suite}/{b.task}"
+        names.append(name)
+        per_task[name] = agg.normalized_score(
+            np.array([v for _, v in sorted(c.by_seed(m).items())]), base_mean, hib)
+        base_scores[name] = agg.normalized_score(
+            np.array([v for _, v in sorted(base.by_seed(m).items())]), base_mean, hib)
+    x = _matrix(per_task, names) if names else None
+    if x is None:
+        return None
+    y = _matrix(base_scores, names)
+    poi = agg.probability_of_improvement(x, y) if y is not None else math.nan
+    return AggregateRow(entry, entry, len(names), x.shape[0], agg.iqm_interval(x, CONFIDENCE),
+                        float(np.mean(x)), poi, x)
+
+
+def build_summary(boards: list[TaskBoard]) -> Summary:
+    suites = sorted({b.suite for b in boards})
+    newest, _ = newest_boards(boards)
+    entries: dict[str, Config] = {}
+    for b in newest:
+        for c in b.configs:
+            entries.setdefault(c.label, c)
+    rows = []
+    for entry in sorted(entries):
+        first = entries[entry]
+        cells = {"own": entry_aggregate(boards, entry)}
+        tuned = False
+        counts = {}
+        for s in suites:
+            suite_boards = [b for b in boards if b.suite == s]
+            cells[s] = entry_aggregate(suite_boards, entry)
+            b_c_w = [0, 0, 0]
+            for b in newest_boards(suite_boards)[0]:
+                base, c = b.baseline(), best_validated(b.configs, entry)
+                if c is None:
+                    continue
+                tuned |= c.tuned
+                if base is None or c.key == base.key:
+                    continue
+                v = paired(b, c, base, b.primary)
+                b_c_w[("better", "tie", "worse").index(v.verdict)] += 1
+            counts[s] = tuple(b_c_w)
+        kind = "regularizer" if "regularizer" in first.cards else \
+            str((first.cards.get("loss") or {}).get("kind") or "–")
+        fidelity = " / ".join(str(c.get("fidelity") or "exact") for c in first.cards.values()
+                              if c) or "unknown"
+        rows.append(EntrySummary(entry, first.cards, kind, fidelity, tuned, cells, counts,
+                                 unpublished=any(unpublished(first.first.get(n),
+                                                             first.first.get(f"{n}_version"))
+                                                 for n in ("loss", "regularizer"))))
+    for col in ["own", *suites]:
+        groups = _interval_groups([(r.entry, r.cells[col].iqm) for r in rows
+                                   if r.cells.get(col) is not None])
+        for r in rows:
+            if r.entry in groups:
+                r.groups[col] = groups[r.entry]
+    rows.sort(key=lambda r: (-sum(s in r.groups for s in suites), r.order,
+                             r.groups.get("own", math.inf), r.entry))
+    return Summary(suites, rows)
+
+
+def _interval_groups(items: list[tuple[str, tuple[float, float, float]]]) -> dict[str, int]:
+    """Tie groups on ``(point, low, high)`` intervals, higher is better (see
+    :func:`tie_groups`)."""
+    rest = sorted(items, key=lambda kv: (-kv[1][0], kv[0]))
+    out: dict[str, int] = {}
+    group = 0
+    while rest:
+        group += 1
+        _, (_, low, high) = rest[0]
+        for k, (_, lo, hi) in rest:
+            if lo <= high and hi >= low:
+                out[k] = group
+        rest = [kv for kv in rest if kv[0] not in out]
+    return out
+
+
+# ---------------------------------------------------------------- provenance
+
+def mixed(runs: pd.DataFrame) -> list[str]:
+    """What a table's runs mix that should not be mixed: ``"git SHAs (a, b)"``, ... (for the
+    optional ``harness_fingerprint`` column only when the records have it)."""
+    out = []
+    for col, what in MIX_COLUMNS:
+        if col not in runs:
+            continue
+        values = sorted({str(v) for v in runs[col] if not is_missing(v) and str(v)})
+        if len(values) > 1:
+            shown = ", ".join(v[:12] if re.fullmatch(r"[0-9a-f]{40}(-dirty)?", v) else v
+                              for v in values[:4]) + (" …" if len(values) > 4 else "")
+            out.append(f"{len(values)} {what} ({shown})")
+    return out
+
+
+# ---------------------------------------------------------------- assembly
+
+@dataclass
+class Section:
+    """All boards run with one set of recipe options."""
+
+    options: str
+    boards: list[TaskBoard]
+    aggregate: Aggregate | None
+
+    @property
+    def default(self) -> bool:
+        return self.options == "{}"
+
+
+@dataclass
+class Model:
+    """Everything the renderers draw from."""
+
+    runs: pd.DataFrame
+    tunings: dict[tuple, Tuning]
+    sections: list[Section]
+    summary: Summary | None  # of the summarised section
+    untrusted: list[tuple[str, str]]  # (file name, reason)
+
+    @property
+    def default(self) -> Section | None:
+        return next((s for s in self.sections if s.default), None)
+
+    @property
+    def summarised(self) -> Section | None:
+        """The section the summary shows: the default recipe's; without default-recipe runs
+        (a smoke run with ``--epochs``) the first other one, so that its summary is not empty."""
+        return self.default or (self.sections[0] if self.sections else None)
+
+
+def build(runs: pd.DataFrame, manifests: list[dict],
+          untrusted: list[tuple[str, str]] = ()) -> Model:
+    """The model of ``runs`` (the wide records frame) and the tuning manifests."""
+    if runs.empty:
+        return Model(runs, {}, [], None, list(untrusted))
+    runs = runs.sort_values("spec_key", kind="stable").reset_index(drop=True)
+    tunings = tuning_by_task(manifests, runs)
+    sections = []
+    for options in sorted(runs["options"].unique(), key=lambda o: (o != "{}", o)):
+        group = runs[runs["options"] == options]
+        boards = []
+        for (suite, task, version), task_runs in group.groupby(
+                ["suite", "task", "task_version"], sort=True):
+            tuning = tunings.get((suite, task, str(version), options), Tuning())
+            boards.append(build_task(suite, task, str(version), task_runs, tuning))
+        sections.append(Section(options, boards, build_aggregate(boards)))
+    m = Model(runs, tunings, sections, None, list(untrusted))
+    if m.summarised is not None:
+        m.summary = build_summary(m.summarised.boards)
+    return m

@@ -1,0 +1,71 @@
+"""The leaderboard model's rules, one by one: tie groups, primary metrics, paper links and the
+provenance a table must not mix."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lossbench.report import model as M
+
+
+def test_tie_groups_put_every_interval_that_overlaps_the_leaders_into_group_one():
+    cells = [("a", (0.90, 0.02)), ("b", (0.89, 0.02)), ("c", (0.80, 0.01)),
+             ("d", (0.79, 0.02)), ("e", (0.50, 0.01))]
+    assert M.tie_groups(cells, +1.0) == {"a": 1, "b": 1, "c": 2, "d": 2, "e": 3}
+
+
+def test_tie_groups_follow_the_metric_direction():
+    cells = [("low", (0.01, 0.001)), ("high", (0.05, 0.001))]  # ECE: lower is better
+    assert M.tie_groups(cells, -1.0) == {"low": 1, "high": 2}
+
+
+def test_without_an_interval_no_difference_is_claimed():
+    assert M.tie_groups([("a", (0.9, float("nan"))), ("b", (0.1, 0.01))], 1.0) == \
+        {"a": 1, "b": 1}
+
+
+@pytest.mark.parametrize(("headline", "measured", "expected"), [
+    (["top1", "nll", "ece"], {"top1", "nll", "ece"}, ["top1", "nll", "ece"]),
+    # metric learning: MAP@R is primary even where P@1 is listed first
+    (["p_at_1", "map_at_r", "nmi"], {"p_at_1", "map_at_r", "nmi"}, ["map_at_r", "p_at_1", "nmi"]),
+    # OOD detection: the ID top-1 sits right after the primary OOD score
+    (["near_auroc_msp", "far_auroc_msp"], {"near_auroc_msp", "far_auroc_msp", "top1", "ece"},
+     ["near_auroc_msp", "top1", "far_auroc_msp", "ece"]),
+])
+def test_primary_metrics_mean_what_readers_expect(headline, measured, expected):
+    assert M.choose_metrics(headline, measured) == expected
+
+
+def test_a_suite_compares_its_tasks_on_its_own_first_headline_metric():
+    """An OOD task listing its ID top-1 first is still ranked on near-OOD AUROC, the suite's."""
+    measured = {"top1", "near_auroc_msp", "far_auroc_msp"}
+    assert M.choose_metrics(["top1", "near_auroc_msp", "far_auroc_msp"], measured,
+                            ["near_auroc_msp", "far_auroc_msp"]) == \
+        ["near_auroc_msp", "top1", "far_auroc_msp"]
+
+
+@pytest.mark.parametrize(("paper", "url"), [
+    ("Lin et al. ICCV 2017, arXiv:1708.02002", "https://arxiv.org/abs/1708.02002"),
+    ("see https://example.org/paper.pdf.", "https://example.org/paper.pdf"),
+    ("Journal 2003, doi 10.1023/A:1024068626366", "https://doi.org/10.1023/A:1024068626366"),
+    ("Goodfellow et al. Deep Learning. MIT Press 2016",
+     "https://scholar.google.com/scholar?q=Goodfellow+et+al.+Deep+Learning.+MIT+Press+2016"),
+    ("", None),
+])
+def test_every_paper_gets_a_link(paper, url):
+    assert M.paper_url(paper) == url
+
+
+def test_mixed_provenance_names_what_is_mixed():
+    runs = pd.DataFrame({"git_sha": ["a" * 40, "b" * 40], "device": ["cpu:x AVX512 x1"] * 2,
+                         "task_version": ["2", "2"]})
+    assert M.mixed(runs) == ["2 git SHAs (aaaaaaaaaaaa, bbbbbbbbbbbb)"]
+
+
+def test_harness_fingerprints_are_checked_when_the_records_have_them():
+    runs = pd.DataFrame({"git_sha": ["a", "a"], "device": ["cpu", "cpu"],
+                         "task_version": ["1", "1"]})
+    assert M.mixed(runs) == []  # no harness_fingerprint column: nothing to check
+    runs["harness_fingerprint"] = ["f1", "f2"]
+    assert M.mixed(runs) == ["2 harness fingerprints (f1, f2)"]
