@@ -555,7 +555,7 @@ def render_show(info: dict, results: str) -> str:
 
     lines = [
         f"{one_line(c['name'], 200)} ({info['kind']}"
-        + (f", {c['kind']}" if info["kind"] == "loss" else "") + ")",
+        + (f", {c['objective']}" if info["kind"] == "loss" else "") + ")",
         field("version", c["version"]),
         field("origin", c["origin"] + (" (unpublished module:attr target)"
                                         if c["origin"] == "local" else "")),

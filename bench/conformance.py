@@ -10,7 +10,7 @@ Losses (``kind="loss"``): card metadata, search space, build, forward (a finite 
 backward (finite, non-zero gradients w.r.t. the logits and finite gradients of the loss's own
 parameters), extreme logits (±1e4), float64 and bfloat16 inputs, the output's device, soft
 targets when declared, determinism under a fixed seed, and picklability (runs go to child
-processes). Embedding losses (card ``kind = "embedding"``) take ``(embeddings, labels)``.
+processes). Embedding losses (card ``objective = "embedding"``) take ``(embeddings, labels)``.
 Regularizers (``kind="regularizer"``): card, build, hook signatures (at least one of
 :data:`lossbench.train.HOOKS`), a short training run through the real trainer, determinism and
 picklability.
@@ -32,6 +32,7 @@ from .errors import EntryLoadError, unknown_value
 from .registry import (
     FIDELITY_HINT,
     LOSSES,
+    OBJECTIVES,
     REGULARIZERS,
     Card,
     Entry,
@@ -245,8 +246,10 @@ class _Checks:
                                          self.entry.origin, self.entry.target)
         except EntryLoadError as exc:
             # the functional checks still run, built without hyperparameters
+            declared = getattr(obj, "objective", getattr(obj, "kind", "classification"))
             self.card = Card(self.entry.name, self.entry.group, "0", self.entry.origin,
-                             self.entry.target)
+                             self.entry.target, objective=declared if declared in OBJECTIVES
+                             else "classification")
             raise CheckFailed(f"{exc} (the other checks ran without hyperparameters)") from None
         missing = [a for a in ("version", "paper") if not str(getattr(obj, a, "") or "").strip()]
         if missing:
@@ -255,8 +258,9 @@ class _Checks:
         card = self.card
         if card.fidelity != "exact" and not card.fidelity.startswith("approximate:"):
             raise CheckFailed(f"{FIDELITY_HINT}, got {card.fidelity!r}")
-        if card.kind not in ("classification", "embedding"):
-            raise CheckFailed(f"kind must be 'classification' or 'embedding', got {card.kind!r}")
+        if card.objective not in OBJECTIVES:
+            raise CheckFailed(f"objective must be one of {', '.join(OBJECTIVES)}, got "
+                              f"{card.objective!r}")
         bad_suites = [s for s in card.suites if not isinstance(s, str) or not s]
         if bad_suites:
             raise CheckFailed(f"suites must be suite names (strings), got {bad_suites!r}")
@@ -332,7 +336,7 @@ def _factory_names(obj: Any) -> set[str]:
 class _LossChecks(_Checks):
     @property
     def embedding(self) -> bool:
-        return self.card is not None and self.card.kind == "embedding"
+        return self.card is not None and self.card.objective == "embedding"
 
     def inputs(self, device: str = "cpu", dtype: torch.dtype = torch.float32, scale: float = 1.0,
                seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -105,7 +105,7 @@ def _placed(card: Card, suite: SuiteInfo, by_user: bool) -> bool:
 
 
 def _fits(card: Card, task: TaskInfo) -> bool:
-    return card.kind != "embedding" or task.supports_embedding
+    return card.objective != "embedding" or task.supports_embedding
 
 
 def plan(
@@ -204,7 +204,7 @@ def plan(
     for lc in loss_cards if losses else []:
         if lc.name not in planned:
             where = ", ".join(f"{s.name}/{t.name}" for s, t in pairs)
-            if lc.kind == "embedding":
+            if lc.objective == "embedding":
                 raise UsageError(
                     f"loss {lc.name!r} is an embedding loss (kind='embedding') and none of the "
                     f"selected tasks ({where}) takes embedding losses; tasks that do: "
@@ -246,7 +246,7 @@ def typed_hparam(card: Card, name: str, value: Any) -> Any:
 
     default = card.hparams[name]
     space = card.search_space.get(name, {}) if isinstance(card.search_space, Mapping) else {}
-    where = f"--hparam {name}={value} for {card.group} {card.name!r}"
+    where = f"--hparam {name}={value} for {card.kind} {card.name!r}"
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -307,7 +307,7 @@ def _apply_hparams(hparams: Mapping[str, Any], named: list[Card],
                              f"{name!r} (selected: {', '.join(c.name for c in named)}); valid "
                              f"names: {', '.join(valid) or '(none: they take no hyperparameters)'}")
         for card in owners:
-            target = loss_hparams if card.group == "loss" else regularizer_hparams
+            target = loss_hparams if card.kind == "loss" else regularizer_hparams
             target.setdefault(card.name, {})[name] = typed_hparam(card, name, value)
 
 

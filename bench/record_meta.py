@@ -5,10 +5,11 @@ must not read live plugin cards or suite objects, or the same ``results/`` would
 differently depending on what is installed. So every record carries two JSON columns:
 
 - ``card_json``: ``{"loss": <card>, "regularizer": <card or null>}``, each card as
-  :meth:`lossbench.registry.Card.to_dict` gives it (name, group, version, origin, target,
-  summary, paper, hparams = defaults, search space, suites, fidelity, kind, docstring); a card
+  :meth:`lossbench.registry.Card.to_dict` gives it (name, kind, version, origin, target,
+  summary, paper, hparams = defaults, search space, suites, fidelity, objective, docstring); a card
   that cannot be read is ``null`` and its reason is under ``"errors"``;
-- ``task_json``: the task's suite, name, version, description, headline metrics, the direction
+- ``task_json``: the task's suite, name, version, description, model selection (the rule that
+  chose the checkpoint its test metrics come from), headline metrics, the direction
   (``true`` = higher is better) of each headline, calibration and recorded metric, and the
   published findings the suite declares (all of them, so that the records of any one task say
   which findings exist; :mod:`lossbench.findings`).
@@ -61,6 +62,7 @@ def task_meta(suite_name: str, task_name: str, suite: Any = None,
         if suite is not None:
             task = suite.task(task_name)
             meta.update(version=str(task.version), description=str(task.description),
+                        model_selection=str(getattr(task, "model_selection", "")),
                         suite_description=str(getattr(suite, "description", "")),
                         headline=[str(h) for h in (getattr(task, "headline", None)
                                                    or suite.headline)],

@@ -53,12 +53,13 @@ class Card:
     """The frozen description of an entry: what the leaderboard links to.
 
     Built from optional attributes on the entry-point target (``version``, ``paper``, ``hparams``,
-    ``search_space``, ``suites``, ``fidelity``, ``kind``, ``accepts_soft_targets``), so a plugin
-    never imports lossbench to describe itself.
+    ``search_space``, ``suites``, ``fidelity``, ``objective``, ``accepts_soft_targets``), so a
+    plugin never imports lossbench to describe itself. (``objective`` was called ``kind`` before
+    harness 0.2; a target that still declares ``kind = "embedding"`` is read the same.)
     """
 
     name: str
-    group: str  # loss | regularizer | suite | executor
+    kind: str  # loss | regularizer | suite | executor
     version: str
     origin: str  # "<distribution> <version>"
     target: str  # "module:attr"
@@ -68,7 +69,8 @@ class Card:
     search_space: Mapping[str, Any] = field(default_factory=dict)
     suites: tuple[str, ...] = ()
     fidelity: str = "exact"
-    kind: str = "classification"  # losses: classification | embedding
+    #: what a loss trains: class logits (``classification``) or an ``embedding`` head
+    objective: str = "classification"
     accepts_soft_targets: bool = False
     #: the target's docstring (``lossbench show`` prints it: formula, notes), cut to DOC_LIMIT
     doc: str = ""
@@ -243,7 +245,7 @@ def factory_defaults(obj: Any) -> dict[str, Any]:
 SUMMARY_LIMIT = 200
 DOC_LIMIT = 4000
 VERSION_LIMIT = 64
-KINDS = ("classification", "embedding")
+OBJECTIVES = ("classification", "embedding")
 FIDELITY_HINT = 'fidelity must be "exact" or start with "approximate:"'
 
 
@@ -271,7 +273,7 @@ def card_from_target(obj: Any, name: str, group: str, origin: str, target: str) 
 
     if group == "suite":
         summary = text("description", "") or _first_doc_line(obj)
-        card = Card(name=name, group=group, version=text("version", "1"), origin=origin,
+        card = Card(name=name, kind=group, version=text("version", "1"), origin=origin,
                     target=target, summary=summary[:SUMMARY_LIMIT])
     else:
         hparams = getattr(obj, "hparams", None)
@@ -294,13 +296,14 @@ def card_from_target(obj: Any, name: str, group: str, origin: str, target: str) 
                 problems.append(f"{attr} must be a dict, got {type(value).__name__} "
                                 f"{_short_repr(value)}")
         card = Card(
-            name=name, group=group, version=text("version", "0"), origin=origin, target=target,
+            name=name, kind=group, version=text("version", "0"), origin=origin, target=target,
             summary=_first_doc_line(obj)[:SUMMARY_LIMIT], paper=text("paper", ""),
             doc=(inspect.getdoc(obj) or "")[:DOC_LIMIT],
             hparams=_jsonable(hparams, "hparams", problems),
             search_space=_jsonable(space, "search_space", problems),
             suites=tuple(suites), fidelity=text("fidelity", "exact"),
-            kind=text("kind", "classification"), accepts_soft_targets=soft,
+            objective=text("objective", text("kind", "classification")),
+            accepts_soft_targets=soft,
         )
     problems += card_problems(card)
     if problems:
@@ -423,8 +426,8 @@ def card_problems(card: Card) -> list[str]:
     """Everything wrong with a card ([] for a valid one): the one validation of cards, used by
     ``list``, the sweep's planning and ``lossbench check`` alike."""
     problems = []
-    for attr in ("name", "version", "paper", "summary", "fidelity", "kind", "origin", "target",
-                 "doc"):
+    for attr in ("name", "version", "paper", "summary", "fidelity", "objective", "origin",
+                 "target", "doc"):
         if not isinstance(getattr(card, attr), str):
             problems.append(f"{attr} must be a string, got {_short_repr(getattr(card, attr))}")
     if problems:
@@ -434,10 +437,11 @@ def card_problems(card: Card) -> list[str]:
     if len(card.version) > VERSION_LIMIT or "\n" in card.version:
         problems.append(f"version must be one line of at most {VERSION_LIMIT} characters, got "
                         f"{len(card.version)} characters")
-    if card.group == "suite":
+    if card.kind == "suite":
         return problems
-    if card.kind not in KINDS:
-        problems.append(f"kind must be one of {', '.join(KINDS)}, got {_short_repr(card.kind)}")
+    if card.objective not in OBJECTIVES:
+        problems.append(f"objective must be one of {', '.join(OBJECTIVES)}, got "
+                        f"{_short_repr(card.objective)}")
     if card.fidelity != "exact" and not card.fidelity.startswith("approximate:"):
         problems.append(f"{FIDELITY_HINT}, got {_short_repr(card.fidelity)}")
     if not isinstance(card.accepts_soft_targets, bool):
@@ -630,7 +634,7 @@ def resolve_hparams(card: Card, overrides: Mapping[str, Any] | None) -> dict[str
     unknown = sorted(set(overrides) - set(card.hparams))
     if unknown:
         raise UsageError(
-            f"{card.group} {card.name!r} has no hyperparameter {unknown[0]!r}; "
+            f"{card.kind} {card.name!r} has no hyperparameter {unknown[0]!r}; "
             f"valid: {', '.join(sorted(card.hparams)) or '(none)'}"
         )
     return {**card.hparams, **overrides}

@@ -237,7 +237,7 @@ def _execute(spec: RunSpec, device: torch.device) -> Record:
         recipe = recipe_for(task, options)
         data = private_data(task.make_data(spec.seed), device)
         loss_card = LOSSES.card(spec.loss)
-        embedding = loss_card.kind == "embedding"
+        embedding = loss_card.objective == "embedding"
         out_dim = task.embedding_size if embedding else data.num_classes
         context = {
             "num_classes": data.num_classes,
@@ -264,7 +264,7 @@ def _execute(spec: RunSpec, device: torch.device) -> Record:
             model, loss_fn, data.x_train, data.y_train, recipe,
             num_classes=data.num_classes, seed=spec.seed, regularizers=regularizers,
             select=selection.scorer(task.model_selection, data.x_val, data.y_val,
-                                    loss_card.kind),
+                                    loss_card.objective),
             accepts_soft_targets=loss_card.accepts_soft_targets,
             class_counts=data.class_counts, autocast=autocast_dtype(options),
         )
@@ -272,7 +272,7 @@ def _execute(spec: RunSpec, device: torch.device) -> Record:
         if result.best_state is not None:
             best = _clone_with_state(result.model, result.best_state)
             checkpoints["selected"] = Evaluator(best)
-        metrics = task.evaluate(EvalInput(data, checkpoints, loss_card.kind))
+        metrics = task.evaluate(EvalInput(data, checkpoints, loss_card.objective))
         if result.best_epoch >= 0:
             metrics["best_epoch"] = float(result.best_epoch)
         metrics.update({

@@ -11,7 +11,7 @@ Rules (:data:`SELECTIONS`):
 * ``last_epoch`` — no selection: the final epoch's model. What the long-tail, OOD and control
   tasks report, as their papers do after a schedule that ends at learning rate zero.
 * ``val_top1`` — validation top-1 accuracy (the default); needs class logits, so a run of an
-  embedding loss (``kind = "embedding"``) falls back to ``last_epoch``.
+  embedding loss (``objective = "embedding"``) falls back to ``last_epoch``.
 * ``val_map_at_r`` — MAP@R among the validation samples (each queries all others), on the
   embeddings for an embedding loss and on the penultimate features (``model.features``) for a
   classification loss: the selection protocol of Musgrave et al. 2020, *A Metric Learning Reality

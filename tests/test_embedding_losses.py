@@ -34,7 +34,7 @@ from lossbench_registry.embedding.unpg import (
     unpg_cross_entropy,
 )
 
-EMBEDDING_LOSSES = sorted(n for n in LOSSES.names() if LOSSES.card(n).kind == "embedding")
+EMBEDDING_LOSSES = sorted(n for n in LOSSES.names() if LOSSES.card(n).objective == "embedding")
 CONTEXT = {"num_classes": 4, "embedding_size": 8}
 
 

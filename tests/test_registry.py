@@ -159,7 +159,7 @@ def test_builtin_losses_declare_suites_of_their_own_kind():
         if not entry.origin.startswith("lossbench "):
             continue
         card = reg.LOSSES.card(name)
-        if card.kind == "embedding":
+        if card.objective == "embedding":
             assert card.suites == ("metric_learning",), name
         elif name == "cross_entropy":
             assert card.suites == (), name
@@ -175,3 +175,17 @@ def test_builtin_losses_declare_suites_of_their_own_kind():
 def test_builtin_losses_run_where_their_papers_evaluate_them(names, suites):
     for name in names:
         assert suites <= set(reg.LOSSES.card(name).suites), name
+
+
+def test_a_card_reads_the_objective_and_the_name_it_had_before_harness_0_2():
+    from lossbench.registry import card_from_target
+
+    class New:
+        objective = "embedding"
+
+    class Legacy:
+        kind = "embedding"  # the attribute's name before harness 0.2
+
+    for target in (New, Legacy):
+        card = card_from_target(target, "x", "loss", "pkg 1", "m:x")
+        assert (card.kind, card.objective) == ("loss", "embedding")

@@ -438,6 +438,10 @@ def render_suite(model: M.Model, suite: str, plots_link: str,
             description = b.meta.get("description")
             if description:
                 parts.append(md_text(description) + "\n")
+            selection = b.meta.get("model_selection")
+            if selection:
+                parts.append(f"Test metrics of the checkpoint chosen by `{md_text(selection)}` "
+                             "(the task's model selection).\n")
             parts.append(task_table(b) + "\n")
             parts.append(f"\n#### {md_text(f'{b.suite} / {b.task} v{b.version}')}: versus "
                          "cross-entropy\n")

@@ -746,7 +746,7 @@ def build_summary(boards: list[TaskBoard]) -> Summary:
                 b_c_w[("better", "tie", "worse").index(v.verdict)] += 1
             counts[s] = tuple(b_c_w)
         kind = "regularizer" if "regularizer" in first.cards else \
-            str((first.cards.get("loss") or {}).get("kind") or "–")
+            str((first.cards.get("loss") or {}).get("objective") or "–")
         fidelity = " / ".join(str(c.get("fidelity") or "exact") for c in first.cards.values()
                               if c) or "unknown"
         rows.append(EntrySummary(entry, first.cards, kind, fidelity, tuned, cells, counts,

@@ -271,7 +271,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
         url = _safe_url(M.paper_url(card.get("paper", "")))
         paper = (f'<a id="paper" href="{esc(url)}">{esc(card.get("paper", ""))}</a>' if url
                  else esc(card.get("paper") or "–"))
-        rows = [("kind" if g == "loss" else "group", card.get("kind") if g == "loss" else g),
+        rows = [("kind", g), *([("objective", card.get("objective"))] if g == "loss" else []),
                 ("version", card.get("version")), ("origin", card.get("origin")),
                 ("target", card.get("target")), ("fidelity", card.get("fidelity")),
                 ("suites", ", ".join(card.get("suites") or []) or "all")]

@@ -125,7 +125,7 @@ class Task:
     embedded: bool = True
     #: what ``lossbench run`` runs when no task is named; None: the same as ``embedded``
     in_default_sweep: bool | None = None
-    supports_embedding: bool = False  # embedding losses (kind = "embedding") can run here
+    supports_embedding: bool = False  # embedding losses (objective = "embedding") can run here
     embedding_size: int = 64
     available: Callable[[], bool] = lambda: True
     headline: tuple[str, ...] = ("top1",)

@@ -70,7 +70,7 @@ class Metrix:
     """
 
     version = "1"
-    kind = "embedding"
+    objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Venkataramanan, Psomas, Kijak, Amsaleg, Karantzalos, Avrithis. It Takes Two to "
              "Tango: Mixup for Deep Metric Learning. ICLR 2022, arXiv:2106.04990")

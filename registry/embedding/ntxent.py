@@ -48,7 +48,7 @@ class NTXent(nn.Module):
     """
 
     version = "1"
-    kind = "embedding"
+    objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Wang, Liu. Understanding the Behaviour of Contrastive Loss. CVPR 2021, "
              "arXiv:2012.09740")

@@ -31,7 +31,7 @@ def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 class PMLEmbeddingLoss(nn.Module):
     """Base of the PML-backed entries: ``forward(embeddings, labels)`` → ``pml_loss(...)``."""
 
-    kind = "embedding"
+    objective = "embedding"
     suites = ("metric_learning",)
 
     def __init__(self, loss: nn.Module, miner: nn.Module | None = None):

@@ -114,7 +114,7 @@ class ProtoTriplet(nn.Module):
     """
 
     version = "1"
-    kind = "embedding"
+    objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Mendez-Ruiz et al. SuSana Distancia is all you need: Enforcing class separability in "
              "metric learning via two novel distance-based loss functions for few-shot image "
@@ -145,7 +145,7 @@ class ICNN(nn.Module):
     """
 
     version = "1"
-    kind = "embedding"
+    objective = "embedding"
     suites = ("metric_learning",)
     paper = ProtoTriplet.paper
     hparams = {"k": 4, "neighbors": 16}

@@ -34,7 +34,7 @@ class ThresholdConsistentMargin(nn.Module):
     """
 
     version = "1"
-    kind = "embedding"
+    objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Zhang et al. Threshold-Consistent Margin Loss for Open-World Deep Metric Learning. "
              "arXiv:2307.04047, 2023")

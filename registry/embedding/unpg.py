@@ -69,7 +69,7 @@ class UNPG(nn.Module):
     """
 
     version = "1"
-    kind = "embedding"
+    objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Jung et al. Unified Negative Pair Generation toward Well-discriminative Feature "
              "Space for Face Recognition. arXiv:2203.11593, 2022")
