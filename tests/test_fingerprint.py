@@ -55,13 +55,15 @@ def test_a_file_outside_the_harness_sources_does_not_change_the_fingerprint(proj
 def test_bump_sets_the_version_everywhere_and_pins_the_new_sources(project):
     train = project / "bench" / "train.py"
     train.write_text(train.read_text() + "\n# a change\n")
-    fp = bump("0.1.1", project_root=project)
+    major, minor, patch = (int(p) for p in lossbench.__version__.split("."))
+    new = f"{major}.{minor}.{patch + 1}"  # the next patch version above the current one
+    fp = bump(new, project_root=project)
     pins = fingerprint.read_pins(project / "bench" / PIN_FILE.name)
-    assert pins["0.1.1"]["fingerprint"] == fp != pins[lossbench.__version__]["fingerprint"]
+    assert pins[new]["fingerprint"] == fp != pins[lossbench.__version__]["fingerprint"]
     pin = project / "bench" / PIN_FILE.name
-    assert pin_problem("0.1.1", root=project / "bench", path=pin) == ""
+    assert pin_problem(new, root=project / "bench", path=pin) == ""
     for name, pattern in fingerprint.VERSION_FILES.items():
-        assert pattern.search((project / name).read_text()).group(1) == "0.1.1", name
+        assert pattern.search((project / name).read_text()).group(1) == new, name
 
 
 def test_bump_refuses_a_version_that_is_not_above_the_current_one(project):
