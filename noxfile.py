@@ -35,7 +35,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """pytest-benchmark micro-benchmarks: each loss's forward+backward vs cross-entropy."""
+    """pytest-benchmark: each loss's forward+backward vs cross-entropy, and the leaderboard's
+    render time on the committed results vs reading them."""
     install(session)
     session.run("pytest", "benchmarks", "--benchmark-enable", "-p", "no:cacheprovider",
                 "-o", "addopts=", *session.posargs)

@@ -23,7 +23,7 @@ def _built(name: str):
                "num_train": 1000, "num_epochs": 10}
     loss = build(LOSSES.get(name), card.hparams, context)
     gen = torch.Generator().manual_seed(0)
-    width = EMBEDDING if card.kind == "embedding" else CLASSES
+    width = EMBEDDING if card.objective == "embedding" else CLASSES
     outputs = torch.randn(BATCH, width, generator=gen)
     targets = torch.randint(0, CLASSES, (BATCH,), generator=gen)
     call = {"index": torch.arange(BATCH), "epoch": 0, "num_epochs": 10,

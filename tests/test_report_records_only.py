@@ -100,20 +100,20 @@ def test_a_record_of_an_entry_whose_card_cannot_be_read_still_stores_why():
     assert cards["loss"] is None and "no_such_loss" in cards["errors"]["loss"]
 
 
-def test_the_committed_results_render_in_under_5_cpu_seconds_without_torch():
+def test_rendering_the_committed_results_imports_no_torch():
+    """(Its time is a benchmark, not an assertion: ``nox -s bench``,
+    benchmarks/test_render_speed.py; figures in docs/performance.md.)"""
     results = ROOT / "results"
     if not any(results.glob("*.parquet")):
         pytest.skip("no committed results")
     code = (
-        "import sys, time\n"
-        "t = time.process_time()\n"
+        "import sys\n"
         "from lossbench import report\n"
         f"report.render_pages({str(results)!r}, 'lb.md', None, 'p')\n"
-        "print(time.process_time() - t, 'torch' in sys.modules)\n")
+        "print('torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    seconds, torch_loaded = out.stdout.split()
-    assert torch_loaded == "False" and float(seconds) < 5.0, out.stdout
+    assert out.stdout.strip() == "False", out.stdout
 
 
 def test_a_plugins_runs_render_the_same_bytes_installed_or_uninstalled(plugin_site,  # noqa: F811
