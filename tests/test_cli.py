@@ -11,6 +11,8 @@ import time
 import pandas as pd
 import pytest
 
+import lossbench
+
 from .conftest import run_cli
 
 
@@ -37,7 +39,7 @@ def test_list_shows_builtins_with_origin_and_status():
     out = run_cli("list", "--kind", "loss")
     assert out.returncode == 0
     line = next(row for row in out.stdout.splitlines() if row.startswith("focal "))
-    assert "lossbench 0.1.0" in line and line.rstrip().endswith("ok")
+    assert f"lossbench {lossbench.__version__}" in line and line.rstrip().endswith("ok")
 
 
 def test_list_suites_shows_tasks_versions_and_data_availability():

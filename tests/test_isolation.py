@@ -20,6 +20,8 @@ import sys
 import pandas as pd
 import pytest
 
+import lossbench
+
 from . import hostile
 from .conftest import run_cli
 
@@ -304,7 +306,7 @@ def test_the_default_sweep_skips_a_name_two_plugins_share_and_plans_the_rest(ins
 def test_a_plugin_reusing_a_built_in_name_is_listed_beside_the_built_in(listing):
     builtin, plugin = sorted((ln for ln in listing.splitlines() if ln.startswith("focal ")),
                              key=lambda ln: "shadow" in ln)
-    assert "lossbench 0.1.0" in builtin and builtin.endswith(" ok")
+    assert f"lossbench {lossbench.__version__}" in builtin and builtin.endswith(" ok")
     assert "lossbench-shadow" in plugin and "built-ins cannot be shadowed" in plugin
 
 

@@ -10,6 +10,7 @@ import pytest
 from lossbench.plan import plan
 from lossbench.registry import LOSSES
 from lossbench.scheduler import run_sweep
+from lossbench.spec import RunSpec
 from lossbench.store import load_long
 
 from . import fault_plugins as fp
@@ -113,7 +114,10 @@ def test_the_default_timeout_follows_the_epochs_of_the_run():
 
     assert default_timeout(spec("mnist1d", epochs=150)) == 1500  # embedded: 10 s an epoch
     assert default_timeout(spec("mnist1d")) == 600  # the floor (its recipe has 40 epochs)
-    assert default_timeout(spec("digits", epochs=2)) == 1200  # not embedded: 600 s an epoch
+    assert default_timeout(spec("digits", epochs=2)) == 600  # embedded, if not in the sweep
+    full_scale = RunSpec("cross_entropy", "1", "imbalanced", "cifar10-lt100", "2", 0,
+                         options={"epochs": 2})
+    assert default_timeout(full_scale) == 1200  # not embedded: 600 s an epoch
 
 
 def test_an_in_process_run_uses_one_torch_thread_on_cpu_and_restores_the_callers():
