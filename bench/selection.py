@@ -42,11 +42,6 @@ class ModelSelection:
     make: Callable[[torch.Tensor, torch.Tensor, str], Scorer | None]
 
 
-def _batched(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-             batch_size: int = 4096) -> torch.Tensor:
-    return torch.cat([fn(x[i:i + batch_size]).float() for i in range(0, len(x), batch_size)])
-
-
 def _scored(fn: Callable[[nn.Module], float]) -> Scorer:
     """Run ``fn`` in eval mode without grad and restore the model's training mode."""
 
@@ -69,20 +64,23 @@ def _last_epoch(x_val: torch.Tensor, y_val: torch.Tensor, loss_kind: str) -> Sco
 def _val_top1(x_val: torch.Tensor, y_val: torch.Tensor, loss_kind: str) -> Scorer | None:
     if loss_kind == "embedding":
         return None
+    from .suites.base import Evaluator  # batched outputs; suites.base imports this module
 
     def top1(model: nn.Module) -> float:
-        pred = _batched(model, x_val).argmax(-1)
-        return (pred == y_val).double().mean().item() if len(y_val) else 0.0
+        pred = Evaluator(model).outputs(x_val).argmax(-1)
+        return (pred == y_val).double().mean().item()  # scorer(): never an empty split
 
     return _scored(top1)
 
 
 def _val_map_at_r(x_val: torch.Tensor, y_val: torch.Tensor, loss_kind: str) -> Scorer | None:
     from .metrics.retrieval import retrieval_metrics
+    from .suites.base import Evaluator
 
     def map_at_r(model: nn.Module) -> float:
-        embed = model if loss_kind == "embedding" else model.features
-        return retrieval_metrics(_batched(embed, x_val), y_val)["map_at_r"]
+        ev = Evaluator(model)
+        embeddings = ev.outputs(x_val) if loss_kind == "embedding" else ev.features(x_val)
+        return retrieval_metrics(embeddings, y_val)["map_at_r"]
 
     return _scored(map_at_r)
 
