@@ -344,8 +344,11 @@ def warm_up(spec: RunSpec) -> None:
     if data_key in _WARM_DATA:
         return
     _WARM_DATA.add(data_key)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # no thread pool in the parent of forked children
+    with torch_threads(1):  # no thread pool in the parent of forked children
+        _warm_up(spec, task_key)
+
+
+def _warm_up(spec: RunSpec, task_key: tuple[str, str, str]) -> None:
     git_sha()  # cached here, so forked children do not each run git for their provenance
     harness_fingerprint()  # and do not each hash the harness sources
     try:
@@ -365,8 +368,6 @@ def warm_up(spec: RunSpec) -> None:
             execute(dry)
     except Exception:  # noqa: BLE001 - the run itself records the problem with its traceback
         pass
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _clone_with_state(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> torch.nn.Module:

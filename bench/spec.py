@@ -34,6 +34,10 @@ def _positive_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 
 
+def _non_negative_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
 def _non_negative(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
 
@@ -48,6 +52,8 @@ RECIPE_OPTIONS: dict[str, RecipeOption] = {
     "batch_size": RecipeOption("a positive integer", _positive_int, train_config=True),
     "lr": RecipeOption("a non-negative number", _non_negative, train_config=True),
     "weight_decay": RecipeOption("a non-negative number", _non_negative, train_config=True),
+    "samples_per_class": RecipeOption("a non-negative integer (0: uniform random batches)",
+                                      _non_negative_int, train_config=True),
     "amp": RecipeOption(f"one of {', '.join(AMP_CHOICES)}", lambda v: v in AMP_CHOICES),
     "compile": RecipeOption("true or false", lambda v: isinstance(v, bool)),
 }

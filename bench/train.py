@@ -80,6 +80,10 @@ class TrainConfig:
     schedule: str = "onecycle"  # onecycle | cosine | constant
     eval_every: int = 1  # validation score every k epochs, for the task's model selection
     augment: str = ""  # a name in lossbench.augment.AUGMENTATIONS, applied to each train batch
+    #: 0: each epoch visits the training set in a uniform random order. m > 0: in groups of m
+    #: samples of one class (:func:`epoch_order`), the class-balanced batches of the metric-
+    #: learning literature; a batch of b holds b/m classes when b is a multiple of m.
+    samples_per_class: int = 0
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adamw", "sgd"):
@@ -93,6 +97,9 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, "
                              f"{self.batch_size}")
+        if self.samples_per_class < 0:
+            raise ValueError(f"samples_per_class must be >= 0 (0: uniform random order), got "
+                             f"{self.samples_per_class}")
 
 
 @dataclass
@@ -199,6 +206,34 @@ def _with_hook(regularizers: Sequence[Any], hook: str) -> list[Any]:
     return [r for r in regularizers if callable(getattr(r, hook, None))]
 
 
+
+def epoch_order(y: torch.Tensor, samples_per_class: int,
+                generator: torch.Generator) -> torch.Tensor:
+    """The order in which one epoch visits the training samples: ``len(y)`` indices into ``y``.
+
+    ``samples_per_class`` 0: ``torch.randperm(len(y))``. m > 0: a class-balanced order (the
+    ``class_random`` sampler of Roth et al. 2020, "Revisiting Training Strategies and
+    Generalization Performance in Deep Metric Learning"; pytorch-metric-learning's
+    ``MPerClassSampler``): each class's indices are shuffled and padded to a multiple of m by
+    repeating its own first ones, cut into groups of m, the groups of all classes shuffled
+    together, and the sequence cut to ``len(y)``. Consecutive batches of a multiple of m then
+    hold whole groups. Draws from ``generator``, in this order: one permutation per class in
+    ascending label order, then the permutation of the groups.
+    """
+    n = len(y)
+    if samples_per_class <= 0:
+        return torch.randperm(n, generator=generator)
+    m = samples_per_class
+    groups = []
+    for c in torch.unique(y):  # sorted
+        members = torch.nonzero(y == c).flatten()
+        members = members[torch.randperm(len(members), generator=generator)]
+        pad = (-len(members)) % m
+        members = torch.cat([members, members.repeat(m)[:pad]])
+        groups.append(members.view(-1, m))
+    stacked = torch.cat(groups)
+    return stacked[torch.randperm(len(stacked), generator=generator)].flatten()[:n]
+
 def train(
     model: nn.Module,
     loss_fn: Callable,
@@ -290,10 +325,11 @@ def train(
         return loss
 
     augment = get_augmentation(cfg.augment) if cfg.augment else None
+    labels_cpu = y_train.cpu() if cfg.samples_per_class else y_train
     start = time.perf_counter()
     for epoch in range(cfg.epochs):
         ctx.epoch = epoch
-        perm = torch.randperm(n, generator=gen).to(device)
+        perm = epoch_order(labels_cpu, cfg.samples_per_class, gen).to(device)
         running = torch.zeros((), device=device)
         for i in range(steps_per_epoch):
             idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]

@@ -61,6 +61,7 @@ def test_every_recipe_option_that_overrides_the_recipe_is_a_train_config_field()
     ("epochs", True, "option epochs must be a positive integer, got True"),
     ("amp", "fp16", "option amp must be one of bf16, got 'fp16'"),
     ("compile", "yes", "option compile must be true or false"),
+    ("samples_per_class", 2.5, r"option samples_per_class must be a non-negative integer"),
 ])
 def test_recipe_options_are_checked_by_their_one_declaration(key, value, message):
     from lossbench.errors import UsageError

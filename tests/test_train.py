@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lossbench.selection import scorer
-from lossbench.train import Diverged, TargetError, TrainConfig, loss_on_targets, train
+from lossbench.train import (Diverged, TargetError, TrainConfig, epoch_order, loss_on_targets,
+                             train)
 
 CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2)
 
@@ -160,3 +161,51 @@ def test_source_revision_is_empty_outside_a_git_checkout(tmp_path):
     from lossbench.runner import source_revision
 
     assert source_revision([tmp_path]) == ""
+
+
+def test_epoch_order_without_samples_per_class_is_a_plain_permutation():
+    y = torch.tensor([0, 1, 0, 1, 2])
+    order = epoch_order(y, 0, torch.Generator().manual_seed(3))
+    assert torch.equal(order, torch.randperm(5, generator=torch.Generator().manual_seed(3)))
+
+
+def test_epoch_order_with_samples_per_class_comes_in_groups_of_one_class():
+    y = torch.tensor([0] * 6 + [1] * 4 + [2] * 2)
+    order = epoch_order(y, 2, torch.Generator().manual_seed(0))
+    assert len(order) == len(y)
+    assert all(len(set(y[pair].tolist())) == 1 for pair in order.view(-1, 2))
+    assert sorted(order.tolist()) == list(range(12))  # sizes divisible by m: every sample once
+
+
+def test_epoch_order_pads_a_class_with_its_own_samples():
+    y = torch.tensor([0, 0, 0, 1, 1, 1, 1, 1])  # 3 and 5 samples, m = 2: one repeat each
+    order = epoch_order(y, 2, torch.Generator().manual_seed(1))
+    groups = order.view(-1, 2)
+    assert all(y[g[0]] == y[g[1]] for g in groups)
+    assert len(order) == len(y)
+
+
+def test_epoch_order_is_a_function_of_the_generator():
+    y = torch.arange(30) % 5
+    a = epoch_order(y, 3, torch.Generator().manual_seed(7))
+    b = epoch_order(y, 3, torch.Generator().manual_seed(7))
+    c = epoch_order(y, 3, torch.Generator().manual_seed(8))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_batches_of_a_class_balanced_recipe_hold_m_samples_per_class():
+    x, y = tiny_problem()
+    seen = []
+
+    def loss(outputs, targets):
+        seen.append(torch.bincount(targets, minlength=2).tolist())
+        return F.cross_entropy(outputs, targets)
+
+    cfg = TrainConfig(epochs=1, batch_size=8, lr=1e-2, samples_per_class=4)
+    train(nn.Linear(5, 2), loss, x, y, cfg, num_classes=2, seed=0)
+    assert all(c % 4 == 0 for counts in seen for c in counts)
+
+
+def test_negative_samples_per_class_is_refused_with_the_value():
+    with pytest.raises(ValueError, match="samples_per_class must be >= 0.*-1"):
+        TrainConfig(samples_per_class=-1)

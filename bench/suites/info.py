@@ -7,7 +7,7 @@ Light on purpose: importing it imports neither torch nor any suite.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..findings import Finding
@@ -39,13 +39,11 @@ class TaskInfo:
     def of(cls, task: Any) -> TaskInfo:
         """The description of a task object (a third party's version may be a number; a
         look-alike without ``in_default_sweep`` is in the default sweep when embedded)."""
-        convert = {"str": str, "bool": bool}
-        values = {"in_default_sweep": getattr(task, "in_default_sweep", None)}
-        if values["in_default_sweep"] is None:
-            values["in_default_sweep"] = task.embedded
-        return cls(**{f.name: convert[f.type](values[f.name] if f.name in values
-                                              else getattr(task, f.name))
-                      for f in fields(cls)})
+        in_default_sweep = getattr(task, "in_default_sweep", None)
+        return cls(name=str(task.name), version=str(task.version), embedded=bool(task.embedded),
+                   in_default_sweep=bool(task.embedded if in_default_sweep is None
+                                         else in_default_sweep),
+                   supports_embedding=bool(task.supports_embedding))
 
 
 @dataclass(frozen=True)
