@@ -14,7 +14,7 @@ Heavy modules (torch, pandas) are imported on first use, so ``lossbench list`` s
 
 from __future__ import annotations
 
-__version__ = "0.2.1"
+__version__ = "0.2.2"
 
 _API = {"list_entries", "run", "load_results", "leaderboard", "validate", "check", "show",
         "create_loss", "create_regularizer"}

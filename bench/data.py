@@ -40,6 +40,22 @@ MNIST1D_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: The template sets the MNIST-1D generator can draw from (``mnist1d_arrays(template_set=...)``):
+#: its ten digits (the default), or the 100 ordered pairs of them side by side.
+TEMPLATE_SETS = ("digits", "digit-pairs")
+
+
+def digit_pair_templates() -> dict[str, np.ndarray]:
+    """MNIST-1D templates of 100 classes: digit templates ``a`` and ``b`` side by side (24
+    points) for every ordered pair, class ``10·a + b``; the time axis spans the generator's
+    range like the digits' own (``linspace(-5, 5) / 6``)."""
+    from mnist1d.data import get_templates
+
+    base = get_templates()["x"]
+    x = np.stack([np.concatenate([base[a], base[b]]) for a in range(10) for b in range(10)])
+    return {"x": x, "t": np.linspace(-5, 5, x.shape[1]) / 6.0, "y": np.arange(len(x))}
+
+
 def cache_dir() -> Path:
     """Where generated data is cached: ``$LOSSBENCH_CACHE`` or ``~/.cache/lossbench``."""
     from .metadata_cache import cache_root
@@ -71,9 +87,11 @@ def _mnist1d_cached(key: str) -> dict[str, np.ndarray]:
     from mnist1d.data import make_dataset
     from mnist1d.utils import ObjectView
 
+    template_set = args.pop("template_set", "digits")
+    templates = digit_pair_templates() if template_set == "digit-pairs" else None
     np_state, py_state = np.random.get_state(), random.getstate()
     try:
-        raw = make_dataset(ObjectView(dict(args)))
+        raw = make_dataset(ObjectView(dict(args)), template=templates)
     finally:
         np.random.set_state(np_state)
         random.setstate(py_state)
@@ -94,13 +112,18 @@ def mnist1d_arrays(**overrides: Any) -> dict[str, np.ndarray]:
     """MNIST-1D generated offline: ``x``/``y`` (train split) and ``x_test``/``y_test``.
 
     ``overrides`` change the generator's arguments (e.g. a larger ``iid_noise_scale`` for a
-    covariate-shifted copy); the result is cached in memory and on disk under :func:`cache_dir`.
+    covariate-shifted copy), and ``template_set`` (one of :data:`TEMPLATE_SETS`) the templates
+    it draws from; the result is cached in memory and on disk under :func:`cache_dir`.
     """
-    unknown = set(overrides) - set(MNIST1D_DEFAULTS)
+    unknown = set(overrides) - set(MNIST1D_DEFAULTS) - {"template_set"}
     if unknown:
         raise ValueError(
-            f"unknown MNIST-1D argument(s) {sorted(unknown)}; valid: {sorted(MNIST1D_DEFAULTS)}"
+            f"unknown MNIST-1D argument(s) {sorted(unknown)}; valid: "
+            f"{sorted([*MNIST1D_DEFAULTS, 'template_set'])}"
         )
+    if overrides.get("template_set", "digits") not in TEMPLATE_SETS:
+        raise ValueError(f"unknown template_set {overrides['template_set']!r}; valid: "
+                         f"{', '.join(TEMPLATE_SETS)}")
     args = {**MNIST1D_DEFAULTS, **overrides}
     return _mnist1d_cached(json.dumps(args, sort_keys=True))
 

@@ -3,6 +3,7 @@ runs end to end (one epoch) with its headline metrics."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -98,14 +99,44 @@ def test_retrieval_uses_outputs_for_embedding_losses_and_features_otherwise():
         assert torch.allclose(embeddings_for(ev, x), expected, atol=1e-6)
 
 
-def test_retrieval_set_holds_only_unseen_classes():
+def test_retrieval_splits_whole_classes_into_train_validation_and_retrieval():
+    from lossbench.data import mnist1d_arrays
+    from lossbench.suites.metric_learning import TEST_CLASSES, TRAIN_CLASSES, VAL_CLASSES
+
+    assert (len(TRAIN_CLASSES), len(VAL_CLASSES), len(TEST_CLASSES)) == (40, 10, 50)
+    assert not (set(TRAIN_CLASSES) | set(VAL_CLASSES)) & set(TEST_CLASSES)
+    assert not set(TRAIN_CLASSES) & set(VAL_CLASSES)
+    data = mnist1d_retrieval(0)
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (2400, 600, 3000)
+    assert torch.bincount(data.y_test).tolist() == [60] * 50
+    assert data.num_classes == 40 and set(data.y_val.tolist()) == set(range(10))
+    raw = mnist1d_arrays(template_set="digit-pairs", num_samples=6000, train_split=1.0,
+                         template_len=24)
+    unseen = torch.as_tensor(raw["x"][np.isin(raw["y"], TEST_CLASSES)])
+    assert torch.equal(data.x_test, unseen)
+
+
+def test_the_split_does_not_depend_on_the_seed():
+    a, b = mnist1d_retrieval(0), mnist1d_retrieval(1)
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.x_test, b.x_test)
+
+
+def test_digit_pair_templates_put_two_digits_side_by_side():
+    from mnist1d.data import get_templates
+
+    from lossbench.data import digit_pair_templates
+
+    pairs, digits = digit_pair_templates(), get_templates()["x"]
+    assert pairs["x"].shape == (100, 24) and list(pairs["y"]) == list(range(100))
+    assert np.array_equal(pairs["x"][37], np.concatenate([digits[3], digits[7]]))
+
+
+def test_an_unknown_template_set_is_refused_with_the_valid_ones():
     from lossbench.data import mnist1d_arrays
 
-    data = mnist1d_retrieval(0)
-    raw = mnist1d_arrays()
-    n_unseen = int((raw["y"] >= 5).sum() + (raw["y_test"] >= 5).sum())
-    assert len(data.y_test) == n_unseen and set(data.y_test.unique().tolist()) == set(range(5))
-    assert set(data.y_train.unique().tolist()) == set(range(5))
+    with pytest.raises(ValueError, match="unknown template_set 'letters'; valid: digits, "
+                                         "digit-pairs"):
+        mnist1d_arrays(template_set="letters")
 
 
 def test_chance_precision_at_1_by_hand():
@@ -121,7 +152,7 @@ def test_digits_task_splits_by_seed_and_keeps_the_classes_balanced():
     assert torch.bincount(a.y_test, minlength=10).min() >= 35
 
 
-def test_retrieval_records_validation_retrieval_on_the_training_classes():
+def test_retrieval_records_validation_retrieval_on_the_held_out_classes():
     from lossbench.metrics.retrieval import retrieval_metrics
     from lossbench.suites.metric_learning import MNIST1D_RETRIEVAL, retrieval_task_metrics
 
@@ -133,7 +164,6 @@ def test_retrieval_records_validation_retrieval_on_the_training_classes():
     expected = retrieval_metrics(model.features(data.x_val), data.y_val)
     assert out["val_p_at_1"] == expected["p_at_1"]
     assert out["val_map_at_r"] == expected["map_at_r"]
-    assert set(data.y_val.tolist()) == set(range(5))  # validation holds the training classes
     assert int(MNIST1D_RETRIEVAL.version) >= 2  # recorded since version 2
 
 
