@@ -8,8 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lossbench.selection import scorer
-from lossbench.train import (Diverged, TargetError, TrainConfig, epoch_order, loss_on_targets,
-                             train)
+from lossbench.train import Diverged, TargetError, TrainConfig, epoch_order, loss_on_targets, train
 
 CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2)
 
