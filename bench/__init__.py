@@ -6,6 +6,7 @@ The public Python API mirrors the CLI (both share one validation path):
 >>> lossbench.list_entries("focal*", kind="loss")          # doctest: +SKIP
 >>> df = lossbench.run(losses=["focal"], seeds=5)           # doctest: +SKIP
 >>> lossbench.validate("results")                           # doctest: +SKIP
+>>> lossbench.verify("results").ok                          # doctest: +SKIP
 >>> lossbench.leaderboard("results")                        # doctest: +SKIP
 >>> loss = lossbench.create_loss("focal", gamma=3.0)       # doctest: +SKIP
 
@@ -16,8 +17,8 @@ from __future__ import annotations
 
 __version__ = "0.2.2"
 
-_API = {"list_entries", "run", "load_results", "leaderboard", "validate", "check", "show",
-        "create_loss", "create_regularizer"}
+_API = {"list_entries", "run", "load_results", "leaderboard", "validate", "verify", "check",
+        "show", "create_loss", "create_regularizer"}
 
 __all__ = sorted(_API | {"__version__"})
 

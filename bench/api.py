@@ -74,6 +74,7 @@ def run(
     baseline: bool = True,
     hparams: Mapping[str, Any] | None = None,
     confirm=None,
+    wait: bool = True,
 ):
     """Plan, run what is not stored yet, and return the records of the planned specs.
 
@@ -95,7 +96,9 @@ def run(
     ``quiet``. Returns a wide DataFrame (one row per spec, a column per metric), cached runs
     included. Before the first run the plan's size and an estimated time are printed;
     ``confirm(runs to do, that line) -> bool`` (the CLI asks in a terminal above 100 runs) may
-    cancel the sweep before anything runs.
+    cancel the sweep before anything runs. While another process stores into ``results`` the
+    sweep waits for it (``wait=False``: raises :class:`~lossbench.results_lock.ResultsBusyError`,
+    a :class:`~lossbench.errors.UsageError`); either way no spec runs twice.
     """
     from .scheduler import run_sweep
     from .store import load_results
@@ -118,7 +121,8 @@ def run(
     run_sweep(specs, results, force=force, retry_failed=retry_failed, device=device, log=log,
               executor=executor, workers=workers, threads=threads, timeout=timeout,
               memory_limit_mb=memory_limit_mb, address=address, confirm=confirm,
-              progress="plain" if log is not None and progress == "auto" else progress)
+              progress="plain" if log is not None and progress == "auto" else progress,
+              wait=wait)
     keys = {s.key for s in specs}
     return load_results(results, keys=keys).reset_index(drop=True)
 
@@ -238,6 +242,16 @@ def validate(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | None = 
                                 min_seeds=findings.DEFAULT_MIN_SEEDS if min_seeds is None
                                 else min_seeds, confidence=confidence, log=stderr)
     return pd.DataFrame([r.to_dict() for r in results], columns=list(findings.RESULT_COLUMNS))
+
+
+def verify(path: str | Path = DEFAULT_RESULTS, adopt: bool = False):
+    """Check the results folder ``path`` against its ledger (:mod:`lossbench.integrity`): returns a
+    :class:`~lossbench.integrity.Verification` (``ok``, ``findings``: deleted, altered, unknown,
+    foreign records and unreadable ledger lines, ``line()``). ``adopt``: first vouch for every
+    sound record the ledger has no entry for (records stored before the folder had a ledger)."""
+    from .integrity import verify as _verify
+
+    return _verify(path, adopt=adopt)
 
 
 def check(entry: str, kind: str | None = None, timeout: float | None = None):

@@ -157,6 +157,10 @@ EXAMPLES = {
     "validate": """examples:
   lossbench validate                            every suite's published findings
   lossbench validate --suite imbalanced --json""",
+    "verify": """examples:
+  lossbench verify                              results/ against its ledger (exit 1: findings)
+  lossbench verify --results /tmp/try --json    for scripts
+  lossbench verify --adopt                      vouch for records stored before the ledger""",
 }
 
 
@@ -224,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torch.compile the model (a spec option: stored apart)")
     p.add_argument("--quiet", action="store_true",
                    help="no per-run progress, only the final summary")
+    p.add_argument("--no-wait", action="store_true",
+                   help="when another lossbench process is storing into --results, stop with "
+                        "exit status 2 instead of waiting for it (by default the sweep waits, "
+                        "then runs only what is still missing)")
 
     p = _sub(sub, "leaderboard", help="regenerate the markdown leaderboard from Parquet")
     p.add_argument("--results", default="results", metavar="DIR",
@@ -262,6 +270,17 @@ def build_parser() -> argparse.ArgumentParser:
                         f"is missing (default: {DEFAULT_MIN_SEEDS})")
     p.add_argument("--json", action="store_true",
                    help="print the results as JSON (one object per finding) instead of a table")
+
+    p = _sub(sub, "verify", help="check the results folder against its ledger: deleted, "
+                                      "altered, unknown and foreign records (exit 1 when "
+                                      "anything is found)")
+    p.add_argument("--results", default="results", metavar="DIR",
+                   help="results folder (default: results)")
+    p.add_argument("--adopt", action="store_true",
+                   help="first vouch, in the ledger, for every sound record it has no entry for "
+                        "(records stored before the folder had a ledger); review the folder "
+                        "first: adopted records are trusted from then on")
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
     p = _sub(sub, "show", help="an entry's card (paper with link, summary, docstring, "
                                     "defaults, search space, suites, fidelity) and its stored "
@@ -427,7 +446,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
              options={"epochs": args.epochs} if args.epochs else None,
              executor=args.executor, workers=args.workers, threads=args.threads,
              timeout=args.timeout, memory_limit_mb=args.memory_limit, address=args.address,
-             amp=args.amp, compile=args.compile, progress="quiet" if args.quiet else "auto")
+             amp=args.amp, compile=args.compile, progress="quiet" if args.quiet else "auto",
+             wait=not args.no_wait)
     if not args.no_leaderboard:
         _refresh_leaderboard(args.results, args.leaderboard)
     failed = int((df["status"] != "ok").sum())
@@ -512,6 +532,36 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     else:
         print(findings.render_text(results, args.min_seeds))
     return 1 if any(r.verdict == "inverted" for r in results) else 0
+
+
+#: how many findings of one category ``lossbench verify`` prints (``--json``: all)
+VERIFY_SHOWN = 20
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from .api import verify
+    from .outputs import check_results_to_read
+
+    check_results_to_read(args.results, "--results")
+    outcome = verify(args.results, adopt=args.adopt)
+    if args.adopt:
+        print(f"adopted {outcome.adopted} records into {args.results}/_ledger.jsonl",
+              file=sys.stderr)
+    if args.json:
+        print(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        from .sandbox import one_line
+
+        print(outcome.line())
+        for category in outcome.counts():
+            found = [f for f in outcome.findings if f.category == category]
+            for f in found[:VERIFY_SHOWN]:
+                print(f"  {category:8} {one_line(f.path)}: {one_line(f.reason)}")
+            if len(found) > VERIFY_SHOWN:
+                print(f"  {category:8} … and {len(found) - VERIFY_SHOWN} more (--json lists all)")
+    return 0 if outcome.ok else 1
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -618,7 +668,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 COMMANDS = {"list": _cmd_list, "run": _cmd_run, "leaderboard": _cmd_leaderboard,
             "tune": _cmd_tune, "validate": _cmd_validate, "check": _cmd_check,
-            "show": _cmd_show}
+            "show": _cmd_show, "verify": _cmd_verify}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,9 @@ written by this process only, atomically (temp name, fsync, rename), and temp fi
 writers are removed at the next start. A file at a record's path that is not that record
 (:func:`lossbench.store.record_file_problem`) is moved to ``_untrusted/`` and its spec re-run.
 The results folder is created and tested for writing before the first run
-(:mod:`lossbench.outputs`).
+(:mod:`lossbench.outputs`). A sweep holds the folder's lock (:mod:`lossbench.results_lock`)
+from before it decides what to run until its last record is stored: a second sweep into the
+same folder waits for it and then runs only what is still missing, so no spec runs twice.
 Failed runs are stored too (with their status) and are
 re-run only with ``retry_failed``. Where the runs execute is the executor's business
 (:mod:`lossbench.executors`); progress display is :mod:`lossbench.progress`'s.
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .executors import DEFAULT_EXECUTOR, Executor, make_executor
-from .outputs import check_replaceable, prepare_results
+from .outputs import check_replaceable, prepare_results, temp_writer_pid
 from .progress import SweepProgress, stderr
 from .spec import RunSpec
 from .store import result_path, set_aside, stored_status, write_record
@@ -70,17 +72,17 @@ def pending(specs: Sequence[RunSpec], results_dir: str | Path, *, force: bool = 
 def remove_stale_temp_files(results_dir: str | Path) -> list[Path]:
     """Delete temporary result files left by a writer that died mid-write (``kill -9``).
 
-    :func:`~lossbench.store.write_record` writes ``.<key>.parquet.<pid>.tmp`` and renames it; a
-    temp file whose writer process is gone can never become a record. Files of live writers (a
-    concurrent sweep) are left alone.
+    :func:`~lossbench.store.write_record` writes ``.<key>.parquet.<pid>.<random>.tmp``
+    (:func:`lossbench.outputs.temp_path`) and renames it; a temp file whose writer process is
+    gone can never become a record. Files of live writers are left alone.
     """
     results_dir = Path(results_dir)
     removed = []
     if not results_dir.is_dir():
         return removed
     for path in results_dir.glob(".*.tmp"):
-        pid_text = path.name[:-len(".tmp")].rsplit(".", 1)[-1]
-        if pid_text.isdigit() and _process_alive(int(pid_text)):
+        pid = temp_writer_pid(path.name)
+        if pid is not None and _process_alive(pid):
             continue
         path.unlink(missing_ok=True)
         removed.append(path)
@@ -113,6 +115,7 @@ def run_sweep(
     progress: str = "auto",
     log: Callable[[str], None] | None = None,
     confirm: Callable[[int, str], bool] | None = None,
+    wait: bool = True,
 ) -> SweepSummary:
     """Run every spec without a stored record on ``executor``, storing each record as it lands.
 
@@ -124,10 +127,24 @@ def run_sweep(
     lines instead of stderr. Before any run starts, the plan's size and an estimated time
     (:mod:`lossbench.estimate`) are printed; ``confirm(runs to do, that line)`` may then cancel
     the sweep (returning False raises :class:`~lossbench.errors.LossbenchError`, nothing run).
+    Another sweep storing into ``results_dir`` is waited for (``wait=False``: refused with
+    :class:`~lossbench.results_lock.ResultsBusyError`).
     """
     start = time.perf_counter()
     # Before any run: a results folder that is a file, or cannot be written, is a usage error.
     prepare_results(results_dir)
+    from .results_lock import locked
+
+    with locked(results_dir, wait=wait, log=log or stderr):
+        return _sweep(specs, results_dir, start, force=force, retry_failed=retry_failed,
+                      device=device, executor=executor, workers=workers, timeout=timeout,
+                      memory_limit_mb=memory_limit_mb, threads=threads, address=address,
+                      progress=progress, log=log, confirm=confirm)
+
+
+def _sweep(specs, results_dir, start, *, force, retry_failed, device, executor, workers, timeout,
+           memory_limit_mb, threads, address, progress, log, confirm) -> SweepSummary:
+    """:func:`run_sweep`'s body, run while holding the results folder's lock."""
     remove_stale_temp_files(results_dir)
     # A file at a record's path that is not that record (foreign Parquet, a copy of another
     # record, a folder) is moved aside, reported, and its spec run again.

@@ -8,10 +8,20 @@ included. A spec whose file exists is "done": sweeps resume for free.
 Records are stored *long*: one row per (run, metric), every file with the same schema
 (:data:`SCHEMA`), so a folder mixing suites with different metrics still loads in full.
 :func:`load_results` also offers the wide view (one row per run, one column per metric).
+
+Tamper evidence: every record carries its content digest (:mod:`lossbench.digest`), and every
+record written is logged in the folder's append-only ledger (:mod:`lossbench.ledger`). A record
+is *trusted* — read by :func:`load_results`, counted as stored, shown on the leaderboard — only
+when its file is a well-formed record of the spec key it is named by, the key recomputed from its
+spec is that key, its rows agree and match the digest it carries, and, in a folder with a
+ledger, the ledger's last entry for that key vouches for exactly that digest
+(:func:`untrusted_files` says why a file is not). A folder without a ledger (records stored
+before ledgers existed) is read as before, unverified, until ``lossbench verify --adopt``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -23,7 +33,10 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .digest import DIGEST_COLUMN, RecordContent, table_contents
 from .errors import LossbenchError
+from .ledger import VOUCHING_EVENTS, Ledger, append, entry, ledger_path, read_ledger
+from .outputs import temp_path
 from .spec import RunSpec, canonical_json
 
 if TYPE_CHECKING:  # the runner imports torch; these modules stay light
@@ -71,12 +84,20 @@ SCHEMA = pa.schema([
     ("task_json", pa.string()),  # canonical JSON: headline, metric directions, findings, ...
     ("metric", pa.string()),  # null for a failed run without metrics
     ("value", pa.float64()),
+    (DIGEST_COLUMN, pa.string()),  # lossbench.digest.record_digest of the record (every row)
 ])
 
-#: Columns added after the first records were stored: a record without them (made before they
-#: existed) is still trusted, and reads back with nulls there.
-ADDED_COLUMNS = ("harness_fingerprint", "loss_distribution", "regularizer_distribution")
+#: Columns added after the first records were stored: a record without some of them (made
+#: before they existed) is still trusted, and reads back with nulls there.
+ADDED_COLUMNS = ("harness_fingerprint", "loss_distribution", "regularizer_distribution",
+                 DIGEST_COLUMN)
 LEGACY_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in ADDED_COLUMNS])
+
+
+def _known_schema(schema: pa.Schema) -> bool:
+    """Whether ``schema`` is :data:`SCHEMA`, or it without some of :data:`ADDED_COLUMNS`."""
+    return schema.equals(pa.schema([f for f in SCHEMA if f.name in schema.names
+                                    or f.name not in ADDED_COLUMNS]))
 
 PLOTS_DIR = "_plots"  # the leaderboard's plots, under the results folder ("_": not records)
 TUNING_DIR = "_tuning"  # tuning manifests (lossbench.tune), under the results folder
@@ -109,7 +130,12 @@ def record_table(record: Record) -> pa.Table:
     columns = {name: [base[name]] * len(items) for name in RUN_COLUMNS}
     columns["metric"] = [m for m, _ in items]
     columns["value"] = [None if v is None else float(v) for _, v in items]
-    return pa.Table.from_pydict(columns, schema=SCHEMA)
+    # the digest of the rows exactly as they are stored and read back (float64, int64, ...)
+    content = pa.Table.from_pydict(columns, schema=SCHEMA.remove(SCHEMA.get_field_index(
+        DIGEST_COLUMN)))
+    digest = table_contents(content)[record.spec.key].digest
+    return content.append_column(SCHEMA.field(DIGEST_COLUMN), pa.array([digest] * len(items),
+                                                                       pa.string()))
 
 
 ATTEMPTS_DIR = "_attempts"  # earlier attempts of re-run specs (``<key>.<n>.parquet``), kept
@@ -121,15 +147,17 @@ def write_record(results_dir: str | Path, record: Record) -> Path:
     A spec that already has a record (``--force``, ``--retry-failed``) keeps it: the earlier
     file is first linked (or copied) to ``_attempts/<spec key>.<n>.parquet``, n = 1, 2, … in
     the order the attempts were made, then the new record takes its place. Readers see the
-    latest attempt; :func:`attempts` counts them.
+    latest attempt; :func:`attempts` counts them. Once the file is in place, a ``write`` entry
+    with the record's digest is appended to the folder's ledger (:mod:`lossbench.ledger`).
     """
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     path = result_path(results_dir, record.spec.key)
-    tmp = results_dir / f".{path.name}.{os.getpid()}.tmp"
+    tmp = temp_path(path)
+    table = record_table(record)
     try:
         with open(tmp, "wb") as fh:
-            pq.write_table(record_table(record), fh)
+            pq.write_table(table, fh)
             fh.flush()
             os.fsync(fh.fileno())
         if path.is_file():
@@ -138,6 +166,7 @@ def write_record(results_dir: str | Path, record: Record) -> Path:
         _fsync_dir(results_dir)
     finally:
         tmp.unlink(missing_ok=True)
+    append(results_dir, entry("write", record.spec.key, table.column(DIGEST_COLUMN)[0].as_py()))
     return path
 
 
@@ -203,9 +232,8 @@ def stored_keys(results_dir: str | Path) -> set[str]:
 
 
 def stored_status(results_dir: str | Path, keys: Iterable[str] | None = None) -> dict[str, str]:
-    """``{spec key: status}`` of every stored run, or of those among ``keys`` that are stored
-    (reads only two columns). A file that is not a trusted record (:func:`record_file_problem`)
-    is not stored."""
+    """``{spec key: status}`` of every stored run, or of those among ``keys`` that are stored.
+    A file that is not a trusted record (:func:`untrusted_files`) is not stored."""
     files = _trusted(_files(results_dir, keys))
     table = _read_many(files, columns=["spec_key", "status"])
     found = dict(zip(table.column("spec_key").to_pylist(), table.column("status").to_pylist(),
@@ -214,7 +242,106 @@ def stored_status(results_dir: str | Path, keys: Iterable[str] | None = None) ->
 
 
 def _trusted(files: list[Path]) -> list[Path]:
-    return [p for p in files if not record_file_problem(p)]
+    """The trusted record files among ``files`` (files of one results folder)."""
+    if not files:
+        return []
+    problems = file_problems(files, read_ledger(files[0].parent))
+    return [p for p in files if not problems[p]]
+
+
+# path -> (identity of the file when checked, (structural problem, content)): a file is read
+# once per process while it stays the same file with the same bytes (inode, size, times)
+_checked: dict[str, tuple[tuple[int, ...], tuple[str, RecordContent | None]]] = {}
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _contents(files: list[Path]) -> dict[Path, tuple[str, RecordContent | None]]:
+    """``(structural problem, content)`` of every file: the problem is
+    :func:`record_file_problem`'s, the content (:func:`lossbench.digest.table_contents`) is read
+    only for files without one. Cached while a file is unchanged."""
+    out: dict[Path, tuple[str, RecordContent | None]] = {}
+    to_read: list[tuple[Path, tuple[int, ...]]] = []
+    for path in files:
+        try:
+            ident = _identity(path)
+        except OSError:
+            out[path] = ("not a regular file", None)
+            continue
+        cached = _checked.get(str(path))
+        if cached is not None and cached[0] == ident:
+            out[path] = cached[1]
+            continue
+        problem = record_file_problem(path)
+        if problem:
+            out[path] = (problem, None)
+            _checked[str(path)] = (ident, out[path])
+        else:
+            to_read.append((path, ident))
+    if to_read:
+        try:
+            contents = table_contents(_read_many([p for p, _ in to_read], dictionary=True))
+        except CorruptResultError:  # a file's pages are damaged (its footer was fine)
+            contents = {}
+            for path, _ in to_read:
+                with contextlib.suppress(CorruptResultError):
+                    contents.update(table_contents(_read(path)))
+        for path, ident in to_read:
+            content = contents.get(path.stem)
+            out[path] = ("" if content else "not a readable Parquet file (its rows cannot be "
+                         "read)", content)
+            _checked[str(path)] = (ident, out[path])
+    return out
+
+
+def content_problem(key: str, content: RecordContent) -> str:
+    """'' when a record's content is what the harness writes for spec key ``key`` (the key
+    recomputed from its spec, its rows in agreement, the digest it carries, if any, its own);
+    else why not, starting with ``altered:``."""
+    try:
+        recomputed = spec_of(content.run).key
+    except Exception as exc:  # noqa: BLE001 - any malformed spec field
+        return f"altered: its spec cannot be read ({type(exc).__name__}: {exc})"
+    if recomputed != key:
+        return (f"altered: its spec hashes to {recomputed}, not to {key} (the spec key it "
+                "carries): a field of the spec was changed")
+    if not content.consistent:
+        return "altered: its rows disagree on the run's fields"
+    if content.stored_digest is not None and content.stored_digest != content.digest:
+        return (f"altered: its content has digest {content.digest[:16]}…, not the "
+                f"{content.stored_digest[:16]}… it carries")
+    return ""
+
+
+def ledger_problem(key: str, digest: str, ledger: Ledger) -> str:
+    """'' when ``ledger``'s last entry for ``key`` vouches for ``digest`` (or the folder has no
+    ledger); else why not, starting with ``unknown:`` or ``altered:``."""
+    if not ledger.exists:
+        return ""
+    last = ledger.latest().get(key)
+    if last is None or last.event not in VOUCHING_EVENTS:
+        return ("unknown: the ledger has no record of this spec key"
+                + (" since its earlier file was set aside" if last is not None else "")
+                + ": lossbench did not write this file")
+    if last.digest != digest:
+        return (f"altered: its content (digest {digest[:16]}…) differs from the record stored "
+                f"at {last.at} (digest {last.digest[:16]}…)")
+    return ""
+
+
+def file_problems(files: list[Path], ledger: Ledger) -> dict[Path, str]:
+    """``{path: ''}`` for trusted record files, ``{path: why not}`` for the others (see the
+    module docstring)."""
+    out = {}
+    for path, (problem, content) in _contents(files).items():
+        if not problem and content is not None:
+            problem = (content_problem(path.stem, content)
+                       or ledger_problem(path.stem, content.digest, ledger))
+        out[path] = problem
+    return out
 
 
 def _files(results_dir: str | Path, keys: Iterable[str] | None = None) -> list[Path]:
@@ -229,15 +356,16 @@ def _files(results_dir: str | Path, keys: Iterable[str] | None = None) -> list[P
 
 def results_digest(results_dir: str | Path) -> str:
     """A SHA-256 over the name and content of every file the leaderboard is made from: the
-    records (``*.parquet``), the kept earlier attempts (``_attempts/``: their count is shown)
-    and the tuning manifests (``_tuning/*.json``); nothing else in the folder (plots,
+    records (``*.parquet``), the kept earlier attempts (``_attempts/``: their count is shown),
+    the tuning manifests (``_tuning/*.json``) and the ledger (which records are trusted);
+    nothing else in the folder (plots,
     temporary files, a leaderboard or cache kept there) changes it."""
     import hashlib
 
     root = Path(results_dir)
     h = hashlib.sha256()
-    inputs = [*_files(root), *_attempt_files(root),
-              *sorted(root.glob(f"{TUNING_DIR}/*.json"))] if root.is_dir() else []
+    inputs = [*_files(root), *_attempt_files(root), *sorted(root.glob(f"{TUNING_DIR}/*.json")),
+              *[p for p in [ledger_path(root)] if p.is_file()]] if root.is_dir() else []
     for path in inputs:  # exactly the files load_results and load_manifests read
         h.update(path.relative_to(root).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
@@ -257,7 +385,7 @@ def record_file_problem(path: Path) -> str:
         schema = meta.schema.to_arrow_schema().remove_metadata()
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
         return f"not a readable Parquet file ({type(exc).__name__}: {exc})"
-    if not (schema.equals(SCHEMA) or schema.equals(LEGACY_SCHEMA)):
+    if not _known_schema(schema):
         missing = [n for n in SCHEMA.names if n not in schema.names]
         extra = [n for n in schema.names if n not in SCHEMA.names]
         what = (f"missing columns {', '.join(missing[:5])}" if missing else
@@ -291,18 +419,15 @@ def record_file_problem(path: Path) -> str:
 def untrusted_files(results_dir: str | Path, keys: Iterable[str] | None = None
                     ) -> list[tuple[Path, str]]:
     """``(path, reason)`` of every ``*.parquet`` entry of ``results_dir`` (or of ``keys``) that
-    is not a trusted record: such files are never read into a table and count as not stored."""
+    is not a trusted record (:func:`record_file_problem`, :func:`content_problem`,
+    :func:`ledger_problem`): such files are never read into a table and count as not stored."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         return []
     paths = (sorted(results_dir.glob("*.parquet")) if keys is None else
              sorted(p for p in (result_path(results_dir, k) for k in set(keys)) if p.exists()))
-    out = []
-    for path in paths:
-        problem = record_file_problem(path)
-        if problem:
-            out.append((path, problem))
-    return out
+    problems = file_problems(paths, read_ledger(results_dir))
+    return [(path, problems[path]) for path in paths if problems[path]]
 
 
 UNTRUSTED_DIR = "_untrusted"  # where a sweep moves files that are not records (never deleted)
@@ -310,8 +435,10 @@ UNTRUSTED_DIR = "_untrusted"  # where a sweep moves files that are not records (
 
 def set_aside(results_dir: str | Path, keys: Iterable[str]) -> list[tuple[Path, Path, str]]:
     """Move the untrusted files among ``keys`` to ``<results_dir>/_untrusted/`` (so their specs
-    can be re-run and written) and return ``(from, to, reason)`` for each."""
+    can be re-run and written), log each move in the ledger (``set_aside``) when the folder
+    has one, and return ``(from, to, reason)`` for each."""
     moved = []
+    has_ledger = ledger_path(results_dir).is_file()
     for path, reason in untrusted_files(results_dir, keys):
         target_dir = Path(results_dir) / UNTRUSTED_DIR
         target_dir.mkdir(exist_ok=True)
@@ -322,6 +449,8 @@ def set_aside(results_dir: str | Path, keys: Iterable[str]) -> list[tuple[Path, 
             n += 1
         os.replace(path, target)
         moved.append((path, target, reason))
+        if has_ledger:
+            append(results_dir, entry("set_aside", path.stem, None, reason))
     return moved
 
 
@@ -335,15 +464,29 @@ def _read(path: Path, columns: Iterable[str] | None = None) -> pa.Table:
         ) from None
 
 
-def _read_many(paths: list[Path], columns: list[str] | None = None) -> pa.Table:
+#: the columns that are numbers; every other column is a string, repeated by every row of a
+#: record except ``metric``, so reading them as dictionaries is cheap
+NUMERIC_COLUMNS = ("seed", "wall_seconds", "value")
+
+
+def _read_many(paths: list[Path], columns: list[str] | None = None,
+               dictionary: bool = False) -> pa.Table:
     """Many record files as one table, scanned by pyarrow's dataset reader (several times faster
-    than one ``read_table`` per file); a file that fails is found and reported by path."""
+    than one ``read_table`` per file); a file that fails is found and reported by path. With
+    ``dictionary``, string columns are read dictionary-encoded (as Parquet stores them)."""
     if not paths:
         return SCHEMA.empty_table().select(columns) if columns else SCHEMA.empty_table()
     import pyarrow.dataset as ds
 
+    schema, fmt = SCHEMA, ds.ParquetFileFormat()
+    if dictionary:
+        strings = [n for n in SCHEMA.names if n not in NUMERIC_COLUMNS]
+        fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(
+            dictionary_columns=strings))
+        schema = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), f.type))
+                            if f.name in strings else f for f in SCHEMA])
     try:
-        return ds.dataset([str(p) for p in paths], schema=SCHEMA, format="parquet").to_table(
+        return ds.dataset([str(p) for p in paths], schema=schema, format=fmt).to_table(
             columns=columns)
     except Exception:  # noqa: BLE001 - find the culprit and name it
         for path in paths:

@@ -25,13 +25,13 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
 from .metrics import metric_info
+from .outputs import temp_path
 from .plan import BASELINE_LOSS, DEFAULT_SEEDS, plan
 from .progress import stderr
 from .registry import LOSSES, NO_DEFAULT, REGULARIZERS, Card, resolve_hparams, search_space_problem
@@ -178,7 +178,7 @@ def manifest_path(results_dir: str | Path, result: TuningResult) -> Path:
 def write_manifest(results_dir: str | Path, result: TuningResult, seeds: Sequence[int]) -> Path:
     path = manifest_path(results_dir, result)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_path(path)
     tmp.write_text(json.dumps(result.manifest(seeds), indent=2, sort_keys=True) + "\n",
                    encoding="utf-8")
     tmp.replace(path)

@@ -167,6 +167,87 @@ PACKAGES: dict[str, dict] = {
         """) + CE_LOSS.format(summary="Tries to replace the built-in focal loss.", paper="",
                              fidelity="exact"),
     },
+    # rewrites stored records during its first forward: a cross_entropy record with top1 = 0.99
+    # and a new record for seed 7, each self-consistent (its spec key and digest recomputed
+    # with lossbench's own code), in the folder named by $HOSTILE_RESULTS
+    "lossbench-forger": {
+        "module": "forger",
+        "entries": {"forger_loss": "forger:Loss"},
+        "source": textwrap.dedent("""
+            import dataclasses
+            import os
+            from pathlib import Path
+
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            import torch.nn.functional as F
+
+
+            def _with_digest(table):
+                from lossbench.digest import DIGEST_COLUMN, table_contents
+
+                table = table.drop_columns([DIGEST_COLUMN])
+                (content,) = table_contents(table).values()
+                return table.append_column(DIGEST_COLUMN, pa.array([content.digest] * len(
+                    table), pa.string()))
+
+
+            def forge(folder):
+                from lossbench.store import spec_of
+
+                for path in sorted(Path(folder).glob("*.parquet")):
+                    table = pq.read_table(path)
+                    if table.column("loss")[0].as_py() != "cross_entropy":
+                        continue
+                    metrics = table.column("metric").to_pylist()
+                    values = [0.99 if m == "top1" else v
+                              for m, v in zip(metrics, table.column("value").to_pylist())]
+                    better = table.set_column(table.schema.get_field_index("value"), "value",
+                                              pa.array(values, pa.float64()))
+                    pq.write_table(_with_digest(better), path)
+                    spec = dataclasses.replace(spec_of(table.slice(0, 1).to_pylist()[0]),
+                                               seed=7)
+                    n = len(table)
+                    seven = better.set_column(table.schema.get_field_index("seed"), "seed",
+                                              pa.array([7] * n, pa.int64()))
+                    seven = seven.set_column(table.schema.get_field_index("spec_key"),
+                                             "spec_key", pa.array([spec.key] * n))
+                    pq.write_table(_with_digest(seven), Path(folder) / f"{spec.key}.parquet")
+                    return
+
+
+            class Loss:
+                \"\"\"Cross-entropy that forges stored records during its first call.\"\"\"
+
+                version = "1"
+                hparams = {}
+                forged = False
+
+                def __call__(self, logits, targets):
+                    if not Loss.forged and os.environ.get("HOSTILE_RESULTS"):
+                        Loss.forged = True
+                        forge(os.environ["HOSTILE_RESULTS"])
+                    return F.cross_entropy(logits, targets)
+        """),
+    },
+    # at import (in `show`'s card reader as in a run's child): deletes the record
+    # $HOSTILE_DELETE and zeroes 64 bytes in the middle of the record $HOSTILE_ZERO
+    "lossbench-eraser": {
+        "module": "eraser",
+        "entries": {"eraser_loss": "eraser:Loss"},
+        "source": textwrap.dedent("""
+            import os
+
+            if os.environ.get("HOSTILE_DELETE"):
+                os.remove(os.environ["HOSTILE_DELETE"])
+            if os.environ.get("HOSTILE_ZERO"):
+                with open(os.environ["HOSTILE_ZERO"], "r+b") as fh:
+                    size = fh.seek(0, 2)
+                    fh.seek(size // 2)
+                    fh.write(bytes(64))
+        """) + CE_LOSS.format(summary="Cross-entropy; deletes and damages records at import.",
+                             paper="", fidelity="exact"),
+    },
 }
 
 
@@ -183,10 +264,12 @@ def _write_package(root: Path, dist: str, spec: dict) -> Path:
     return pkg
 
 
-def install_all(root: Path) -> Path:
-    """Build and install every package of :data:`PACKAGES` into ``root/site``."""
+def install_all(root: Path, *dists: str) -> Path:
+    """Build and install every package of :data:`PACKAGES` (or only ``dists``) into
+    ``root/site``."""
     site = root / "site"
-    pkgs = [_write_package(root / "src", dist, spec) for dist, spec in PACKAGES.items()]
+    pkgs = [_write_package(root / "src", dist, spec) for dist, spec in PACKAGES.items()
+            if not dists or dist in dists]
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                     "--no-build-isolation", "--no-index", "--target", str(site),
                     *map(str, pkgs)], check=True, capture_output=True, text=True)

@@ -37,7 +37,8 @@ def test_file_is_named_by_the_spec_hash(tmp_path):
 
 def test_no_temporary_file_is_left_behind(tmp_path):
     write_record(tmp_path, record())
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{record().spec.key}.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_ledger.jsonl",
+                                                          f"{record().spec.key}.parquet"]
 
 
 def test_plain_pandas_reads_runs_with_different_metrics(tmp_path):
@@ -107,7 +108,7 @@ def test_rewriting_a_spec_keeps_the_earlier_attempt_and_readers_see_the_latest(t
     key = record().spec.key
     kept = tmp_path / "_attempts" / f"{key}.1.parquet"
     assert pq.read_table(kept).column("value").to_pylist() == [0.1]
-    assert set(os.listdir(tmp_path)) == {"_attempts", f"{key}.parquet"}
+    assert set(os.listdir(tmp_path)) == {"_attempts", "_ledger.jsonl", f"{key}.parquet"}
     assert len(pd.read_parquet(tmp_path)) == 1  # plain pandas skips _attempts/ too
 
 

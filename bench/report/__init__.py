@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..freshness import plots_link, stamp
+from ..outputs import temp_path
 from ..store import PLOTS_DIR, untrusted_files
 from . import model
 from .markdown import HEADER, md_text, options_tag
@@ -27,12 +28,14 @@ __all__ = ["HEADER", "Config", "Model", "build_model", "is_fresh", "md_text", "p
 
 def build_model(results_dir: str | Path = "results") -> Model:
     """The model of every record (and tuning manifest) in ``results_dir``."""
+    from ..integrity import verify
     from ..tune import load_manifests
     from .records import load_runs
 
     untrusted = [(Path(p).name, reason) for p, reason in untrusted_files(results_dir)]
     runs = load_runs(results_dir, {name for name, _ in untrusted})
-    return model.build(runs, load_manifests(results_dir), untrusted)
+    return model.build(runs, load_manifests(results_dir), untrusted,
+                       verify(results_dir).board_line())
 
 
 def pages_dir(out: str | Path) -> Path:
@@ -125,7 +128,7 @@ def render(results_dir: str | Path = "results", plots_dir: str | Path | None = N
 
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_path(path)
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 

@@ -278,6 +278,7 @@ def provenance_block(model: M.Model) -> str:
         f"- run dates (UTC, from the records): {date}",
         f"- devices: {values('device')}",
         f"- runs: {runs['spec_key'].nunique()} ({status})",
+        *([f"- store: {model.store_check}"] if model.store_check else []),
         "- cells: mean ± 95 % Student-t interval over seeds (seed = data split + "
         "initialisation); metrics of the final-epoch model unless named otherwise (e.g. "
         "`*_best_val`: the best-validation epoch); ↑ higher is better, ↓ lower is better; "
@@ -365,8 +366,8 @@ def render_summary(model: M.Model, stamp: str, pages: str, findings: str) -> str
     (validity) section, links to the detail pages, provenance last."""
     parts = [HEADER, stamp]
     if model.untrusted:
-        parts.append("\n_Files in the results folder that are not lossbench records and were "
-                     "left out:_\n")
+        parts.append("\n_Files in the results folder that are not trusted lossbench records "
+                     "and were left out (`lossbench verify` says more):_\n")
         parts.extend(f"- {code(name)}: {md_text(reason)}" for name, reason in model.untrusted)
     if model.runs.empty:
         parts.append("\nNo results yet: run `lossbench run`.\n")

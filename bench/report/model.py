@@ -821,6 +821,7 @@ class Model:
     sections: list[Section]
     summary: Summary | None  # of the summarised section
     untrusted: list[tuple[str, str]]  # (file name, reason)
+    store_check: str = ""  # whether the records verified (lossbench.integrity.Verification)
 
     @property
     def default(self) -> Section | None:
@@ -834,10 +835,11 @@ class Model:
 
 
 def build(runs: pd.DataFrame, manifests: list[dict],
-          untrusted: list[tuple[str, str]] = ()) -> Model:
-    """The model of ``runs`` (the wide records frame) and the tuning manifests."""
+          untrusted: list[tuple[str, str]] = (), store_check: str = "") -> Model:
+    """The model of ``runs`` (the wide records frame) and the tuning manifests; ``untrusted``
+    and ``store_check`` say what the store left out and whether it verified."""
     if runs.empty:
-        return Model(runs, {}, [], None, list(untrusted))
+        return Model(runs, {}, [], None, list(untrusted), store_check)
     runs = runs.sort_values("spec_key", kind="stable").reset_index(drop=True)
     tunings = tuning_by_task(manifests, runs)
     sections = []
@@ -849,7 +851,7 @@ def build(runs: pd.DataFrame, manifests: list[dict],
             tuning = tunings.get((suite, task, str(version), options), Tuning())
             boards.append(build_task(suite, task, str(version), task_runs, tuning))
         sections.append(Section(options, boards, build_aggregate(boards)))
-    m = Model(runs, tunings, sections, None, list(untrusted))
+    m = Model(runs, tunings, sections, None, list(untrusted), store_check)
     if m.summarised is not None:
         m.summary = build_summary(m.summarised.boards)
     return m

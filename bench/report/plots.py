@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..outputs import temp_path
 from . import model as M
 
 LABELLED = 3  # points labelled in a scatter plot: the best few of each task on its primary metric
@@ -97,7 +98,7 @@ def has_bins(c: M.Config, prefix: str = M.RELIABILITY_PREFIX) -> bool:
 def save(fig, path: Path) -> None:
     plt = pyplot()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_path(path)
     fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     tmp.replace(path)
