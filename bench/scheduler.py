@@ -28,7 +28,7 @@ from .executors import DEFAULT_EXECUTOR, Executor, make_executor
 from .outputs import check_replaceable, prepare_results, temp_writer_pid
 from .progress import SweepProgress, stderr
 from .spec import RunSpec
-from .store import result_path, set_aside, stored_status, write_record
+from .store import result_path, set_aside, stored_keys, stored_status, write_record
 
 if TYPE_CHECKING:  # the runner imports torch; these modules stay light
     from .runner import Record
@@ -89,6 +89,28 @@ def remove_stale_temp_files(results_dir: str | Path) -> list[Path]:
     return removed
 
 
+def refuse_unledgered(results_dir: str | Path) -> None:
+    """Raise :class:`~lossbench.errors.UsageError` when ``results_dir`` holds records but no
+    ledger (records stored before ledgers existed): the sweep's first record would create the
+    ledger, and every record it does not list would then be untrusted and run again. Adopting
+    them (``lossbench verify --adopt``) is the user's explicit decision, never the sweep's."""
+    from .ledger import ledger_path
+    from .store import _files, _trusted
+
+    if ledger_path(results_dir).is_file() or not stored_keys(results_dir):
+        return
+    legacy = _trusted(_files(results_dir))  # without a ledger: the sound records
+    if not legacy:
+        return
+    from .errors import UsageError
+
+    raise UsageError(
+        f"the results folder {str(results_dir)!r} holds {len(legacy)} records "
+        f"but no ledger (_ledger.jsonl): they were stored before lossbench kept one. Check them "
+        f"and vouch for them with `lossbench verify --adopt --results {results_dir}`, or store "
+        f"into another --results folder; nothing was run")
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -146,6 +168,7 @@ def _sweep(specs, results_dir, start, *, force, retry_failed, device, executor, 
            memory_limit_mb, threads, address, progress, log, confirm) -> SweepSummary:
     """:func:`run_sweep`'s body, run while holding the results folder's lock."""
     remove_stale_temp_files(results_dir)
+    refuse_unledgered(results_dir)
     # A file at a record's path that is not that record (foreign Parquet, a copy of another
     # record, a folder) is moved aside, reported, and its spec run again.
     moved = set_aside(results_dir, [s.key for s in specs]) if Path(results_dir).is_dir() else []

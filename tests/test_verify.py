@@ -150,6 +150,20 @@ def test_records_stored_before_ledgers_are_unknown_until_adopted(tmp_path):
     assert verify(tmp_path, adopt=True).adopted == 0  # adopting twice adds nothing
 
 
+def test_a_sweep_into_records_stored_before_ledgers_is_refused_until_they_are_adopted(tmp_path):
+    """Else its first record would create the ledger and every older record would become
+    unknown, set aside and run again."""
+    from lossbench.errors import UsageError
+    from lossbench.scheduler import run_sweep
+
+    legacy_folder(tmp_path)
+    with pytest.raises(UsageError, match="lossbench verify --adopt"):
+        run_sweep([record(seed=0).spec], tmp_path, executor="serial", progress="quiet")
+    verify(tmp_path, adopt=True)
+    summary = run_sweep([record(seed=0).spec], tmp_path, executor="serial", progress="quiet")
+    assert summary.ran == [] and [s.key for s in summary.cached] == [record(seed=0).spec.key]
+
+
 def test_adopt_never_vouches_for_an_altered_record(tmp_path):
     legacy_folder(tmp_path, seeds=(0,))
     path = result_path(tmp_path, record().spec.key)
