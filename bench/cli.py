@@ -155,7 +155,8 @@ EXAMPLES = {
   lossbench tune --loss focal --task standard/mnist1d --trials 8
   lossbench tune --regularizer mixup --suite noisy --trials 4 --seeds 3""",
     "validate": """examples:
-  lossbench validate                            every suite's published findings
+  lossbench validate                    the catalog on the design and confirmation seeds
+  lossbench validate --confirm          first run what the catalog still needs, then judge
   lossbench validate --suite imbalanced --json""",
 }
 
@@ -250,18 +251,29 @@ def build_parser() -> argparse.ArgumentParser:
                         "selection metric, else val_<its first headline metric>, when recorded; "
                         "else val_top1)")
 
-    p = _sub(sub, "validate", help="check the suites' published findings on the stored "
-                                        "records: reproduced, unresolved, inverted or missing "
-                                        "(exit 1 when one is inverted)")
+    p = _sub(sub, "validate", help="judge the pre-registered findings catalog on the stored "
+                                        "records: design seeds beside confirmation seeds, Holm "
+                                        "across the catalog, rank agreement (exit 1 when a "
+                                        "finding is contradicted on the confirmation seeds)")
     p.add_argument("--results", default="results", metavar="DIR",
                    help="results folder (default: results)")
     p.add_argument("--suite", action="append", dest="suites", metavar="S",
-                   help="only this suite's findings (repeatable; default: every suite)")
+                   help="only this suite's findings (repeatable; default: every suite; Holm "
+                        "then runs over the selected findings only)")
     p.add_argument("--min-seeds", type=_min_seeds, default=DEFAULT_MIN_SEEDS, metavar="N",
-                   help=f"seeds both sides of a finding need (status ok) for a verdict, else it "
-                        f"is missing (default: {DEFAULT_MIN_SEEDS})")
+                   help=f"seeds both sides of a finding need on the design seeds (status ok) for "
+                        f"a verdict, else it is missing (default: {DEFAULT_MIN_SEEDS}); the "
+                        f"confirmation seeds always need all of theirs")
+    p.add_argument("--confirm", action="store_true",
+                   help="first run every spec the catalog needs on the design and confirmation "
+                        "seeds that --results does not hold yet (the catalog's entries and tasks "
+                        "only), then judge")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="parallel runs with --confirm (default: one per CPU core)")
+    p.add_argument("--catalog", default=None, metavar="PATH",
+                   help="judge another catalog file (default: the one shipped with lossbench)")
     p.add_argument("--json", action="store_true",
-                   help="print the results as JSON (one object per finding) instead of a table")
+                   help="print the results as JSON (both seed sets) instead of tables")
 
     p = _sub(sub, "show", help="an entry's card (paper with link, summary, docstring, "
                                     "defaults, search space, suites, fidelity) and its stored "
@@ -499,19 +511,40 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    import json
-
     from . import findings
+    from .api import validate_catalog
 
-    results = findings.validate(args.results, args.suites, min_seeds=args.min_seeds,
-                                log=lambda msg: print(msg, file=sys.stderr))
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr)
+
+    confirmation, design = validate_catalog(
+        args.results, args.suites, min_seeds=args.min_seeds, confirm=args.confirm,
+        catalog=args.catalog, workers=args.workers, log=log)
+    from . import validity
+
+    declared = findings.validate(args.results, args.suites, min_seeds=args.min_seeds, log=log)
     if args.json:
-        rows = [{k: None if isinstance(v, float) and v != v else v
-                 for k, v in r.to_dict().items()} for r in results]
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        import json
+
+        out = validity.to_dict(confirmation, design)
+        out["suite_findings"] = [validity.clean_nan(r.to_dict()) for r in declared]
+        print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
-        print(findings.render_text(results, args.min_seeds))
-    return 1 if any(r.verdict == "inverted" for r in results) else 0
+        print(validity.render_text(confirmation, design))
+        if any(v.verdict == "missing" for j in (confirmation, design) for v in j.findings):
+            from .confirmation import checked_catalog, missing_specs
+
+            cat = checked_catalog(args.catalog)
+            todo = missing_specs(cat.only(args.suites) if args.suites else cat, args.results)
+            if todo:
+                more = "" if args.results == "results" else f" --results {args.results}"
+                print(f"\n{len(todo)} runs the catalog needs are not stored in {args.results}: "
+                      f"`lossbench validate --confirm{more}` runs them.")
+        if declared:
+            print("\nFindings declared by the suites themselves (Suite.findings):")
+            print(findings.render_text(declared, args.min_seeds))
+    contradicted = any(v.verdict == "contradicted" for v in confirmation.findings)
+    return 1 if contradicted or any(r.verdict == "inverted" for r in declared) else 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:

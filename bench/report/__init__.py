@@ -20,6 +20,7 @@ from ..store import PLOTS_DIR, untrusted_files
 from . import model
 from .markdown import HEADER, md_text, options_tag
 from .model import Config, Model
+from .validity import split_confirmation
 
 __all__ = ["HEADER", "Config", "Model", "build_model", "is_fresh", "md_text", "pages_dir",
            "plots_link", "render", "render_pages", "write", "write_site"]
@@ -32,7 +33,22 @@ def build_model(results_dir: str | Path = "results") -> Model:
 
     untrusted = [(Path(p).name, reason) for p, reason in untrusted_files(results_dir)]
     runs = load_runs(results_dir, {name for name, _ in untrusted})
-    return model.build(runs, load_manifests(results_dir), untrusted)
+    board, _ = split_confirmation(runs, _catalog())
+    m = model.build(board, load_manifests(results_dir), untrusted)
+    m.all_runs = runs
+    return m
+
+
+def _catalog():
+    """The shipped findings catalog; when it cannot be read the board keeps every seed (and its
+    validity section says why the catalog was not judged)."""
+    from ..catalog import load_catalog
+    from ..errors import UsageError
+
+    try:
+        return load_catalog()
+    except UsageError:
+        return None
 
 
 def pages_dir(out: str | Path) -> Path:
@@ -61,19 +77,23 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     the summary refers to the plot folder (default: relative from ``out``)."""
     from ..findings import leaderboard_section
     from . import markdown
+    from .validity import sections
 
     out = Path(out)
     m = m if m is not None else build_model(results_dir)
     link = (link if link is not None else plots_link(results_dir, out)).rstrip("/")
     pages = pages_dir(out)
-    findings = leaderboard_section(m.runs) if not m.runs.empty else ""
+    every_seed = m.runs if m.all_runs is None else m.all_runs
+    validity, caveats = sections(every_seed) if not every_seed.empty else ("", {})
+    # findings declared by the suites themselves (third-party suites; '' when none declares any)
+    findings = validity + (leaderboard_section(m.runs) if not m.runs.empty else "")
     texts = {out: markdown.render_summary(m, stamp(results_dir, link), pages.name, findings)}
     jobs = _plot_jobs(m)
     page_link = plots_link(results_dir, pages / "x.md")
     for suite in sorted({b.suite for s in m.sections for b in s.boards}):
         listed = {k: [(t, n) for t, n, _ in v] for k, v in jobs.items()}
         texts[pages / f"{suite}.md"] = markdown.render_suite(
-            m, suite, page_link, listed, f"../{out.name}")
+            m, suite, page_link, listed, f"../{out.name}", caveats.get(suite, ""))
     if plots_dir is not None:
         draw_plots([j for v in jobs.values() for j in v], Path(plots_dir), results_dir)
     return texts

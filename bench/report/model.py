@@ -821,6 +821,8 @@ class Model:
     sections: list[Section]
     summary: Summary | None  # of the summarised section
     untrusted: list[tuple[str, str]]  # (file name, reason)
+    #: every trusted record, confirmation seeds included (``runs`` holds the board's seeds)
+    all_runs: pd.DataFrame | None = None
 
     @property
     def default(self) -> Section | None:

@@ -29,7 +29,6 @@ import functools
 
 import numpy as np
 
-from ..findings import EntryRef, Finding
 from ..metrics import classification
 from ..metrics.summary import classification_summary
 from .base import EvalInput, Suite, Task, TaskData
@@ -123,37 +122,6 @@ def _task(noise: str) -> Task:
 
 _TASKS = [*(_task(n) for n in NOISE), *noisy_tasks(noise_metrics)]
 
-FINDINGS = (
-    Finding(
-        id="gce-above-ce", task="mnist1d-sym50", metric="top1_best_val",
-        a=EntryRef("gce"), b=EntryRef("cross_entropy"),
-        source="Zhang & Sabuncu 2018, Generalized Cross Entropy Loss for Training Deep Neural "
-               "Networks with Noisy Labels (NeurIPS); also Liu et al. 2020 (ELR, NeurIPS), Table 1",
-        published="clean test accuracy 87.13 vs 81.88 (CIFAR-10, symmetric noise 40 %)",
-        claim="Under symmetric label noise GCE reaches a higher clean test accuracy than "
-              "cross-entropy.",
-    ),
-    Finding(
-        id="elr-above-ce", task="mnist1d-sym50", metric="top1_best_val",
-        a=EntryRef("cross_entropy", "elr"), b=EntryRef("cross_entropy"),
-        source="Liu et al. 2020, Early-Learning Regularization Prevents Memorization of Noisy "
-               "Labels (NeurIPS), Table 1",
-        published="ELR above CE at every symmetric noise rate (CIFAR-10 and CIFAR-100)",
-        claim="Early-learning regularization raises cross-entropy's clean test accuracy under "
-              "symmetric label noise.",
-    ),
-    Finding(
-        id="ce-memorises", task="mnist1d-sym50", metric="top1_best_val", metric_b="top1",
-        a=EntryRef("cross_entropy"), b=None,
-        source="Arpit et al. 2017, A Closer Look at Memorization in Deep Networks (ICML); "
-               "Liu et al. 2020 (ELR, NeurIPS), Fig. 1",
-        published="CE's clean test accuracy peaks early, then falls as it memorises the wrong "
-                  "labels (CIFAR-10, symmetric noise)",
-        claim="Cross-entropy memorises noisy labels: its best-validation checkpoint is more "
-              "accurate on clean test labels than its last epoch.",
-    ),
-)
-
 
 SUITE = Suite(
     name="noisy",
@@ -161,5 +129,4 @@ SUITE = Suite(
     description="label noise (symmetric 20/50/80 %, pair-flip 40 %); clean test labels",
     tasks={t.name: t for t in _TASKS},
     headline=("top1_best_val", "top1", "noisy_fit", "ece"),
-    findings=FINDINGS,
 )

@@ -31,7 +31,6 @@ import numpy as np
 import torch
 
 from ..data import mnist1d_arrays
-from ..findings import EntryRef, Finding
 from ..metrics import classification
 from ..metrics.ood import detection_metrics
 from ..metrics.summary import classification_summary
@@ -152,27 +151,6 @@ MNIST1D_OOD = Task(
 
 _TASKS = [MNIST1D_OOD, *ood_tasks(ood_metrics)]
 
-FINDINGS = (
-    Finding(
-        id="logitnorm-near-ood", task="mnist1d-ood", metric="near_auroc_msp",
-        a=EntryRef("logitnorm"), b=EntryRef("cross_entropy"),
-        source="Zhang et al. 2023, OpenOOD v1.5: Enhanced Benchmark for Out-of-Distribution "
-               "Detection (arXiv:2306.09301), CIFAR-10 benchmark",
-        published="near-OOD AUROC (MSP) 92.3 vs 88.0 (CIFAR-10)",
-        claim="Training with LogitNorm makes the maximum softmax probability separate near-OOD "
-              "inputs better than training with cross-entropy.",
-    ),
-    Finding(
-        id="logitnorm-far-ood", task="mnist1d-ood", metric="far_auroc_msp",
-        a=EntryRef("logitnorm"), b=EntryRef("cross_entropy"),
-        source="Zhang et al. 2023, OpenOOD v1.5: Enhanced Benchmark for Out-of-Distribution "
-               "Detection (arXiv:2306.09301), CIFAR-10 benchmark",
-        published="far-OOD AUROC (MSP, mean over the far sets) 96.7 vs 90.7 (CIFAR-10)",
-        claim="Training with LogitNorm makes the maximum softmax probability separate far-OOD "
-              "inputs better than training with cross-entropy.",
-    ),
-)
-
 
 SUITE = Suite(
     name="ood",
@@ -181,5 +159,4 @@ SUITE = Suite(
     tasks={t.name: t for t in _TASKS},
     headline=("near_auroc_msp", "near_fpr95_msp", "far_auroc_msp", "shift_top1",
               "shift_ece"),
-    findings=FINDINGS,
 )

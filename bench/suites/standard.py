@@ -15,7 +15,6 @@ import functools
 import numpy as np
 
 from ..data import digits_arrays, from_arrays, mnist1d_arrays, to_tensors
-from ..findings import EntryRef, Finding
 from ..metrics import classification
 from ..metrics.summary import classification_summary
 from ..train import TrainConfig
@@ -119,18 +118,6 @@ DIGITS = Task(
     model_selection="last_epoch",
 )
 
-FINDINGS = (
-    Finding(
-        id="focal-calibrates", task="mnist1d", metric="ece",
-        a=EntryRef("focal"), b=EntryRef("cross_entropy"),
-        source="Mukhoti et al. 2020, Calibrating Deep Neural Networks using Focal Loss "
-               "(NeurIPS), Table 1",
-        published="ECE 1.48 % vs 4.35 % (CIFAR-10, before temperature scaling)",
-        claim="A network trained with focal loss is better calibrated (lower ECE) than one "
-              "trained with cross-entropy.",
-    ),
-)
-
 
 SUITE = Suite(
     name="standard",
@@ -138,5 +125,4 @@ SUITE = Suite(
     description="clean, balanced classification (the control condition)",
     tasks={MNIST1D.name: MNIST1D, DIGITS.name: DIGITS},
     headline=("top1", "nll", "brier", "ece"),
-    findings=FINDINGS,
 )
