@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: Metrics whose direction every task_json states even when the run did not record them.
-_ALWAYS = ("top1", "ece", "smooth_ece", "nll", "loss_cost_ratio")
+_ALWAYS = ("top1", "ece", "ece_ts", "smooth_ece", "nll", "loss_cost_ratio")
 
 
 def _dumps(value: Any) -> str:

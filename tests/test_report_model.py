@@ -37,6 +37,12 @@ def test_primary_metrics_mean_what_readers_expect(headline, measured, expected):
     assert M.choose_metrics(headline, measured) == expected
 
 
+def test_ece_after_temperature_scaling_sits_beside_ece():
+    measured = {"top1", "nll", "ece", "ece_ts", "smooth_ece"}
+    assert M.choose_metrics(["top1", "nll", "ece"], measured) == \
+        ["top1", "nll", "ece", "ece_ts", "smooth_ece"]
+
+
 def test_a_suite_compares_its_tasks_on_its_own_first_headline_metric():
     """An OOD task listing its ID top-1 first is still ranked on near-OOD AUROC, the suite's."""
     measured = {"top1", "near_auroc_msp", "far_auroc_msp"}

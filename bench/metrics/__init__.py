@@ -42,6 +42,14 @@ METRICS: dict[str, MetricInfo] = dict([
     _m("aurc", False, "area under the MSP risk-coverage curve (mean selective risk)"),
     _m("balanced_accuracy", True, "mean per-class test recall"),
     _m("macro_f1", True, "unweighted mean of per-class F1 on the test set"),
+    # temperature scaling (Guo et al. 2017): one scalar T fitted on the validation split's NLL
+    _m("temperature", False, "temperature T fitted on the validation NLL, same checkpoint as "
+                             "ece (recorded info, not a score: T > 1 = over-confident logits)"),
+    _m("ece_ts", False, "ECE-15 (L1) of the test softmax(z / T), after temperature scaling"),
+    _m("adaptive_ece_ts", False, "adaptive ECE-15 of the test softmax(z / T), after temperature "
+                                 "scaling"),
+    _m("nll_ts", False, "test NLL (nats) of softmax(z / T), after temperature scaling"),
+    _m("brier_ts", False, "test Brier score of softmax(z / T), after temperature scaling"),
     # imbalanced
     _m("many_shot", True, "mean test accuracy of classes with > 100 training samples"),
     _m("medium_shot", True, "mean test accuracy of classes with 20..100 training samples"),
@@ -84,8 +92,10 @@ for _set in OOD_SETS:
             _name = f"{_set}_{_metric}_{_score}"
             METRICS[_name] = MetricInfo(_name, _higher, _text.format(set=_set_text,
                                                                      score=_score_text))
-#: The covariate-shift copies of the classification summary (``shift_top1``, ``shift_ece``, ...).
-for _base in ("top1", "nll", "brier", "ece", "adaptive_ece", "smooth_ece", "aurc"):
+#: The covariate-shift copies of the classification summary (``shift_top1``, ``shift_ece``, ...)
+#: and of the temperature-scaled metrics (``shift_ece_ts``, ...: T fitted on the ID validation).
+for _base in ("top1", "nll", "brier", "ece", "adaptive_ece", "smooth_ece", "aurc",
+              "ece_ts", "adaptive_ece_ts", "nll_ts", "brier_ts"):
     _info = METRICS[_base]
     METRICS[f"shift_{_base}"] = MetricInfo(f"shift_{_base}", _info.higher_is_better,
                                            f"{_info.description}, covariate-shifted test set")

@@ -30,7 +30,8 @@ from ..store import RUN_COLUMNS, is_missing, version_key
 CONFIDENCE = 0.95
 MIN_SEEDS = 3
 BASELINE_LOSS = "cross_entropy"
-CALIBRATION_METRICS = ("ece", "smooth_ece", "nll")
+#: calibration columns of the task tables; ``ece_ts`` (after temperature scaling) beside ``ece``
+CALIBRATION_METRICS = ("ece", "ece_ts", "smooth_ece", "nll")
 COST_METRICS = ("loss_cost_ratio",)
 RELIABILITY_PREFIX = "reliability/"
 #: metrics a reader expects as a suite's primary score when the task lists them among its

@@ -18,9 +18,10 @@ Trained with Noisy Labels", arXiv:1905.05040). ``TaskData.extra`` stores the cle
 and the realised noise rate.
 
 Metrics: clean test top-1 at the last epoch (``top1``) and at the best-validation epoch
-(``top1_best_val``), the calibration summary (last epoch), and memorisation: the fraction of
-mislabelled training samples the final model predicts as their *noisy* label
-(``noisy_fit``), and as their clean label (``noisy_clean_fit``).
+(``top1_best_val``), the calibration summary (last epoch) before and after temperature scaling
+(``*_ts``; T fitted on the last epoch's outputs on the *noisy* validation labels), and
+memorisation: the fraction of mislabelled training samples the final model predicts as their
+*noisy* label (``noisy_fit``), and as their clean label (``noisy_clean_fit``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 
 from ..metrics import classification
 from ..metrics.summary import classification_summary
+from ..metrics.temperature import temperature_scaled_metrics
 from .base import EvalInput, Suite, Task, TaskData
 from .corruption import (
     MNIST_PAIR_MAP,
@@ -84,11 +86,16 @@ def mnist1d_noisy(noise: str, seed: int) -> TaskData:
 
 
 def noise_metrics(ev: EvalInput) -> dict[str, float]:
-    """Clean test accuracy at the last epoch (``top1``, with the calibration summary and
-    memorisation) and at the checkpoint of best noisy-validation top-1 (``top1_best_val``: the
-    task's ``model_selection``)."""
+    """Clean test accuracy at the last epoch (``top1``, with the calibration summary,
+    memorisation and the temperature-scaled calibration ``*_ts``) and at the checkpoint of best
+    noisy-validation top-1 (``top1_best_val``: the task's ``model_selection``).
+
+    The temperature is fitted on the last epoch's validation outputs against the *noisy*
+    validation labels: the checkpoint and labels a practitioner calibrating this model has, and
+    the checkpoint ``ece`` measures, so that ``ece`` and ``ece_ts`` compare one model."""
     d = ev.data
     logits = ev.last.outputs(d.x_test)
+    val_logits = ev.last.outputs(d.x_val)
     out = classification_summary(logits, d.y_test)
     out["top1_best_val"] = classification.top1(ev.selected.outputs(d.x_test), d.y_test)
     clean = d.extra["y_train_clean"]
@@ -98,7 +105,9 @@ def noise_metrics(ev: EvalInput) -> dict[str, float]:
         out["noisy_fit"] = (pred == d.y_train[wrong]).double().mean().item()
         out["noisy_clean_fit"] = (pred == clean[wrong]).double().mean().item()
     out["noise_rate"] = float(d.extra["noise_rate"])
-    out["val_top1"] = classification.top1(ev.last.outputs(d.x_val), d.y_val)
+    out["val_top1"] = classification.top1(val_logits, d.y_val)
+    # T from the noisy validation labels, the only ones a practitioner has (module doc)
+    out.update(temperature_scaled_metrics(val_logits, d.y_val, logits, d.y_test))
     return out
 
 
