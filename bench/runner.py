@@ -33,6 +33,7 @@ import torch
 
 from . import __version__, selection
 from .fingerprint import harness_fingerprint
+from .machine import machine_provenance
 from .record_meta import record_meta
 from .registry import (
     LOCAL_ORIGIN,
@@ -138,6 +139,7 @@ def provenance(device: torch.device, started: float, wall: float,
         "host": socket.gethostname(),
         "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": wall,
+        **machine_provenance(device),  # machine_json, machine_id: what decides the rounding
     }
 
 

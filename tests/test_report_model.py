@@ -75,3 +75,12 @@ def test_harness_fingerprints_are_checked_when_the_records_have_them():
     assert M.mixed(runs) == []  # no harness_fingerprint column: nothing to check
     runs["harness_fingerprint"] = ["f1", "f2"]
     assert M.mixed(runs) == ["2 harness fingerprints (f1, f2)"]
+
+
+def test_records_of_two_machines_with_one_device_string_are_flagged():
+    runs = pd.DataFrame({"git_sha": ["a", "a", "a"], "device": ["cpu:x86_64 AVX512 x1"] * 3,
+                         "task_version": ["1"] * 3,
+                         "machine_id": ["0123456789ab", "ba9876543210", None]})
+    assert M.mixed(runs) == ["2 machines (0123456789ab, ba9876543210)"]
+    runs["machine_id"] = ["0123456789ab", "0123456789ab", None]  # None: a record made before
+    assert M.mixed(runs) == []

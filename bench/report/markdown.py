@@ -277,6 +277,10 @@ def provenance_block(model: M.Model) -> str:
     lines += [
         f"- run dates (UTC, from the records): {date}",
         f"- devices: {values('device')}",
+    ]
+    if "machine_id" in runs and runs["machine_id"].notna().any():  # older records: none
+        lines.append(f"- machines (`machine_id`): {values('machine_id')}")
+    lines += [
         f"- runs: {runs['spec_key'].nunique()} ({status})",
         "- cells: mean ± 95 % Student-t interval over seeds (seed = data split + "
         "initialisation); metrics of the final-epoch model unless named otherwise (e.g. "

@@ -42,7 +42,8 @@ LOCAL_VERSION_TAG = "+local."  # lossbench.registry.LOCAL_VERSION_TAG (not impor
 STATUSES = ("ok", "error", "diverged", "timeout", "oom", "crashed")
 #: provenance columns whose mixing inside one table is flagged
 MIX_COLUMNS = (("git_sha", "git SHAs"), ("device", "devices"), ("task_version", "task versions"),
-               ("harness_fingerprint", "harness fingerprints"))
+               ("harness_fingerprint", "harness fingerprints"),
+               ("machine_id", "machines"))
 
 
 # ---------------------------------------------------------------- stored metadata
