@@ -258,6 +258,30 @@ def validate_catalog(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] |
     return judge_results(path, cat, min_seeds=min_seeds)
 
 
+def reproduce(results: str | Path = DEFAULT_RESULTS, sample: int = 20, random_seed: int = 0,
+              threads: int | None = None, workers: int | None = None, executor: str = "local",
+              device: str = "cpu", into: str | Path | None = None, progress: str = "auto",
+              log=None):
+    """Re-run a random sample of the stored records here and measure the drift: what
+    ``lossbench reproduce`` prints, as a :class:`lossbench.reproduction.Reproduction` (``.drift``:
+    one row per quality metric — pairs, share bit-identical, median / 95th percentile / max
+    |re-run − stored| and the spec with the max —; ``.machines``, ``.threads``: the stored and
+    current ``machine_id`` and torch threads; ``.to_dict()`` for JSON).
+
+    ``sample`` (default 20) ``ok`` records of the current harness version in ``results`` are
+    drawn with ``random_seed`` (default 0) and re-run through the normal sweep (``executor``,
+    ``workers``, ``threads``, ``device`` as for :func:`run`) into a temporary folder, or into
+    ``into`` (a new or empty folder, kept); ``results`` is never written. ``UsageError`` names
+    a bad value (sample, seed, folder, executor, device)."""
+    from . import reproduction as rp
+
+    _check_executor(executor)
+    _check_device(device)
+    return rp.reproduce(results, sample, random_seed, threads=threads, workers=workers,
+                        executor=executor, device=device, into=into, progress=progress,
+                        log=log)
+
+
 def check(entry: str, kind: str | None = None, timeout: float | None = None):
     """Run the plugin conformance checks on ``entry`` (a registered name or ``module:attr``);
     ``kind`` (loss | regularizer) is looked up from the registries when not given.
@@ -410,5 +434,5 @@ def _first_metric(suite: str, runs) -> str:
 
 
 __all__ = ["list_entries", "run", "load_results", "leaderboard", "validate",
-           "validate_catalog", "check",
+           "validate_catalog", "reproduce", "check",
            "create_loss", "create_regularizer", "show"]

@@ -158,6 +158,11 @@ EXAMPLES = {
   lossbench validate                    the catalog on the design and confirmation seeds
   lossbench validate --confirm          first run what the catalog still needs, then judge
   lossbench validate --suite imbalanced --json""",
+    "reproduce": """examples:
+  lossbench reproduce                           re-run 20 stored records here, print the drift
+  lossbench reproduce --sample 5 --random-seed 3 --json
+  lossbench reproduce --results /tmp/try --threads 2 --into /tmp/try-rerun
+      the same records at another thread count, the re-runs kept""",
 }
 
 
@@ -274,6 +279,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="judge another catalog file (default: the one shipped with lossbench)")
     p.add_argument("--json", action="store_true",
                    help="print the results as JSON (both seed sets) instead of tables")
+
+    p = _sub(sub, "reproduce", help="re-run a random sample of the stored ok records in a "
+                                         "scratch folder and print how far each quality metric "
+                                         "drifts (exit 0: the drift is information)")
+    p.add_argument("--results", default="results", metavar="DIR",
+                   help="results folder to sample from; only read (default: results)")
+    p.add_argument("--sample", type=_positive_int, default=20, metavar="N",
+                   help="records to re-run, among the ok records of the current harness version "
+                        "(default: 20)")
+    p.add_argument("--random-seed", type=_seed, default=0, metavar="S",
+                   help="seed of the random choice of records (default: 0)")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="torch threads per re-run (default: 1 on CPU, as `run`)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="parallel re-runs (default: one per CPU core)")
+    p.add_argument("--executor", default="local", metavar="NAME",
+                   help="where the re-runs execute: local (default), serial, ray")
+    p.add_argument("--device", default="cpu",
+                   help="torch device of the re-runs: cpu, cuda, cuda:N (default: cpu)")
+    p.add_argument("--into", default=None, metavar="DIR",
+                   help="keep the re-runs' records in DIR (a new or empty folder; default: a "
+                        "temporary folder, removed)")
+    p.add_argument("--json", action="store_true",
+                   help="print the report as JSON instead of a table")
 
     p = _sub(sub, "show", help="an entry's card (paper with link, summary, docstring, "
                                     "defaults, search space, suites, fidelity) and its stored "
@@ -547,6 +576,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 1 if contradicted or any(r.verdict == "inverted" for r in declared) else 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .api import reproduce
+
+    outcome = reproduce(args.results, sample=args.sample, random_seed=args.random_seed,
+                        threads=args.threads, workers=args.workers, executor=args.executor,
+                        device=args.device, into=args.into)
+    print(outcome.to_json() if args.json else outcome.render_text())
+    return 0
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     import json
 
@@ -651,7 +690,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 COMMANDS = {"list": _cmd_list, "run": _cmd_run, "leaderboard": _cmd_leaderboard,
             "tune": _cmd_tune, "validate": _cmd_validate, "check": _cmd_check,
-            "show": _cmd_show}
+            "show": _cmd_show, "reproduce": _cmd_reproduce}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

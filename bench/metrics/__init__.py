@@ -2,6 +2,9 @@
 
 :data:`METRICS` declares each metric's direction and meaning; the leaderboard reads it to label
 columns (↑ higher is better, ↓ lower is better). A suite that adds a metric declares it here.
+*Timing* metrics (wall time, throughput, cost ratios) measure the machine and its load, not the
+model: :func:`is_timing` tells them apart from the *quality* metrics, which a record's spec and
+code alone should decide (``lossbench reproduce`` compares only those).
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ class MetricInfo:
     name: str
     higher_is_better: bool
     description: str
+    timing: bool = False  # measures the machine and its load, not the trained model
 
     @property
     def arrow(self) -> str:
         return "↑" if self.higher_is_better else "↓"
 
 
-def _m(name: str, higher: bool, description: str) -> tuple[str, MetricInfo]:
-    return name, MetricInfo(name, higher, description)
+def _m(name: str, higher: bool, description: str, timing: bool = False
+       ) -> tuple[str, MetricInfo]:
+    return name, MetricInfo(name, higher, description, timing)
 
 
 METRICS: dict[str, MetricInfo] = dict([
@@ -31,9 +36,10 @@ METRICS: dict[str, MetricInfo] = dict([
     _m("ece", False, "expected calibration error, 15 equal-width confidence bins (L1)"),
     _m("best_epoch", True, "epoch (0-based) of the checkpoint the task's model selection kept"),
     _m("val_top1", True, "validation top-1 accuracy of the final model"),
-    _m("train_seconds", False, "training wall time (s)"),
-    _m("samples_per_second", True, "training throughput (samples/s)"),
-    _m("loss_cost_ratio", False, "loss forward+backward time / cross-entropy's, same logits"),
+    _m("train_seconds", False, "training wall time (s)", timing=True),
+    _m("samples_per_second", True, "training throughput (samples/s)", timing=True),
+    _m("loss_cost_ratio", False, "loss forward+backward time / cross-entropy's, same logits",
+       timing=True),
     # -- suites (issue 4): every classification run
     _m("adaptive_ece", False,
        "adaptive ECE: 15 equal-mass confidence bins (L1; Nixon et al. 2019)"),
@@ -104,3 +110,14 @@ for _base in ("top1", "nll", "brier", "ece", "adaptive_ece", "smooth_ece", "aurc
 def metric_info(name: str) -> MetricInfo:
     """Declared info of ``name``; undeclared metrics are treated as higher-is-better."""
     return METRICS.get(name, MetricInfo(name, True, name))
+
+
+#: Name endings of undeclared metrics (a third-party suite's) that are timings.
+TIMING_SUFFIXES = ("_seconds", "_per_second", "_ms", "_cost_ratio")
+
+
+def is_timing(name: str) -> bool:
+    """Whether metric ``name`` is a timing (declared ``timing`` in :data:`METRICS`; an undeclared
+    name ending in one of :data:`TIMING_SUFFIXES`) rather than a quality metric."""
+    info = METRICS.get(name)
+    return info.timing if info is not None else name.endswith(TIMING_SUFFIXES)
