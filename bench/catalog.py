@@ -153,6 +153,8 @@ class Catalog:
     digest: str
     path: str = ""
     suites: tuple[str, ...] = field(default=())
+    #: suites with no published rank table the catalog could use, each with the reason
+    unranked: Mapping[str, str] = field(default_factory=dict)
 
     def seeds(self, which: str) -> tuple[int, ...]:
         """``design`` or ``confirmation`` seeds."""
@@ -167,7 +169,8 @@ class Catalog:
         keep = set(suites)
         return replace(self, findings=tuple(f for f in self.findings if f.suite in keep),
                        rankings=tuple(r for r in self.rankings if r.suite in keep),
-                       suites=tuple(s for s in self.suites if s in keep))
+                       suites=tuple(s for s in self.suites if s in keep),
+                       unranked={s: r for s, r in self.unranked.items() if s in keep})
 
     def configurations(self) -> dict[tuple[str, str], list[tuple[EntryRef, dict[str, Any]]]]:
         """Per ``(suite, task)``: every (entry, declared hyperparameters) the catalog needs runs
@@ -341,8 +344,16 @@ def parse_catalog(text: str | bytes, path: str = "") -> Catalog:
     if not findings:
         raise CatalogError("catalog: no [[finding]] is declared")
     suites = tuple(dict.fromkeys([f.suite for f in findings] + [r.suite for r in rankings]))
+    unranked = data.get("unranked") or {}
+    if not isinstance(unranked, Mapping) or not all(
+            isinstance(v, str) and v.strip() for v in unranked.values()):
+        raise CatalogError(f"catalog: [unranked] maps a suite to the reason it has no rank "
+                           f"table (non-empty text), got {unranked!r}")
+    both = sorted(set(unranked) & {r.suite for r in rankings})
+    if both:
+        raise CatalogError(f"catalog: {both} listed in [unranked] but ranked by a [[ranking]]")
     return Catalog(design, confirmation, alpha, findings, rankings,
-                   hashlib.sha256(raw).hexdigest()[:12], path, suites)
+                   hashlib.sha256(raw).hexdigest()[:12], path, suites, dict(unranked))
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
@@ -411,6 +422,9 @@ def check_catalog(catalog: Catalog, tasks: Mapping[str, Iterable[str]],
         for m in f.metrics:
             metric(where, m.name)
             metric(where, m.metric_b)
+    for suite in catalog.unranked:
+        if suite not in tasks:
+            raise CatalogError(f"catalog [unranked]: {unknown_value('suite', suite, tasks)}")
     for r in catalog.rankings:
         where = f"ranking {r.id!r}"
         task(where, r.suite, r.task)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -147,6 +147,8 @@ class Judgement:
     findings: tuple[FindingVerdict, ...]
     rankings: tuple[RankingResult, ...]
     digest: str
+    #: suites without a published rank table, with the reason (the catalog's ``[unranked]``)
+    unranked: Mapping[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {v: sum(f.verdict == v for f in self.findings) for v in VERDICTS}
@@ -288,7 +290,8 @@ def judge(catalog: Catalog, runs: pd.DataFrame, seed_set: str, *,
     verdicts = _holm_verdicts(verdicts, catalog.alpha, need)
     rankings = tuple(_rank(r, runs, seed_set, seeds, defaults, versions, confidence)
                      for r in catalog.rankings)
-    return Judgement(seed_set, seeds, catalog.alpha, tuple(verdicts), rankings, catalog.digest)
+    return Judgement(seed_set, seeds, catalog.alpha, tuple(verdicts), rankings, catalog.digest,
+                     dict(catalog.unranked))
 
 
 def _holm_verdicts(verdicts: list[FindingVerdict], alpha: float,
@@ -424,6 +427,8 @@ def render_text(confirmation: Judgement, design: Judgement) -> str:
             lines += ["", f"Rank agreement on the {j.seed_set} seeds ({seed_text(j.seeds)}):",
                       tabulate(ranking_rows(j), headers="keys", tablefmt="simple",
                                disable_numparse=True)]
+    lines += [f"No published rank table for {suite}: {why}"
+              for suite, why in sorted(confirmation.unranked.items())]
     lines += ["", confirmation.summary_line() + ".", design.summary_line() + "."]
     notes = [v for v in confirmation.findings if v.note]
     lines += [f"note: {v.finding.id}: {v.note}" for v in notes]

@@ -3,9 +3,10 @@
 
 The built-in suites declare none: they are judged against the pre-registered catalog
 (tests/test_catalog.py, tests/test_validity.py). A finding says "entry A beats entry B on a
-metric of a task" (or, for one entry, "metric X above metric Y"), with its source. ``validate`` judges it on the stored records: default recipe, card
-defaults, the task's current version, A and B paired by seed; the verdict comes from the 95 %
-t-interval of the signed difference.
+metric of a task" (or, for one entry, "metric X above metric Y"), with its source.
+``validate`` judges it on the stored records: default recipe, card defaults, the task's current
+version, A and B paired by seed; the verdict comes from the 95 % t-interval of the signed
+difference.
 """
 
 from __future__ import annotations

@@ -96,6 +96,10 @@ def sections(runs: pd.DataFrame, catalog: Catalog | None = None) -> tuple[str, d
                             for r in ranking_rows(confirmation)],
                            ["left", "left", "left", "right", "right", "right", "left",
                             "left"]) + "\n")
+    for suite, why in sorted(catalog.unranked.items()):
+        parts.append(f"- No published rank table for **{md_text(suite)}**: {md_text(why)}.")
+    if catalog.unranked:
+        parts.append("")
     notes = disagreements(confirmation)
     if notes:
         parts.append("\n**Where the proxy disagrees with the literature** (confirmation seeds); "
