@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..all_or_nothing import remove_leftovers, temp_path
 from . import model as M
+from .file_names import inside, slug
 
 LABELLED = 3  # points labelled in a scatter plot: the best few of each task on its primary metric
 #: metrics bounded to [0, 1] (accuracies, AUROC, ECE, ...): intervals are clipped to it
@@ -95,12 +97,18 @@ def has_bins(c: M.Config, prefix: str = M.RELIABILITY_PREFIX) -> bool:
 # ---------------------------------------------------------------- the figures
 
 def save(fig, path: Path) -> None:
+    """Write ``fig`` to ``path`` through a temporary file of this process (two processes drawing
+    the same plot never write the same temporary file), renamed into place."""
     plt = pyplot()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    tmp.replace(path)
+    tmp = temp_path(path)
+    try:
+        fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight",
+                    metadata={"Software": None})
+        tmp.replace(path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
 
 
 def reliability_panel(ax, frac: np.ndarray, conf: np.ndarray, acc: np.ndarray,
@@ -204,8 +212,9 @@ Job = Callable[[], object]
 
 
 def plot_name(kind: str, *parts: str) -> str:
-    safe = "__".join(p.replace("/", "-").replace(" ", "") for p in (kind, *parts) if p)
-    return f"{safe}.png"
+    """The file name of a plot: its kind and the suite, task, version and options it shows,
+    joined by ``__``, made a file name by :func:`lossbench.report.file_names.slug`."""
+    return f"{slug('__'.join(p for p in (kind, *parts) if p))}.png"
 
 
 def suite_jobs(section: M.Section, suite: str, tag: str,
@@ -237,7 +246,8 @@ def draw(jobs: list[tuple[str, str, Job]], folder: Path) -> list[Path]:
     """Draw ``jobs`` into ``folder``; returns the paths written."""
     written = []
     for _, name, make in jobs:
-        path = folder / name
+        path = inside(folder, name)
+        remove_leftovers(path)  # a killed drawer's temporary file
         save(make(), path)
         written.append(path)
     return written
