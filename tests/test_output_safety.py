@@ -14,10 +14,10 @@ from lossbench import report
 from lossbench.all_or_nothing import remove_leftovers, temp_path
 from lossbench.cli import _refresh_leaderboard, main
 from lossbench.errors import UsageError
+from lossbench.file_names import MAX_LENGTH, inside, slug
 from lossbench.freshness import up_to_date
 from lossbench.progress import SweepProgress
 from lossbench.report import site
-from lossbench.report.file_names import MAX_LENGTH, inside, slug
 from lossbench.runner import Record
 from lossbench.scheduler import run_sweep
 from lossbench.spec import RunSpec
@@ -83,6 +83,17 @@ def test_a_records_suite_that_is_a_path_writes_only_inside_the_output_folders(tm
     new = files_under(tmp_path) - before
     assert new and all(board in p.parents or results in p.parents for p in new)
     assert not (tmp_path / "x.md").exists() and not (tmp_path / "abs.md").exists()
+
+
+@pytest.mark.parametrize("entry", ["../../../x", "/abs/x", "e" * 10_000])
+def test_a_tuning_manifest_named_after_a_hostile_entry_stays_in_the_tuning_folder(tmp_path,
+                                                                                   entry):
+    from lossbench.tune import TuningResult, manifest_path, write_manifest
+
+    result = TuningResult("loss", entry, [spec(entry)], [0.5], "val_top1", 0, {})
+    path = write_manifest(tmp_path, result, [0])
+    assert path == manifest_path(tmp_path, result) and path.is_file()
+    assert path.parent == tmp_path / "_tuning" and len(path.name) <= MAX_LENGTH + 5
 
 
 def test_a_10000_character_entry_name_builds_the_site(tmp_path):

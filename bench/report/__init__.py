@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..file_names import inside, slug
 from ..freshness import pages_dir, pages_on_disk, plots_link, stamp
 from ..store import PLOTS_DIR, untrusted_files
 from . import model
-from .file_names import inside, slug
 from .markdown import HEADER, md_text, options_tag
 from .model import Config, Model
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from ..all_or_nothing import remove_leftovers, temp_path
+from ..file_names import inside, slug
 from ..text_safety import visible
 from . import model as M
-from .file_names import inside, slug
 
 LABELLED = 3  # points labelled in a scatter plot: the best few of each task on its primary metric
 #: metrics bounded to [0, 1] (accuracies, AUROC, ECE, ...): intervals are clipped to it
@@ -216,7 +216,7 @@ Job = Callable[[], object]
 
 def plot_name(kind: str, *parts: str) -> str:
     """The file name of a plot: its kind and the suite, task, version and options it shows,
-    joined by ``__``, made a file name by :func:`lossbench.report.file_names.slug`."""
+    joined by ``__``, made a file name by :func:`lossbench.file_names.slug`."""
     return f"{slug('__'.join(p for p in (kind, *parts) if p))}.png"
 
 

@@ -16,11 +16,11 @@ import math
 import shutil
 from pathlib import Path
 
+from ..file_names import inside, slug
 from ..text_safety import for_html
 from . import markdown as md
 from . import model as M
 from . import plots as P
-from .file_names import inside, slug
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;
@@ -104,12 +104,12 @@ def td(text: str, sort=None, left: bool = False, raw: bool = False) -> str:
 
 
 def entry_file(entry: str) -> str:
-    """The page of ``entry``, relative to the site's root (:func:`.file_names.slug`)."""
+    """The page of ``entry``, relative to the site's root (:func:`lossbench.file_names.slug`)."""
     return f"entry/{slug(entry)}.html"
 
 
 def suite_file(suite: str) -> str:
-    """The page of ``suite``, relative to the site's root (:func:`.file_names.slug`)."""
+    """The page of ``suite``, relative to the site's root (:func:`lossbench.file_names.slug`)."""
     return f"suite/{slug(suite)}.html"
 
 

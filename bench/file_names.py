@@ -1,4 +1,4 @@
-"""File names of the report's outputs: nothing from a record is ever a path.
+"""File names made from names a plugin controls: nothing from a record is ever a path.
 
 The detail pages (``leaderboard/<suite>.md``), the site's pages (``suite/<suite>.html``,
 ``entry/<entry>.html``) and the plots (``_plots/<name>.png``) are named after record fields a
@@ -6,7 +6,8 @@ plugin controls (suite, task and entry names). Each name goes through :func:`slu
 function that turns a name into a file name, and each path is joined with :func:`inside`, which
 refuses anything that would land outside the output folder. So a suite named ``../../x``, an
 absolute path, a name of 10,000 characters or two names differing only in case cannot write
-outside the folder, fail with ``ENAMETOOLONG``, or overwrite each other's page.
+outside the folder, fail with ``ENAMETOOLONG``, or overwrite each other's page. Tuning
+manifests (``results/_tuning/``, named after the entry) use it too.
 
 The rule (deterministic, no state): a name that is already a plain slug — lower-case ASCII
 letters, digits, ``_`` and ``-``, starting with a letter or digit, at most :data:`MAX_LENGTH`
@@ -57,5 +58,5 @@ def inside(folder: str | Path, *parts: str) -> Path:
     if resolved == base or base not in resolved.parents:
         raise ValueError(f"output path {str(path)!r} is not inside the output folder "
                          f"{str(folder)!r}; a file name from a record must be made by "
-                         f"lossbench.report.file_names.slug")
+                         f"lossbench.file_names.slug")
     return path
