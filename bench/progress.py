@@ -106,8 +106,8 @@ class SweepProgress:
         elif self.mode == "rich" and not record.ok:
             from rich.text import Text
 
-            line = Text(for_terminal(record.status), style="red")
-            line.append(for_terminal(f" {record.spec}: {record_summary(record)}"))
+            line = Text.assemble((for_terminal(record.status), "red"),
+                                 for_terminal(f" {record.spec}: {record_summary(record)}"))
             self._live.console.print(line, highlight=False)
         self._refresh()
 

@@ -256,3 +256,58 @@ def test_a_detail_page_not_matching_the_stamp_is_reported_and_rebuilt(board, dam
     assert page.read_text(encoding="utf-8") == text
     assert not (report.pages_dir(out) / "extra.md").exists()
     assert report.is_fresh(results, out)
+
+
+def _run_in_a_terminal(args: list[str], env: dict[str, str], timeout: float = 600) -> tuple[
+        int, str]:
+    """``lossbench ARGS`` with its stderr on a pseudo-terminal (so the live rich display is on):
+    the exit status and everything it wrote there."""
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "lossbench.cli", *args],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
+                            env={**os.environ, **env})
+    os.close(slave)
+    chunks, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every writer of the terminal is gone
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=30), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_plugin_failing_with_markup_in_a_terminal_leaves_the_sweep_and_board_whole(tmp_path):
+    """The real thing: a third-party loss (tests/hostile.py, FAILING) whose error is
+    ``[/red] ... ESC[2J U+202E CR``, run beside cross-entropy by the CLI with a terminal."""
+    from . import hostile
+
+    site = hostile.install_all(tmp_path / "plugin", hostile.FAILING)
+    results, board = tmp_path / "r", tmp_path / "lb.md"
+    status, shown = _run_in_a_terminal(
+        ["run", "--task", "standard/mnist1d", "--seeds", "1", "--epochs", "1", "--loss",
+         "raises_markup", "--loss", "cross_entropy", "--results", str(results),
+         "--leaderboard", str(board)],
+        {"PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+         "COLUMNS": "400", "OMP_NUM_THREADS": "1"})
+    assert status == 1, shown  # one run failed; no traceback, no MarkupError
+    assert "MarkupError" not in shown and "Traceback" not in shown
+    # the first line of the error (a CR ends it), its escapes visible
+    assert "error\x1b[0m raises_markup" in shown
+    assert "ValueError: closing tag [/red] at 0 [bold]\\x1b[2J\\u202egnp" in shown
+    assert "\x1b[2J" not in shown and "\u202e" not in shown
+    detail = (tmp_path / "lb" / "standard.md").read_text(encoding="utf-8")
+    assert "error ×1" in detail and "cross_entropy" in detail
