@@ -198,6 +198,25 @@ def test_a_site_build_failing_halfway_leaves_the_previous_site_intact(tmp_path, 
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_a_full_disk_while_writing_detail_pages_leaves_the_previous_board(board, monkeypatch):
+    results, out = board
+    before = {p: p.read_bytes() for p in [out, *report.pages_dir(out).iterdir()]}
+    store(results, seeds=(2,))
+    real = Path.write_text
+
+    def disk_full(self, *args, **kwargs):
+        if self.parent.name.endswith(".tmp") and self.name == "standard.md":
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        report.write(results, out, plots=False)
+    assert {p: p.read_bytes() for p in [out, *report.pages_dir(out).iterdir()]} == before
+    assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
+    assert not up_to_date(results, out, report.plots_link(results, out))  # a new record
+
+
 def test_a_dead_writers_temporary_folder_is_removed_by_the_next_build(tmp_path):
     store(tmp_path / "results")
     dead = tmp_path / f".site.0123456789ab.{2 ** 30}.tmp"  # no process has this id
