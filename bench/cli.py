@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import LossbenchError, UsageError
+from .text_safety import for_terminal
 
 
 def _positive_int(text: str) -> int:
@@ -532,8 +533,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         what = f"no selection ({r.note})" if chosen is None else (
             f"selected trial {r.selected} {r.selected_hparams} "
             f"({r.selection_metric}={r.values[r.selected]:.4f})")
-        print(f"{r.entry} on {r.base.suite}/{r.base.task}: {len(r.trials)} trials, {what}",
-              file=sys.stderr)
+        print(for_terminal(f"{r.entry} on {r.base.suite}/{r.base.task}: {len(r.trials)} "
+                           f"trials, {what}"), file=sys.stderr)
     if not args.no_leaderboard:
         _refresh_leaderboard(args.results, args.leaderboard)
     return 1 if any(r.selected is None for r in results) else 0
@@ -544,7 +545,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .api import validate_catalog
 
     def log(msg: str) -> None:
-        print(msg, file=sys.stderr)
+        print(for_terminal(msg), file=sys.stderr)
 
     confirmation, design = validate_catalog(
         args.results, args.suites, min_seeds=args.min_seeds, confirm=args.confirm,
@@ -684,7 +685,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .api import check
 
     report = check(args.entry, kind=args.kind, timeout=args.timeout)
-    print(report.render())
+    print(for_terminal(report.render(), multiline=True))
     return 0 if report.ok else 1
 
 
@@ -698,11 +699,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except UsageError as exc:
-        print(f"lossbench {args.command}: error: {exc}", file=sys.stderr)
+    except UsageError as exc:  # the message may quote plugin text: shown visibly
+        print(f"lossbench {args.command}: error: {for_terminal(exc, multiline=True)}",
+              file=sys.stderr)
         return 2
     except LossbenchError as exc:
-        print(f"lossbench {args.command}: {exc}", file=sys.stderr)
+        print(f"lossbench {args.command}: {for_terminal(exc, multiline=True)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; finished runs are stored, re-run the same command to resume",

@@ -11,12 +11,13 @@ served by GitHub Pages works the same. Every string from a record is escaped.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import shutil
 from pathlib import Path
 
+from ..file_names import inside, slug
+from ..text_safety import for_html
 from . import markdown as md
 from . import model as M
 from . import plots as P
@@ -64,8 +65,11 @@ s.addEventListener('change',applyFilters);});});
 """
 
 
-def esc(value) -> str:
-    return html.escape(str(value), quote=True)
+def esc(value, multiline: bool = False) -> str:
+    """Text from a record as HTML: :func:`lossbench.text_safety.for_html`, the one HTML escaping
+    function (control and bidi characters written visibly, ``& < > " '`` escaped); with
+    ``multiline``, newlines are kept (``<pre>`` blocks)."""
+    return for_html(value, multiline)
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -100,7 +104,13 @@ def td(text: str, sort=None, left: bool = False, raw: bool = False) -> str:
 
 
 def entry_file(entry: str) -> str:
-    return f"entry/{md.slug(entry)}.html"
+    """The page of ``entry``, relative to the site's root (:func:`lossbench.file_names.slug`)."""
+    return f"entry/{slug(entry)}.html"
+
+
+def suite_file(suite: str) -> str:
+    """The page of ``suite``, relative to the site's root (:func:`lossbench.file_names.slug`)."""
+    return f"suite/{slug(suite)}.html"
 
 
 def _interval_cell(r: M.EntrySummary, col: str) -> str:
@@ -163,7 +173,7 @@ def index_page(m: M.Model, suites: list[str]) -> str:
             rows.append((attrs, cells))
         parts.append(table(headers, rows, "sortable filterable", "summary"))
     parts.append("<h2>Suites</h2><ul>" + "".join(
-        f'<li><a href="suite/{esc(su)}.html">{esc(su)}</a></li>' for su in suites) + "</ul>")
+        f'<li><a href="{esc(suite_file(su))}">{esc(su)}</a></li>' for su in suites) + "</ul>")
     parts.append("<h2>Provenance</h2>" + _provenance_html(m))
     return page("lossbench leaderboard", "\n".join(parts), "")
 
@@ -281,12 +291,13 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
                                          f'<td class="l">{esc(v)}</td></tr>' for k, v in rows)
                      + "</table>")
         parts.append("<h3>Default hyperparameters</h3><pre>"
-                     + esc(json.dumps(card.get("hparams") or {}, indent=1, sort_keys=True))
+                     + esc(json.dumps(card.get("hparams") or {}, indent=1, sort_keys=True), True)
                      + "</pre><h3>Search space</h3><pre>"
-                     + esc(json.dumps(card.get("search_space") or {}, indent=1, sort_keys=True))
+                     + esc(json.dumps(card.get("search_space") or {}, indent=1,
+                                      sort_keys=True), True)
                      + "</pre>")
         if card.get("doc"):
-            parts.append("<h3>Docstring (formula)</h3><pre>" + esc(card["doc"]) + "</pre>")
+            parts.append("<h3>Docstring (formula)</h3><pre>" + esc(card["doc"], True) + "</pre>")
     if not cards:
         parts.append("<p>The records of this entry carry no card.</p>")
     parts.append("<h2>Results</h2>")
@@ -319,10 +330,40 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
     return page(f"lossbench: {entry}", "\n".join(parts), "../")
 
 
+#: What a site folder holds: a folder holding anything else is not replaced.
+SITE_NAMES = frozenset({"index.html", "suite", "entry", "plots", ".nojekyll"})
+
+
+def check_folder(folder: Path) -> None:
+    """The site is replaced whole: refuse (UsageError) a folder that holds anything but a
+    site's files, which the swap would delete."""
+    from ..errors import UsageError
+
+    if folder.is_dir() and not folder.is_symlink():
+        extra = sorted(p.name for p in folder.iterdir() if p.name not in SITE_NAMES)
+        if extra:
+            raise UsageError(f"--html {str(folder)!r} holds {', '.join(map(repr, extra[:3]))}, "
+                             f"which is not part of a lossbench site; the site is rebuilt whole, "
+                             f"so give an empty or new folder, or the folder of a previous site")
+    elif folder.exists() or folder.is_symlink():
+        raise UsageError(f"--html {str(folder)!r} is not a folder; give a folder for the site")
+
+
 def write(m: M.Model, results_dir, folder: Path, drawn: Path | None = None) -> Path:
-    """Write the site into ``folder`` (created). Its plots go to ``folder/plots``: copied from
-    ``drawn`` (a plot folder just drawn from the same model) when given, else drawn."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the site into ``folder``, all-or-nothing: built whole in a temporary folder beside
+    it and swapped in (:func:`lossbench.all_or_nothing.replace_folder`), so a build killed or
+    failing halfway leaves the previous site as it was. Its plots go to ``folder/plots``: copied
+    from ``drawn`` (a plot folder just drawn from the same model) when given, else drawn."""
+    from ..all_or_nothing import replace_folder
+
+    folder = Path(folder)
+    check_folder(folder)
+    replace_folder(folder, lambda new: _build(m, new, drawn))
+    return folder / "index.html"
+
+
+def _build(m: M.Model, folder: Path, drawn: Path | None) -> None:
+    """Every file of the site, into the empty folder ``folder``."""
     suites = sorted({b.suite for s in m.sections for b in s.boards})
     jobs = {}
     for section in m.sections:
@@ -330,28 +371,25 @@ def write(m: M.Model, results_dir, folder: Path, drawn: Path | None = None) -> P
             jobs[f"{suite}|{section.options}"] = P.suite_jobs(section, suite,
                                                               md.options_tag(section.options))
     plots_dir = folder / "plots"
-    if plots_dir.is_dir():
-        shutil.rmtree(plots_dir)
     every = [j for v in jobs.values() for j in v]
     if drawn is not None and all((Path(drawn) / name).is_file() for _, name, _ in every):
         plots_dir.mkdir(parents=True)
         for _, name, _ in every:
-            shutil.copyfile(Path(drawn) / name, plots_dir / name)
+            shutil.copyfile(inside(drawn, name), inside(plots_dir, name))
     else:
         P.draw(every, plots_dir)
     listed = {k: [(t, n) for t, n, _ in v] for k, v in jobs.items()}
-    files = {folder / "index.html": index_page(m, suites)}
+    files = {inside(folder, "index.html"): index_page(m, suites)}
     for suite in suites:
-        files[folder / "suite" / f"{suite}.html"] = suite_page(m, suite, listed)
+        files[inside(folder, suite_file(suite))] = suite_page(m, suite, listed)
     by_entry: dict[str, list[tuple[M.TaskBoard, M.Config]]] = {}
     for section in m.sections:
         for b in section.boards:
             for c in b.ranked():
                 by_entry.setdefault(c.label, []).append((b, c))
     for entry, configs in sorted(by_entry.items()):
-        files[folder / entry_file(entry)] = entry_page(m, entry, configs)
+        files[inside(folder, entry_file(entry))] = entry_page(m, entry, configs)
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     (folder / ".nojekyll").write_text("", encoding="utf-8")
-    return folder / "index.html"
