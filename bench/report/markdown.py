@@ -312,6 +312,11 @@ def evaluated_card(r: M.EntrySummary) -> dict:
     return r.cards.get("regularizer") or r.cards.get("loss") or {}
 
 
+def alias_card(cards: dict[str, dict]) -> dict:
+    """The card of a merged alias (:mod:`.aliases`) that declares ``alias_of``."""
+    return next((c for c in cards.values() if c and c.get("alias_of")), {})
+
+
 def summary_cell(r: M.EntrySummary, col: str) -> str:
     row = r.cells.get(col)
     if row is None:
@@ -327,12 +332,14 @@ def summary_matrix(summary: M.Summary) -> str:
     for r in summary.rows:
         card = evaluated_card(r)
         own = r.cells.get("own")
-        url = M.paper_url(card.get("paper", "")) if card else None
-        paper = "–"
-        if url and link("paper", url) != "paper":  # a safe URL: a reference-style link
-            ref = f"p-{slug(r.entry)}"
-            paper = f"[paper][{ref}]"
-            refs.append(f"[{ref}]: {url}")
+        papers = []
+        for i, c in enumerate([card, *(alias_card(a) for a in r.alias_cards)]):
+            url = M.paper_url(c.get("paper", "")) if c else None
+            if url and link("paper", url) != "paper":  # a safe URL: a reference-style link
+                ref = f"p-{slug(r.entry if not r.alias_cards else c.get('name', i))}"
+                papers.append(f"[paper][{ref}]")
+                refs.append(f"[{ref}]: {url}")
+        paper = ", ".join(papers) or "–"
         row = {"entry": md_text(r.entry) + (UNPUBLISHED_MARK if r.unpublished else ""),
                "paper": paper,
                "kind": md_text(r.kind), "tuned": "yes" if r.tuned else "no",

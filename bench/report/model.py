@@ -191,6 +191,8 @@ class Config:
     #: the runs' columns as arrays (:func:`column_arrays`): what the statistics read, without
     #: indexing the wide frame once per configuration and metric
     arrays: dict[str, np.ndarray] | None = None
+    #: the cards of the declared aliases merged into this row (:mod:`.aliases`)
+    alias_cards: list[dict[str, dict]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.arrays is None:
@@ -468,6 +470,9 @@ def build_task(suite: str, task: str, version: str, runs: pd.DataFrame,
     metrics = choose_metrics(headline, measured, suite_headline) or \
         sorted(m for m in measured if not m.startswith(RELIABILITY_PREFIX))[:1] or headline[:1]
     configs, hidden = build_configs(runs, tuning)
+    from .aliases import alias_merges, merge_alias_configs
+
+    configs = merge_alias_configs(configs, alias_merges(runs))
     cells = {}
     for c in configs:
         for m in metrics:
@@ -663,6 +668,7 @@ class EntrySummary:
     counts: dict[str, tuple[int, int, int]]  # suite -> better, tie, worse vs CE (tasks)
     groups: dict[str, int] = field(default_factory=dict)  # column -> tie group
     unpublished: bool = False  # a module:attr target run without packaging
+    alias_cards: list[dict[str, dict]] = field(default_factory=list)  # merged aliases' cards
 
     @property
     def order(self) -> float:
@@ -752,7 +758,8 @@ def build_summary(boards: list[TaskBoard]) -> Summary:
         rows.append(EntrySummary(entry, first.cards, kind, fidelity, tuned, cells, counts,
                                  unpublished=any(unpublished(first.first.get(n),
                                                              first.first.get(f"{n}_version"))
-                                                 for n in ("loss", "regularizer"))))
+                                                 for n in ("loss", "regularizer")),
+                                 alias_cards=first.alias_cards))
     for col in ["own", *suites]:
         groups = _interval_groups([(r.entry, r.cells[col].iqm) for r in rows
                                    if r.cells.get(col) is not None])

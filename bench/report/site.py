@@ -263,11 +263,12 @@ def reliability_svg(frac, conf, acc, title: str, size: int = 160) -> str:
 def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config]]) -> str:
     cards = {}
     for _, c in configs:
-        for g, card in c.cards.items():
-            if card and g not in cards:
-                cards[g] = card
+        for group_cards in (c.cards, *c.alias_cards):  # merged aliases: their cards too
+            for g, card in group_cards.items():
+                if card and (g, card.get("name")) not in cards:
+                    cards[(g, card.get("name"))] = card
     parts = [f"<h1>{esc(entry)}</h1>"]
-    for g, card in cards.items():
+    for (g, _), card in cards.items():
         url = _safe_url(M.paper_url(card.get("paper", "")))
         paper = (f'<a id="paper" href="{esc(url)}">{esc(card.get("paper", ""))}</a>' if url
                  else esc(card.get("paper") or "–"))
@@ -275,7 +276,9 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
                 ("version", card.get("version")), ("origin", card.get("origin")),
                 ("target", card.get("target")), ("fidelity", card.get("fidelity")),
                 ("suites", ", ".join(card.get("suites") or []) or "all")]
-        parts.append(f"<h2>{esc(g)}: {esc(card.get('name', ''))}</h2>")
+        alias = (f" (alias of {esc(card['alias_of'])}: the same function)"
+                 if card.get("alias_of") else "")
+        parts.append(f"<h2>{esc(g)}: {esc(card.get('name', ''))}{alias}</h2>")
         parts.append(f"<p>{esc(card.get('summary') or '')}</p><p>paper: {paper}</p>")
         parts.append("<table>" + "".join(f'<tr><th class="l">{esc(k)}</th>'
                                          f'<td class="l">{esc(v)}</td></tr>' for k, v in rows)
