@@ -173,6 +173,11 @@ def alias_merges(runs: pd.DataFrame) -> dict[str, str]:
     ``X``'s configurations qualify, the first by config key is taken."""
     from .model import stored_card
 
+    declarations = stored_aliases(runs)
+    if not declarations:
+        return {}
+    names = {name for _, name in declarations} | set(declarations.values())
+    runs = runs[runs["loss"].isin(names) | runs["regularizer"].isin(names)]  # the rest: no part
     metrics = quality_metrics(runs)
     configs = _configs(runs)
     merges: dict[str, str] = {}

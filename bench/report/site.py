@@ -104,6 +104,8 @@ def entry_file(entry: str) -> str:
 
 
 def _interval_cell(r: M.EntrySummary, col: str) -> str:
+    if col in r.flags:
+        return td(r.flags[col], sort="")
     if r.cells.get(col) is None:
         return td("–", sort="")
     return td(md.summary_cell(r, col), sort=f"{r.cells[col].iqm[0]:.6f}")
@@ -203,7 +205,8 @@ def task_table_html(b: M.TaskBoard, root: str) -> str:
                  td(str(c.n_ok), sort=c.n_ok)]
         for mt in b.metrics:
             mean, half = b.cells[(c.key, mt)]
-            cells.append(td(md.fmt(mean, half), sort="" if math.isnan(mean) else f"{mean:.6f}"))
+            cells.append(td(md.cell_text(b, c, mt),
+                            sort="" if math.isnan(mean) else f"{mean:.6f}"))
         cells.append(td(md.failures(c), left=True))
         rows.append(({"data-entry": c.label}, cells))
     return table(headers, rows)
@@ -301,7 +304,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
         mean, half = b.cells[(c.key, b.primary)]
         base = b.baseline()
         delta = "–"
-        if base is not None and base.key != c.key:
+        if base is not None and base.key != c.key and not {c.key, base.key} & set(b.flags):
             v = M.paired(b, c, base, b.primary)
             delta = md.signed(v.mean, v.half) if not math.isnan(v.mean) else "–"
         group = b.tie_groups().get(c.key, "–")
@@ -310,7 +313,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
                              else str(c.first.get("options")), left=True),
                           td(c.hparams, left=True), td(c.tuning, left=True),
                           td(str(c.n_ok), sort=c.n_ok), td(b.primary, left=True),
-                          td(md.fmt(mean, half), sort="" if math.isnan(mean) else mean),
+                          td(md.cell_text(b, c, b.primary), sort="" if math.isnan(mean) else mean),
                           td(delta), td(str(group))]))
         pooled = P.pooled_reliability(c.ok)
         if pooled is not None and c.first.get("options") == "{}":
