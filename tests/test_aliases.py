@@ -185,3 +185,17 @@ def test_the_summary_row_of_a_merged_alias_links_both_papers():
     assert "[paper][p-la], [paper][p-bs]" in text
     assert "[p-la]: https://arxiv.org/abs/2007.07314" in text
     assert "[p-bs]: https://arxiv.org/abs/2007.10740" in text
+
+
+def test_the_site_row_of_a_merged_alias_links_both_papers():
+    from lossbench.report import site
+
+    papers = {"la": "Menon et al. arXiv:2007.07314", "bs": "Ren et al. arXiv:2007.10740"}
+    runs = pair(alias_of="la")
+    runs["card_json"] = [json.dumps({"loss": card(name, "la" if name == "bs" else None,
+                                                  paper=papers[name]), "regularizer": None})
+                         for name in runs["loss"]]
+    page = site.index_page(M.build(runs, []), ["standard"])
+    assert ('<a href="https://arxiv.org/abs/2007.07314">paper</a>, '
+            '<a href="https://arxiv.org/abs/2007.10740">paper</a>') in page
+    assert ">la = bs</a>" in page

@@ -142,20 +142,23 @@ def index_page(m: M.Model, suites: list[str]) -> str:
         headers += [(f"{su} better/tie/worse", False) for su in s.suites]
         rows = []
         for r in s.rows:
-            covered = [su for su in s.suites if r.cells.get(su) is not None]
+            covered = [su for su in s.suites if r.cells.get(su) is not None or su in r.flags]
             attrs = {"data-suite": " ".join(covered), "data-kind": r.kind,
                      "data-fidelity": " ".join(_fidelities(r)),
                      "data-tuned": "yes" if r.tuned else "no", "data-entry": r.entry}
-            url = _safe_url(M.paper_url(md.evaluated_card(r).get("paper", "")))
+            urls = [_safe_url(M.paper_url(c.get("paper", ""))) for c in
+                    [md.evaluated_card(r), *(md.alias_card(a) for a in r.alias_cards)]]
+            papers = ", ".join(f'<a href="{esc(u)}">paper</a>' for u in urls if u)
             own = r.cells.get("own")
             cells = [td(f'<a class="entry" href="{esc(entry_file(r.entry))}">{esc(r.entry)}</a>',
                         sort=r.entry, left=True, raw=True),
-                     td(f'<a href="{esc(url)}">paper</a>' if url else "–", left=True, raw=True),
+                     td(papers or "–", left=True, raw=True),
                      td(r.kind, left=True),
                      f'<td class="l" title="{esc(r.fidelity)}">'
                      f'{esc(" / ".join(_fidelities(r)))}</td>',
                      td("yes" if r.tuned else "no", left=True),
-                     td(str(own.tasks) if own else "0", sort=own.tasks if own else 0),
+                     td(str(own.tasks) if own else "–" if "own" in r.flags else "0",
+                        sort=own.tasks if own else 0),
                      _interval_cell(r, "own")]
             cells += [_interval_cell(r, su) for su in s.suites]
             for su in s.suites:
