@@ -640,6 +640,8 @@ def render_show(info: dict, results: str) -> str:
         lines.append(field("link", c["paper_url"]))
     lines += [
         field("fidelity", c["fidelity"]),
+        *([field("alias of", f"{c['alias_of']} (the same function as its defaults)")]
+          if c.get("alias_of") else []),
         field("defaults", fmt(c["hparams"])),
         field("search space", space(c["search_space"])),
         field("suites", ", ".join(c["suites"]) or "every suite"),

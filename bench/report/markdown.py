@@ -115,7 +115,7 @@ def task_table(board: M.TaskBoard) -> str:
                "hparams": md_text(c.hparams), "tuning": c.tuning,
                "seeds": f"{n}" if n >= M.MIN_SEEDS else f"{n} ⚠"}
         for m in board.metrics:
-            text = fmt(*board.cells[(c.key, m)])
+            text = cell_text(board, c, m)
             row[f"{m} {M.arrow(m, board.directions)}"] = \
                 f"**{text}**" if (c.key, m) in marks else text
         row["failed"] = failures(c)
@@ -132,10 +132,36 @@ def task_table(board: M.TaskBoard) -> str:
                      f"selection only) are not shown; see *Tuning*.")
     if any(c.n_ok < M.MIN_SEEDS for c in board.configs):
         notes.append(f"⚠ fewer than {M.MIN_SEEDS} successful seeds: interval missing or wide.")
+    if board.flags:
+        notes.append(flags_note(board))
     mix = M.mixed(board.runs)
     if mix:
         notes.append("⚠ **mixed provenance** in this table: " + md_text("; ".join(mix)))
     return table(rows, align) + "".join(f"\n\n{n}" for n in notes)
+
+
+def cell_text(board: M.TaskBoard, c: M.Config, metric: str) -> str:
+    """A task-table cell: mean ± half-width, or for a flagged configuration (unstable or failed
+    to train) its flag on the primary metric and its verdict on the others."""
+    flag = board.flags.get(c.key)
+    if flag is not None:
+        return flag.text if metric == board.primary else flag.verdict
+    return fmt(*board.cells[(c.key, metric)])
+
+
+def flags_note(board: M.TaskBoard) -> str:
+    """The legend of a table with flagged rows, and their per-seed values."""
+    from .stability import FAILED_LIFT, TRAINED_LIFT, seeds_text
+
+    metric = next(iter(board.flags.values())).metric
+    rows = "; ".join(f"{label_md(c)}: {md_text(seeds_text(board.flags[c.key]))}"
+                     for c in board.ranked() if c.key in board.flags)
+    return (f"*unstable* = some seeds failed to train while others trained; *failed to train* "
+            f"= every seed did. A seed failed when its {metric} got at most {FAILED_LIFT:.0%} "
+            f"of the way from chance to perfect ((v − chance) / (1 − chance) ≤ {FAILED_LIFT:g})"
+            f" and trained when it got at least {TRAINED_LIFT:.0%}. Such a row gets no mean, "
+            f"interval, group or comparison (a mean over trained and failed seeds ranks a coin "
+            f"flip). {metric} by seed: {rows}.")
 
 
 def versus_table(board: M.TaskBoard) -> str:
@@ -149,6 +175,11 @@ def versus_table(board: M.TaskBoard) -> str:
         row = {"entry": label_md(c), "hparams": md_text(c.hparams), "tuning": c.tuning}
         paired = 0
         for m in M.versus_metrics(board):
+            if c.key in board.flags or base.key in board.flags:
+                flag = board.flags.get(c.key) or board.flags[base.key]
+                row[f"Δ{m} {M.arrow(m, board.directions)}"] = \
+                    flag.text if c.key in board.flags else f"baseline {flag.verdict}"
+                continue
             v, used = M.versus(board, c, base, m)
             corrected |= used
             paired = max(paired, v.n)
@@ -193,6 +224,10 @@ def aggregate_section(a: M.Aggregate | None) -> str:
     if a.excluded:
         notes.append(f"{len(a.excluded)} configuration(s) not run on every task are not "
                      f"aggregated here.")
+    if a.flagged:
+        notes.append("Not aggregated, unstable or failed to train on a task: " + "; ".join(
+            f"{md_text(name)} ({md_text(', '.join(where))})"
+            for name, where in sorted(a.flagged.items())) + ".")
     if a.dropped_versions:
         notes.append("Older task versions left out (versions are never mixed): "
                      + md_text(", ".join(a.dropped_versions)))
@@ -303,11 +338,29 @@ def evaluated_card(r: M.EntrySummary) -> dict:
     return r.cards.get("regularizer") or r.cards.get("loss") or {}
 
 
+def alias_card(cards: dict[str, dict]) -> dict:
+    """The card of a merged alias (:mod:`.aliases`) that declares ``alias_of``."""
+    return next((c for c in cards.values() if c and c.get("alias_of")), {})
+
+
 def summary_cell(r: M.EntrySummary, col: str) -> str:
+    if col in r.flags:
+        return md_text(r.flags[col])
     row = r.cells.get(col)
     if row is None:
         return "–"
     return f"{interval_text(row)} g{r.groups[col]}"
+
+
+def summary_flags_legend() -> str:
+    from .stability import FAILED_LIFT, TRAINED_LIFT
+
+    return (f"*unstable (k of n seeds failed)* in place of a cell: on a task of that column the "
+            f"entry's seeds split between failed to train (top-1 — or the task's first headline "
+            f"metric where top-1 is not recorded — at most {FAILED_LIFT:.0%} of the way from "
+            f"chance to perfect) and trained (at least {TRAINED_LIFT:.0%}); *failed to train*: "
+            f"every seed failed. A mean over such seeds ranks a coin flip, so the cell has no "
+            f"IQM and no group; the detail page lists the values by seed.\n")
 
 
 def summary_matrix(summary: M.Summary) -> str:
@@ -318,16 +371,19 @@ def summary_matrix(summary: M.Summary) -> str:
     for r in summary.rows:
         card = evaluated_card(r)
         own = r.cells.get("own")
-        url = M.paper_url(card.get("paper", "")) if card else None
-        paper = "–"
-        if url and link("paper", url) != "paper":  # a safe URL: a reference-style link
-            ref = f"p-{slug(r.entry)}"
-            paper = f"[paper][{ref}]"
-            refs.append(f"[{ref}]: {url}")
+        papers = []
+        for i, c in enumerate([card, *(alias_card(a) for a in r.alias_cards)]):
+            url = M.paper_url(c.get("paper", "")) if c else None
+            if url and link("paper", url) != "paper":  # a safe URL: a reference-style link
+                ref = f"p-{slug(r.entry if not r.alias_cards else c.get('name', i))}"
+                papers.append(f"[paper][{ref}]")
+                refs.append(f"[{ref}]: {url}")
+        paper = ", ".join(papers) or "–"
         row = {"entry": md_text(r.entry) + (UNPUBLISHED_MARK if r.unpublished else ""),
                "paper": paper,
                "kind": md_text(r.kind), "tuned": "yes" if r.tuned else "no",
-               "tasks": str(own.tasks) if own is not None else "0",
+               "tasks": str(own.tasks) if own is not None else "–" if "own" in r.flags
+               else "0",
                "its tasks": summary_cell(r, "own")}
         for s in summary.suites:
             row[md_text(s)] = summary_cell(r, s)
@@ -387,6 +443,8 @@ def render_summary(model: M.Model, stamp: str, pages: str, findings: str) -> str
             "within a group the order means nothing. Rows: entries run on more suites first, "
             "then by their mean tie group over those suites. Primary metrics: "
             + md_text("; ".join(primaries)) + ".\n")
+        if any(r.flags for r in s.rows):
+            parts.append(summary_flags_legend())
         parts.append(summary_matrix(s) + "\n")
         parts.append("\n### Versus cross-entropy per suite\n")
         parts.append("Tasks of each suite where the entry is better / tied / worse than "

@@ -114,6 +114,8 @@ def suite_file(suite: str) -> str:
 
 
 def _interval_cell(r: M.EntrySummary, col: str) -> str:
+    if col in r.flags:
+        return td(r.flags[col], sort="")
     if r.cells.get(col) is None:
         return td("–", sort="")
     return td(md.summary_cell(r, col), sort=f"{r.cells[col].iqm[0]:.6f}")
@@ -150,20 +152,23 @@ def index_page(m: M.Model, suites: list[str]) -> str:
         headers += [(f"{su} better/tie/worse", False) for su in s.suites]
         rows = []
         for r in s.rows:
-            covered = [su for su in s.suites if r.cells.get(su) is not None]
+            covered = [su for su in s.suites if r.cells.get(su) is not None or su in r.flags]
             attrs = {"data-suite": " ".join(covered), "data-kind": r.kind,
                      "data-fidelity": " ".join(_fidelities(r)),
                      "data-tuned": "yes" if r.tuned else "no", "data-entry": r.entry}
-            url = _safe_url(M.paper_url(md.evaluated_card(r).get("paper", "")))
+            urls = [_safe_url(M.paper_url(c.get("paper", ""))) for c in
+                    [md.evaluated_card(r), *(md.alias_card(a) for a in r.alias_cards)]]
+            papers = ", ".join(f'<a href="{esc(u)}">paper</a>' for u in urls if u)
             own = r.cells.get("own")
             cells = [td(f'<a class="entry" href="{esc(entry_file(r.entry))}">{esc(r.entry)}</a>',
                         sort=r.entry, left=True, raw=True),
-                     td(f'<a href="{esc(url)}">paper</a>' if url else "–", left=True, raw=True),
+                     td(papers or "–", left=True, raw=True),
                      td(r.kind, left=True),
                      f'<td class="l" title="{esc(r.fidelity)}">'
                      f'{esc(" / ".join(_fidelities(r)))}</td>',
                      td("yes" if r.tuned else "no", left=True),
-                     td(str(own.tasks) if own else "0", sort=own.tasks if own else 0),
+                     td(str(own.tasks) if own else "–" if "own" in r.flags else "0",
+                        sort=own.tasks if own else 0),
                      _interval_cell(r, "own")]
             cells += [_interval_cell(r, su) for su in s.suites]
             for su in s.suites:
@@ -213,7 +218,8 @@ def task_table_html(b: M.TaskBoard, root: str) -> str:
                  td(str(c.n_ok), sort=c.n_ok)]
         for mt in b.metrics:
             mean, half = b.cells[(c.key, mt)]
-            cells.append(td(md.fmt(mean, half), sort="" if math.isnan(mean) else f"{mean:.6f}"))
+            cells.append(td(md.cell_text(b, c, mt),
+                            sort="" if math.isnan(mean) else f"{mean:.6f}"))
         cells.append(td(md.failures(c), left=True))
         rows.append(({"data-entry": c.label}, cells))
     return table(headers, rows)
@@ -273,11 +279,12 @@ def reliability_svg(frac, conf, acc, title: str, size: int = 160) -> str:
 def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config]]) -> str:
     cards = {}
     for _, c in configs:
-        for g, card in c.cards.items():
-            if card and g not in cards:
-                cards[g] = card
+        for group_cards in (c.cards, *c.alias_cards):  # merged aliases: their cards too
+            for g, card in group_cards.items():
+                if card and (g, card.get("name")) not in cards:
+                    cards[(g, card.get("name"))] = card
     parts = [f"<h1>{esc(entry)}</h1>"]
-    for g, card in cards.items():
+    for (g, _), card in cards.items():
         url = _safe_url(M.paper_url(card.get("paper", "")))
         paper = (f'<a id="paper" href="{esc(url)}">{esc(card.get("paper", ""))}</a>' if url
                  else esc(card.get("paper") or "–"))
@@ -285,7 +292,9 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
                 ("version", card.get("version")), ("origin", card.get("origin")),
                 ("target", card.get("target")), ("fidelity", card.get("fidelity")),
                 ("suites", ", ".join(card.get("suites") or []) or "all")]
-        parts.append(f"<h2>{esc(g)}: {esc(card.get('name', ''))}</h2>")
+        alias = (f" (alias of {esc(card['alias_of'])}: the same function)"
+                 if card.get("alias_of") else "")
+        parts.append(f"<h2>{esc(g)}: {esc(card.get('name', ''))}{alias}</h2>")
         parts.append(f"<p>{esc(card.get('summary') or '')}</p><p>paper: {paper}</p>")
         parts.append("<table>" + "".join(f'<tr><th class="l">{esc(k)}</th>'
                                          f'<td class="l">{esc(v)}</td></tr>' for k, v in rows)
@@ -309,7 +318,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
         mean, half = b.cells[(c.key, b.primary)]
         base = b.baseline()
         delta = "–"
-        if base is not None and base.key != c.key:
+        if base is not None and base.key != c.key and not {c.key, base.key} & set(b.flags):
             v = M.paired(b, c, base, b.primary)
             delta = md.signed(v.mean, v.half) if not math.isnan(v.mean) else "–"
         group = b.tie_groups().get(c.key, "–")
@@ -318,7 +327,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
                              else str(c.first.get("options")), left=True),
                           td(c.hparams, left=True), td(c.tuning, left=True),
                           td(str(c.n_ok), sort=c.n_ok), td(b.primary, left=True),
-                          td(md.fmt(mean, half), sort="" if math.isnan(mean) else mean),
+                          td(md.cell_text(b, c, b.primary), sort="" if math.isnan(mean) else mean),
                           td(delta), td(str(group))]))
         pooled = P.pooled_reliability(c.ok)
         if pooled is not None and c.first.get("options") == "{}":
