@@ -8,6 +8,7 @@ The public Python API mirrors the CLI (both share one validation path):
 >>> lossbench.validate("results")                           # doctest: +SKIP
 >>> lossbench.verify("results").ok                          # doctest: +SKIP
 >>> lossbench.leaderboard("results")                        # doctest: +SKIP
+>>> lossbench.reproduce("results", sample=20).drift        # doctest: +SKIP
 >>> loss = lossbench.create_loss("focal", gamma=3.0)       # doctest: +SKIP
 
 Heavy modules (torch, pandas) are imported on first use, so ``lossbench list`` stays fast.
@@ -18,7 +19,7 @@ from __future__ import annotations
 __version__ = "0.2.2"
 
 _API = {"list_entries", "run", "load_results", "leaderboard", "validate", "verify", "check",
-        "show", "create_loss", "create_regularizer"}
+        "show", "create_loss", "create_regularizer", "reproduce"}
 
 __all__ = sorted(_API | {"__version__"})
 

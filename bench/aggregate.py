@@ -184,3 +184,83 @@ def _as_matrix(scores: np.ndarray) -> np.ndarray:
     if x.ndim != 2 or x.size == 0:
         raise ValueError(f"expected a non-empty (runs × tasks) matrix, got shape {x.shape}")
     return x
+
+
+# ---------------------------------------------------------------- confirmatory tests
+
+def t_pvalue(diffs: np.ndarray, threshold: float = 0.0, alternative: str = "two-sided") -> float:
+    """p-value of a one-sample t-test of the per-seed differences against ``threshold``.
+
+    ``alternative``: ``two-sided`` (mean ≠ threshold), ``greater`` (mean > threshold) or
+    ``less`` (mean < threshold), as ``scipy.stats.ttest_1samp``. Differences with zero spread
+    (every seed gives the same value) give p = 0 when that value lies on the alternative's side
+    and 1 otherwise (scipy returns NaN there); fewer than two differences give NaN.
+    """
+    d = np.asarray(diffs, dtype=float)
+    d = d[~np.isnan(d)]
+    if len(d) < 2:
+        return math.nan
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ValueError(f"alternative must be two-sided, greater or less, got {alternative!r}")
+    if np.ptp(d) == 0:
+        gap = float(d[0]) - threshold
+        side = {"two-sided": gap != 0, "greater": gap > 0, "less": gap < 0}[alternative]
+        return 0.0 if side else 1.0
+    return float(stats.ttest_1samp(d, threshold, alternative=alternative).pvalue)
+
+
+def equivalence_pvalue(diffs: np.ndarray, margin: float) -> float:
+    """Two one-sided tests (TOST; Schuirmann 1987) that the mean difference lies inside
+    ``(−margin, margin)``: the larger of the two one-sided p-values."""
+    return max(t_pvalue(diffs, -margin, "greater"), t_pvalue(diffs, margin, "less"))
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (Holm 1979), controlling the family-wise error rate.
+
+    With the ``m`` non-NaN p-values sorted ascending, ``p̃_(i) = max_{j ≤ i} min(1, (m − j + 1)
+    p_(j))``; rejecting where ``p̃ < α`` keeps the family-wise error at ``α``. NaN entries (tests
+    that could not run) stay NaN and are not counted in ``m``. Equals
+    ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]``.
+    """
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(len(p), math.nan)
+    idx = np.flatnonzero(~np.isnan(p))
+    m = len(idx)
+    if m == 0:
+        return out.tolist()
+    order = idx[np.argsort(p[idx], kind="stable")]
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out.tolist()
+
+
+def kendall_tau_b(x: Sequence[float], y: Sequence[float]) -> float:
+    """Kendall's τ-b between two rankings (ties in either corrected for; Kendall 1945), as
+    ``scipy.stats.kendalltau(x, y, variant="b")``; NaN when either side is constant."""
+    res = stats.kendalltau(np.asarray(x, dtype=float), np.asarray(y, dtype=float), variant="b")
+    return float(res.statistic)
+
+
+def kendall_tau_interval(published: Sequence[float], per_seed: np.ndarray,
+                         confidence: float = 0.95, reps: int = BOOTSTRAP_REPS,
+                         seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """τ-b between ``published`` values and the per-entry means of ``per_seed`` (``entries ×
+    seeds``, the same seeds for every entry), with a percentile bootstrap interval over seeds:
+    each replicate draws seeds with replacement (one draw shared by every entry, since a seed
+    fixes the data split for all of them) and recomputes the means and τ-b. Returns
+    ``(tau, low, high)``; replicates where τ is undefined are dropped."""
+    v = np.asarray(per_seed, dtype=float)
+    tau = kendall_tau_b(published, v.mean(axis=1))
+    if v.shape[1] < 2:
+        return tau, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, v.shape[1], size=(reps, v.shape[1]))
+    taus = np.array([kendall_tau_b(published, v[:, d].mean(axis=1)) for d in draws])
+    taus = taus[~np.isnan(taus)]
+    if not len(taus):
+        return tau, math.nan, math.nan
+    lo, hi = np.quantile(taus, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return tau, float(lo), float(hi)

@@ -218,30 +218,72 @@ def leaderboard(path: str | Path = DEFAULT_RESULTS, out: str | Path | None = DEF
 
 
 def validate(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | None = None,
-             min_seeds: int | None = None, confidence: float = 0.95):
-    """Judge the published findings the suites declare (:mod:`lossbench.findings`) on the
-    records in ``path``: what ``lossbench validate`` prints, as a DataFrame with one row per
-    finding.
+             min_seeds: int | None = None, confirm: bool = False, workers: int | None = None):
+    """Judge the pre-registered findings catalog (:mod:`lossbench.catalog`) on the records in
+    ``path``: what ``lossbench validate`` prints, as a DataFrame with one row per finding and seed
+    set (``design`` first, then ``confirmation``).
 
-    Columns: ``suite``, ``id``, ``task``, ``task_version`` (the suite's current version, the one
-    judged), ``metric``, ``metric_b`` (same-entry findings), ``a``, ``b`` (entry labels, ``b``
-    None for a same-entry finding), ``higher`` (the claim is "A higher"), ``n`` and ``seeds``
-    (the shared ok seeds), ``mean_a``, ``mean_b``, ``diff`` (mean of A − B signed so that
-    positive = the published direction), ``low``, ``high`` (its two-sided ``confidence``
-    Student-t interval), ``confidence``, ``verdict`` (reproduced | unresolved | inverted |
-    missing), ``failed_a``, ``failed_b`` (comparable runs not ok), ``command`` (the ``lossbench
-    run`` command producing the missing runs), ``note``, ``claim``, ``published``, ``source``.
-    ``min_seeds`` (default 5): shared seeds needed for a verdict. A wrong declaration raises
-    :class:`lossbench.findings.FindingError` naming the bad value.
+    Columns: those of :meth:`lossbench.validity.FindingVerdict.to_dict` — ``id``, ``seed_set``,
+    ``suite``, ``task``, ``task_version``, ``a``/``b`` and their declared hyperparameters,
+    ``primary``, ``expect``, ``n``, ``seeds``, ``effect`` (mean of A − B signed so that positive
+    = A better), ``low``/``high`` (its 95 % t-interval), ``published_effect``, ``ratio``, ``p`` and
+    ``p_holm`` (the primary test, Holm-adjusted across the catalog), ``verdict`` (confirmed |
+    unresolved | contradicted | missing), ``contradicted_metrics``, ``metrics`` (every declared
+    metric's test), ``note``, ``claim``, ``source``, ``setting``, ``proxy``. ``confirm``: first run
+    what the catalog still needs (:func:`lossbench.confirmation.run_missing`).
     """
     import pandas as pd
 
-    from . import findings
+    confirmation, design = validate_catalog(path, suites, min_seeds=min_seeds, confirm=confirm,
+                                            workers=workers, log=stderr)
+    return pd.DataFrame([v.to_dict(j.alpha) for j in (design, confirmation)
+                         for v in j.findings])
 
-    results = findings.validate(str(path), suites,
-                                min_seeds=findings.DEFAULT_MIN_SEEDS if min_seeds is None
-                                else min_seeds, confidence=confidence, log=stderr)
-    return pd.DataFrame([r.to_dict() for r in results], columns=list(findings.RESULT_COLUMNS))
+
+def validate_catalog(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | None = None,
+                     min_seeds: int | None = None, confirm: bool = False,
+                     catalog: str | Path | None = None, workers: int | None = None, log=None):
+    """The (confirmation, design) :class:`lossbench.validity.Judgement` of the catalog on
+    ``path``; ``suites`` restricts it to their findings and rank tables (Holm then runs over
+    those only); ``confirm`` first runs the catalog's missing specs on both seed sets."""
+    from .confirmation import checked_catalog, judge_results, run_missing
+    from .outputs import check_results_to_read
+
+    cat = checked_catalog(catalog)
+    if suites:
+        from .registry import SUITES
+
+        for name in suites:
+            SUITES.get(name)  # UsageError naming the valid suites
+        cat = cat.only(suites)
+    if confirm:
+        run_missing(path, catalog=cat, log=log or stderr, workers=workers)
+    check_results_to_read(path)
+    return judge_results(path, cat, min_seeds=min_seeds)
+
+
+def reproduce(results: str | Path = DEFAULT_RESULTS, sample: int = 20, random_seed: int = 0,
+              threads: int | None = None, workers: int | None = None, executor: str = "local",
+              device: str = "cpu", into: str | Path | None = None, progress: str = "auto",
+              log=None):
+    """Re-run a random sample of the stored records here and measure the drift: what
+    ``lossbench reproduce`` prints, as a :class:`lossbench.reproduction.Reproduction` (``.drift``:
+    one row per quality metric — pairs, share bit-identical, median / 95th percentile / max
+    |re-run − stored| and the spec with the max —; ``.machines``, ``.threads``: the stored and
+    current ``machine_id`` and torch threads; ``.to_dict()`` for JSON).
+
+    ``sample`` (default 20) ``ok`` records of the current harness version in ``results`` are
+    drawn with ``random_seed`` (default 0) and re-run through the normal sweep (``executor``,
+    ``workers``, ``threads``, ``device`` as for :func:`run`) into a temporary folder, or into
+    ``into`` (a new or empty folder, kept); ``results`` is never written. ``UsageError`` names
+    a bad value (sample, seed, folder, executor, device)."""
+    from . import reproduction as rp
+
+    _check_executor(executor)
+    _check_device(device)
+    return rp.reproduce(results, sample, random_seed, threads=threads, workers=workers,
+                        executor=executor, device=device, into=into, progress=progress,
+                        log=log)
 
 
 def verify(path: str | Path = DEFAULT_RESULTS, adopt: bool = False):
@@ -405,5 +447,6 @@ def _first_metric(suite: str, runs) -> str:
     return "top1"
 
 
-__all__ = ["list_entries", "run", "load_results", "leaderboard", "validate", "check",
+__all__ = ["list_entries", "run", "load_results", "leaderboard", "validate",
+           "validate_catalog", "reproduce", "check",
            "create_loss", "create_regularizer", "show"]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import LossbenchError, UsageError
+from .text_safety import for_terminal
 
 
 def _positive_int(text: str) -> int:
@@ -155,12 +156,18 @@ EXAMPLES = {
   lossbench tune --loss focal --task standard/mnist1d --trials 8
   lossbench tune --regularizer mixup --suite noisy --trials 4 --seeds 3""",
     "validate": """examples:
-  lossbench validate                            every suite's published findings
+  lossbench validate                    the catalog on the design and confirmation seeds
+  lossbench validate --confirm          first run what the catalog still needs, then judge
   lossbench validate --suite imbalanced --json""",
     "verify": """examples:
   lossbench verify                              results/ against its ledger (exit 1: findings)
   lossbench verify --results /tmp/try --json    for scripts
   lossbench verify --adopt                      vouch for records stored before the ledger""",
+    "reproduce": """examples:
+  lossbench reproduce                           re-run 20 stored records here, print the drift
+  lossbench reproduce --sample 5 --random-seed 3 --json
+  lossbench reproduce --results /tmp/try --threads 2 --into /tmp/try-rerun
+      the same records at another thread count, the re-runs kept""",
 }
 
 
@@ -258,18 +265,53 @@ def build_parser() -> argparse.ArgumentParser:
                         "selection metric, else val_<its first headline metric>, when recorded; "
                         "else val_top1)")
 
-    p = _sub(sub, "validate", help="check the suites' published findings on the stored "
-                                        "records: reproduced, unresolved, inverted or missing "
-                                        "(exit 1 when one is inverted)")
+    p = _sub(sub, "validate", help="judge the pre-registered findings catalog on the stored "
+                                        "records: design seeds beside confirmation seeds, Holm "
+                                        "across the catalog, rank agreement (exit 1 when a "
+                                        "finding is contradicted on the confirmation seeds)")
     p.add_argument("--results", default="results", metavar="DIR",
                    help="results folder (default: results)")
     p.add_argument("--suite", action="append", dest="suites", metavar="S",
-                   help="only this suite's findings (repeatable; default: every suite)")
+                   help="only this suite's findings (repeatable; default: every suite; Holm "
+                        "then runs over the selected findings only)")
     p.add_argument("--min-seeds", type=_min_seeds, default=DEFAULT_MIN_SEEDS, metavar="N",
-                   help=f"seeds both sides of a finding need (status ok) for a verdict, else it "
-                        f"is missing (default: {DEFAULT_MIN_SEEDS})")
+                   help=f"seeds both sides of a finding need on the design seeds (status ok) for "
+                        f"a verdict, else it is missing (default: {DEFAULT_MIN_SEEDS}); the "
+                        f"confirmation seeds always need all of theirs")
+    p.add_argument("--confirm", action="store_true",
+                   help="first run every spec the catalog needs on the design and confirmation "
+                        "seeds that --results does not hold yet (the catalog's entries and tasks "
+                        "only), then judge")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="parallel runs with --confirm (default: one per CPU core)")
+    p.add_argument("--catalog", default=None, metavar="PATH",
+                   help="judge another catalog file (default: the one shipped with lossbench)")
     p.add_argument("--json", action="store_true",
-                   help="print the results as JSON (one object per finding) instead of a table")
+                   help="print the results as JSON (both seed sets) instead of tables")
+
+    p = _sub(sub, "reproduce", help="re-run a random sample of the stored ok records in a "
+                                         "scratch folder and print how far each quality metric "
+                                         "drifts (exit 0: the drift is information)")
+    p.add_argument("--results", default="results", metavar="DIR",
+                   help="results folder to sample from; only read (default: results)")
+    p.add_argument("--sample", type=_positive_int, default=20, metavar="N",
+                   help="records to re-run, among the ok records of the current harness version "
+                        "(default: 20)")
+    p.add_argument("--random-seed", type=_seed, default=0, metavar="S",
+                   help="seed of the random choice of records (default: 0)")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="torch threads per re-run (default: 1 on CPU, as `run`)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="parallel re-runs (default: one per CPU core)")
+    p.add_argument("--executor", default="local", metavar="NAME",
+                   help="where the re-runs execute: local (default), serial, ray")
+    p.add_argument("--device", default="cpu",
+                   help="torch device of the re-runs: cpu, cuda, cuda:N (default: cpu)")
+    p.add_argument("--into", default=None, metavar="DIR",
+                   help="keep the re-runs' records in DIR (a new or empty folder; default: a "
+                        "temporary folder, removed)")
+    p.add_argument("--json", action="store_true",
+                   help="print the report as JSON instead of a table")
 
     p = _sub(sub, "verify", help="check the results folder against its ledger: deleted, "
                                       "altered, unknown and foreign records (exit 1 when "
@@ -511,27 +553,58 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         what = f"no selection ({r.note})" if chosen is None else (
             f"selected trial {r.selected} {r.selected_hparams} "
             f"({r.selection_metric}={r.values[r.selected]:.4f})")
-        print(f"{r.entry} on {r.base.suite}/{r.base.task}: {len(r.trials)} trials, {what}",
-              file=sys.stderr)
+        print(for_terminal(f"{r.entry} on {r.base.suite}/{r.base.task}: {len(r.trials)} "
+                           f"trials, {what}"), file=sys.stderr)
     if not args.no_leaderboard:
         _refresh_leaderboard(args.results, args.leaderboard)
     return 1 if any(r.selected is None for r in results) else 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    import json
-
     from . import findings
+    from .api import validate_catalog
 
-    results = findings.validate(args.results, args.suites, min_seeds=args.min_seeds,
-                                log=lambda msg: print(msg, file=sys.stderr))
+    def log(msg: str) -> None:
+        print(for_terminal(msg), file=sys.stderr)
+
+    confirmation, design = validate_catalog(
+        args.results, args.suites, min_seeds=args.min_seeds, confirm=args.confirm,
+        catalog=args.catalog, workers=args.workers, log=log)
+    from . import validity
+
+    declared = findings.validate(args.results, args.suites, min_seeds=args.min_seeds, log=log)
     if args.json:
-        rows = [{k: None if isinstance(v, float) and v != v else v
-                 for k, v in r.to_dict().items()} for r in results]
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        import json
+
+        out = validity.to_dict(confirmation, design)
+        out["suite_findings"] = [validity.clean_nan(r.to_dict()) for r in declared]
+        print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
-        print(findings.render_text(results, args.min_seeds))
-    return 1 if any(r.verdict == "inverted" for r in results) else 0
+        print(validity.render_text(confirmation, design))
+        if any(v.verdict == "missing" for j in (confirmation, design) for v in j.findings):
+            from .confirmation import checked_catalog, missing_specs
+
+            cat = checked_catalog(args.catalog)
+            todo = missing_specs(cat.only(args.suites) if args.suites else cat, args.results)
+            if todo:
+                more = "" if args.results == "results" else f" --results {args.results}"
+                print(f"\n{len(todo)} runs the catalog needs are not stored in {args.results}: "
+                      f"`lossbench validate --confirm{more}` runs them.")
+        if declared:
+            print("\nFindings declared by the suites themselves (Suite.findings):")
+            print(findings.render_text(declared, args.min_seeds))
+    contradicted = any(v.verdict == "contradicted" for v in confirmation.findings)
+    return 1 if contradicted or any(r.verdict == "inverted" for r in declared) else 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .api import reproduce
+
+    outcome = reproduce(args.results, sample=args.sample, random_seed=args.random_seed,
+                        threads=args.threads, workers=args.workers, executor=args.executor,
+                        device=args.device, into=args.into)
+    print(outcome.to_json() if args.json else outcome.render_text())
+    return 0
 
 
 #: how many findings of one category ``lossbench verify`` prints (``--json``: all)
@@ -617,6 +690,8 @@ def render_show(info: dict, results: str) -> str:
         lines.append(field("link", c["paper_url"]))
     lines += [
         field("fidelity", c["fidelity"]),
+        *([field("alias of", f"{c['alias_of']} (the same function as its defaults)")]
+          if c.get("alias_of") else []),
         field("defaults", fmt(c["hparams"])),
         field("search space", space(c["search_space"])),
         field("suites", ", ".join(c["suites"]) or "every suite"),
@@ -662,13 +737,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .api import check
 
     report = check(args.entry, kind=args.kind, timeout=args.timeout)
-    print(report.render())
+    print(for_terminal(report.render(), multiline=True))
     return 0 if report.ok else 1
 
 
 COMMANDS = {"list": _cmd_list, "run": _cmd_run, "leaderboard": _cmd_leaderboard,
             "tune": _cmd_tune, "validate": _cmd_validate, "check": _cmd_check,
-            "show": _cmd_show, "verify": _cmd_verify}
+            "show": _cmd_show, "reproduce": _cmd_reproduce, "verify": _cmd_verify}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -676,11 +751,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except UsageError as exc:
-        print(f"lossbench {args.command}: error: {exc}", file=sys.stderr)
+    except UsageError as exc:  # the message may quote plugin text: shown visibly
+        print(f"lossbench {args.command}: error: {for_terminal(exc, multiline=True)}",
+              file=sys.stderr)
         return 2
     except LossbenchError as exc:
-        print(f"lossbench {args.command}: {exc}", file=sys.stderr)
+        print(f"lossbench {args.command}: {for_terminal(exc, multiline=True)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; finished runs are stored, re-run the same command to resume",

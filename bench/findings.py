@@ -1,10 +1,13 @@
-"""Published findings: what an embedded task must reproduce to count as a proxy.
+"""Findings a suite declares itself: what its tasks must reproduce to count as a proxy.
 
-An embedded task is useful only if it ranks methods the way the full-scale benchmarks do, so each
-suite declares the published results its tasks should reproduce (``Suite.findings``): entry A beats
-entry B on a metric of a task — or, for a *same-entry* finding, one metric of entry A beats another
-of its metrics (cross-entropy's best-validation accuracy above its last-epoch accuracy) — with the
-paper, table and numbers it comes from. A third-party suite declares its own the same way.
+The built-in suites are judged against the pre-registered catalog instead (:mod:`lossbench.catalog`,
+:mod:`lossbench.validity`), which states each source's setting and every metric it reports and is
+judged on confirmation seeds. A third-party suite may still declare the published results its
+tasks should reproduce (``Suite.findings``): entry A beats entry B on a metric of a task — or, for
+a *same-entry* finding, one metric of entry A beats another of its metrics (cross-entropy's
+best-validation accuracy above its last-epoch accuracy) — with the paper, table and numbers it
+comes from. The entry references (:class:`EntryRef`) and the comparable-runs reader
+(:func:`side_values`) serve the catalog too.
 
 :func:`evaluate` judges each finding on the stored records, and only on comparable runs: the
 task's current version (the newest stored one when the suite's version is not given),
@@ -340,8 +343,11 @@ class _Side:
     note: str = ""
 
 
-def _side(runs: pd.DataFrame, ref: EntryRef, metrics: Sequence[str],
-          defaults: Callable[[str, str], Mapping[str, Any] | None]) -> _Side:
+def side_values(runs: pd.DataFrame, ref: EntryRef, metrics: Sequence[str],
+                defaults: Callable[[str, str], Mapping[str, Any] | None]) -> _Side:
+    """The comparable runs of ``ref`` in ``runs`` (one task's rows): its records whose stored
+    hyperparameters equal ``defaults(kind, name)`` for the loss and the regularizer, one per
+    seed (the newest start wins), values of ``metrics`` by seed from the ``ok`` ones."""
     from .store import is_missing
 
     side = _Side()
@@ -456,8 +462,8 @@ def evaluate(runs: pd.DataFrame, suite: str, findings: Iterable[Finding], *,
         if len(rows):
             rows = rows[rows["task_version"].astype(str) == str(version)]
         metric_b = f.metric if f.b is not None else f.metric_b
-        side_a = _side(rows, f.a, [f.metric, metric_b], defaults)
-        side_b = side_a if f.b is None else _side(rows, f.b, [metric_b], defaults)
+        side_a = side_values(rows, f.a, [f.metric, metric_b], defaults)
+        side_b = side_a if f.b is None else side_values(rows, f.b, [metric_b], defaults)
         x, y = side_a.values[f.metric], side_b.values[metric_b]
         seeds, d = agg.paired_differences(x, y)
         d = f.sign * d
@@ -621,7 +627,7 @@ def md_escape(text: Any) -> str:
     return md_text(text)
 
 
-LEADERBOARD_TITLE = "## Do the embedded suites agree with the literature?"
+LEADERBOARD_TITLE = "### Findings declared by the suites themselves"
 
 
 def stored_declarations(runs: pd.DataFrame) -> list[SuiteFindings]:
@@ -696,7 +702,7 @@ def leaderboard_section(runs: pd.DataFrame, min_seeds: int = DEFAULT_MIN_SEEDS) 
         return f"\n{LEADERBOARD_TITLE}\n\n_The findings could not be checked: " \
                f"{md_escape(exc)}_\n"
     if not results:
-        return f"\n{LEADERBOARD_TITLE}\n\n_No suite declares published findings._\n"
+        return ""  # no suite declares findings of its own (the catalog is judged apart)
     from tabulate import tabulate
 
     rows = [{
@@ -712,8 +718,9 @@ def leaderboard_section(runs: pd.DataFrame, min_seeds: int = DEFAULT_MIN_SEEDS) 
     table = tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
     return "\n".join([
         f"\n{LEADERBOARD_TITLE}\n",
-        f"**{summary_line(results)}.** Each suite declares published results its embedded tasks "
-        f"should reproduce; each is judged on the current task version's default-recipe runs "
+        f"**{summary_line(results)}.** A suite (a third-party one, typically) may declare "
+        f"published results its tasks should reproduce (`Suite.findings`); each is judged "
+        f"on the current task version's default-recipe runs "
         f"with card-default hyperparameters: diff = mean over the seeds both sides share of "
         f"A − B, signed so that positive = the published direction, ± the half-width of its "
         f"two-sided {_pct(CONFIDENCE)} Student-t interval; *reproduced* / *inverted* = the "

@@ -119,23 +119,3 @@ def _file_above(path: Path) -> Path | None:
         if candidate.exists():
             return None if candidate.is_dir() else candidate
     return None
-
-
-def temp_path(path: str | Path) -> Path:
-    """A temporary name beside ``path`` that no other process or call can pick:
-    ``.<name>.<pid>.<8 random hex digits>.tmp`` (hidden: no Parquet reader lists it; the pid
-    lets :func:`lossbench.scheduler.remove_stale_temp_files` tell a dead writer's leftover)."""
-    path = Path(path)
-    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-
-
-def temp_writer_pid(name: str) -> int | None:
-    """The writer's pid in a temporary name (:func:`temp_path`, or the older
-    ``.<name>.<pid>.tmp``), None when the name holds none."""
-    if not name.endswith(".tmp"):
-        return None
-    parts = name[:-len(".tmp")].split(".")
-    # new names end in pid.random (a pid has 7 digits at most), older ones in pid
-    if len(parts) > 2 and len(parts[-1]) == 8 and parts[-2].isdigit():
-        return int(parts[-2])
-    return int(parts[-1]) if parts[-1].isdigit() else None

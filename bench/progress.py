@@ -9,6 +9,10 @@
 
 The ETA is the remaining runs times the observed time between completions, so it accounts for
 parallel workers without knowing how many there are.
+
+Every line may hold plugin text (entry names, a failed run's error): it is printed through
+:func:`lossbench.text_safety.for_terminal` (control and bidi characters shown as ``\\x1b``,
+``\\u202e``), and never parsed as rich markup (``[/red]`` in an error is plain text).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from .spec import RunSpec
+from .text_safety import for_terminal
 
 if TYPE_CHECKING:  # the runner imports torch; these modules stay light
     from .runner import Record
@@ -99,8 +104,11 @@ class SweepProgress:
             self._emit(f"[{self.done}/{self.total}] {record.status:8s} {record.spec} "
                        f"{wall:.1f}s {record_summary(record)} | {self.counts()}")
         elif self.mode == "rich" and not record.ok:
-            self._live.console.print(f"[red]{record.status}[/red] {record.spec}: "
-                                     f"{record_summary(record)}", highlight=False, markup=True)
+            from rich.text import Text
+
+            line = Text.assemble((for_terminal(record.status), "red"),
+                                 for_terminal(f" {record.spec}: {record_summary(record)}"))
+            self._live.console.print(line, highlight=False)
         self._refresh()
 
     def message(self, text: str) -> None:
@@ -108,7 +116,7 @@ class SweepProgress:
         if self.mode == "quiet":
             return
         if self.mode == "rich":
-            self._live.console.print(text, highlight=False, markup=False)
+            self._live.console.print(for_terminal(text), highlight=False, markup=False)
         else:
             self._emit(text)
 
@@ -126,6 +134,7 @@ class SweepProgress:
 
     # -- output ---------------------------------------------------------------------------
     def _emit(self, line: str) -> None:
+        line = for_terminal(line)
         if self._log is not None:
             self._log(line)
         else:
@@ -154,7 +163,7 @@ class SweepProgress:
         now = time.perf_counter()
         runs = Table.grid(padding=(0, 1))
         for spec, since in list(self.running.values()):
-            runs.add_row(Text("  running", style="cyan"), Text(str(spec)),
+            runs.add_row(Text("  running", style="cyan"), Text(for_terminal(spec)),
                          Text(format_seconds(now - since), style="dim"))
         return Group(head, runs)
 
@@ -165,5 +174,6 @@ class SweepProgress:
 
 def stderr(msg: str) -> None:
     """One message line on standard error, flushed: the log sink of the CLI, the API and
-    ``tune`` when the caller passes none."""
-    print(msg, file=sys.stderr, flush=True)
+    ``tune`` when the caller passes none; plugin text in it is shown visibly
+    (:func:`lossbench.text_safety.for_terminal`)."""
+    print(for_terminal(msg, multiline=True), file=sys.stderr, flush=True)

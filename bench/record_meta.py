@@ -9,7 +9,9 @@ differently depending on what is installed. So every record carries two JSON col
   summary, paper, hparams = defaults, search space, suites, fidelity, objective, docstring); a card
   that cannot be read is ``null`` and its reason is under ``"errors"``;
 - ``task_json``: the task's suite, name, version, description, model selection (the rule that
-  chose the checkpoint its test metrics come from), headline metrics, the direction
+  chose the checkpoint its test metrics come from), the number of classes the model was trained
+  on (``num_classes``, when the run got as far as its data: the report's chance level of top-1,
+  :mod:`lossbench.report.stability`), headline metrics, the direction
   (``true`` = higher is better) of each headline, calibration and recorded metric, and the
   published findings the suite declares (all of them, so that the records of any one task say
   which findings exist; :mod:`lossbench.findings`).
@@ -25,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: Metrics whose direction every task_json states even when the run did not record them.
-_ALWAYS = ("top1", "ece", "smooth_ece", "nll", "loss_cost_ratio")
+_ALWAYS = ("top1", "ece", "ece_ts", "smooth_ece", "nll", "loss_cost_ratio")
 
 
 def _dumps(value: Any) -> str:
@@ -51,12 +53,15 @@ def entry_cards(loss: str, regularizer: str | None) -> dict[str, Any]:
 
 
 def task_meta(suite_name: str, task_name: str, suite: Any = None,
-              metrics: Iterable[str] = ()) -> dict[str, Any]:
+              metrics: Iterable[str] = (), num_classes: int | None = None) -> dict[str, Any]:
     """The task's metadata from the loaded ``suite`` object (in the run's process), else from the
-    suite's cached metadata (planning's :func:`lossbench.plan.suite_info`: no description)."""
+    suite's cached metadata (planning's :func:`lossbench.plan.suite_info`: no description);
+    ``num_classes``: the classes of the run's data, when it was made."""
     from .metrics import metric_info
 
     meta: dict[str, Any] = {"suite": suite_name, "task": task_name}
+    if num_classes is not None:
+        meta["num_classes"] = int(num_classes)
     findings: list[dict[str, Any]] = []
     try:
         if suite is not None:
@@ -89,7 +94,9 @@ def task_meta(suite_name: str, task_name: str, suite: Any = None,
 
 
 def record_meta(loss: str, regularizer: str | None, suite_name: str, task_name: str,
-                suite: Any = None, metrics: Mapping[str, float] | None = None) -> dict[str, str]:
+                suite: Any = None, metrics: Mapping[str, float] | None = None,
+                num_classes: int | None = None) -> dict[str, str]:
     """The record columns :data:`lossbench.store.META_COLUMNS` of one run (canonical JSON)."""
     return {"card_json": _dumps(entry_cards(loss, regularizer)),
-            "task_json": _dumps(task_meta(suite_name, task_name, suite, metrics or ()))}
+            "task_json": _dumps(task_meta(suite_name, task_name, suite, metrics or (),
+                                          num_classes))}

@@ -53,9 +53,10 @@ class Card:
     """The frozen description of an entry: what the leaderboard links to.
 
     Built from optional attributes on the entry-point target (``version``, ``paper``, ``hparams``,
-    ``search_space``, ``suites``, ``fidelity``, ``objective``, ``accepts_soft_targets``), so a
-    plugin never imports lossbench to describe itself. (``objective`` was called ``kind`` before
-    harness 0.2; a target that still declares ``kind = "embedding"`` is read the same.)
+    ``search_space``, ``suites``, ``fidelity``, ``objective``, ``accepts_soft_targets``,
+    ``alias_of``), so a plugin never imports lossbench to describe itself. (``objective`` was
+    called ``kind`` before harness 0.2; a target that still declares ``kind = "embedding"`` is
+    read the same.)
     """
 
     name: str
@@ -74,6 +75,10 @@ class Card:
     accepts_soft_targets: bool = False
     #: the target's docstring (``lossbench show`` prints it: formula, notes), cut to DOC_LIMIT
     doc: str = ""
+    #: the entry of the same kind whose *default* computes the same function (e.g.
+    #: ``balanced_softmax`` is ``logit_adjustment`` at tau = 1): the leaderboard shows the two as
+    #: one row where their records are bit-identical (:func:`alias_problem` validates it)
+    alias_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -303,7 +308,7 @@ def card_from_target(obj: Any, name: str, group: str, origin: str, target: str) 
             search_space=_jsonable(space, "search_space", problems),
             suites=tuple(suites), fidelity=text("fidelity", "exact"),
             objective=text("objective", text("kind", "classification")),
-            accepts_soft_targets=soft,
+            accepts_soft_targets=soft, alias_of=text("alias_of", "") or None,
         )
     problems += card_problems(card)
     if problems:
@@ -474,7 +479,51 @@ def card_problems(card: Card) -> list[str]:
         if unknown:
             problems.append(f"suites names unknown suite(s) {', '.join(map(repr, unknown))}; "
                             f"valid: {', '.join(sorted(known))}")
+    alias = alias_problem(card)
+    if alias:
+        problems.append(alias)
     return problems
+
+
+#: ``(kind, name)`` of the cards whose ``alias_of`` this thread is checking (a cycle reads the
+#: first card again: its chain is being checked further up, so it is not read a third time)
+_alias_checks = threading.local()
+
+
+def alias_problem(card: Card) -> str:
+    """Why ``card.alias_of`` is invalid ('' if it is None or valid): it must name another
+    registered entry of the same kind, whose own card declares no ``alias_of`` (no chains, hence
+    no cycles: an alias names the entry that owns the function)."""
+    alias = card.alias_of
+    if alias is None:
+        return ""
+    if not isinstance(alias, str) or not alias.strip():
+        return f"alias_of must be the name of an entry or None, got {_short_repr(alias)}"
+    registry = REGISTRIES.get(card.kind)
+    if registry is None or card.kind not in ("loss", "regularizer"):
+        return f"alias_of is for losses and regularizers, not a {card.kind}"
+    if alias == card.name:
+        return f"alias_of names the entry itself ({alias!r}); name the entry it duplicates"
+    names = [n for n in registry.names() if n != card.name]
+    if alias not in names:
+        return (f"alias_of names {_short_repr(alias)}, which is not another registered "
+                f"{card.kind}; valid: {', '.join(names)}")
+    active = getattr(_alias_checks, "active", None)
+    if active is None:
+        active = _alias_checks.active = set()
+    if (card.kind, card.name) in active:
+        return ""
+    active.add((card.kind, card.name))
+    try:
+        target = registry.get(alias).card()
+    except EntryLoadError as exc:
+        return f"alias_of names {alias!r}, whose card cannot be read: {exc}"
+    finally:
+        active.discard((card.kind, card.name))
+    if target.alias_of is not None:
+        return (f"alias_of names {alias!r}, which is itself an alias of "
+                f"{target.alias_of!r}: name {target.alias_of!r} (aliases do not chain)")
+    return ""
 
 
 class Registry:

@@ -33,6 +33,7 @@ import torch
 
 from . import __version__, selection
 from .fingerprint import harness_fingerprint
+from .machine import machine_provenance
 from .record_meta import record_meta
 from .registry import (
     LOCAL_ORIGIN,
@@ -138,6 +139,7 @@ def provenance(device: torch.device, started: float, wall: float,
         "host": socket.gethostname(),
         "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": wall,
+        **machine_provenance(device),  # machine_json, machine_id: what decides the rounding
     }
 
 
@@ -224,18 +226,20 @@ def _execute(spec: RunSpec, device: torch.device) -> Record:
     t0 = time.perf_counter()
 
     suite = None
+    num_classes = None  # of the run's data, once made: the report's chance level of top-1
 
     def record(status: str, metrics: dict[str, float] | None = None, error: str = "") -> Record:
         return Record(spec, status, metrics or {}, error[-TRACEBACK_TAIL:],
                       {**provenance(device, started, time.perf_counter() - t0, spec),
                        **record_meta(spec.loss, spec.regularizer, spec.suite, spec.task, suite,
-                                     metrics)})
+                                     metrics, num_classes)})
 
     try:
         suite, task = resolve_task(spec)
         options = dict(spec.options)
         recipe = recipe_for(task, options)
         data = private_data(task.make_data(spec.seed), device)
+        num_classes = data.num_classes
         loss_card = LOSSES.card(spec.loss)
         embedding = loss_card.objective == "embedding"
         out_dim = task.embedding_size if embedding else data.num_classes

@@ -80,12 +80,10 @@ def import_timeout() -> float:
 def printable(text: str) -> str:
     """``text`` with every non-printable character (terminal escape sequences, bidi overrides,
     zero-width characters) written as a Python escape (``\\x1b``), so a plugin's string cannot
-    drive the terminal that shows it."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else
-                   (f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
-                   for ch in text)
+    drive the terminal that shows it (:func:`lossbench.text_safety.visible`)."""
+    from .text_safety import visible
+
+    return visible(text)
 
 
 def one_line(text: str, limit: int = REASON_LIMIT) -> str:

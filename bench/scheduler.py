@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .executors import DEFAULT_EXECUTOR, Executor, make_executor
-from .outputs import check_replaceable, prepare_results, temp_writer_pid
+from .outputs import check_replaceable, prepare_results
 from .progress import SweepProgress, stderr
 from .spec import RunSpec
 from .store import result_path, set_aside, stored_keys, stored_status, write_record
@@ -72,17 +72,17 @@ def pending(specs: Sequence[RunSpec], results_dir: str | Path, *, force: bool = 
 def remove_stale_temp_files(results_dir: str | Path) -> list[Path]:
     """Delete temporary result files left by a writer that died mid-write (``kill -9``).
 
-    :func:`~lossbench.store.write_record` writes ``.<key>.parquet.<pid>.<random>.tmp``
-    (:func:`lossbench.outputs.temp_path`) and renames it; a temp file whose writer process is
-    gone can never become a record. Files of live writers are left alone.
+    :func:`~lossbench.store.write_record` writes ``.<key>.parquet.<random>.<pid>.tmp``
+    (:func:`lossbench.all_or_nothing.temp_path`) and renames it; a temp file whose writer
+    process is gone can never become a record. Files of live writers are left alone.
     """
     results_dir = Path(results_dir)
     removed = []
     if not results_dir.is_dir():
         return removed
     for path in results_dir.glob(".*.tmp"):
-        pid = temp_writer_pid(path.name)
-        if pid is not None and _process_alive(pid):
+        pid_text = path.name[:-len(".tmp")].rsplit(".", 1)[-1]
+        if pid_text.isdigit() and _process_alive(int(pid_text)):
             continue
         path.unlink(missing_ok=True)
         removed.append(path)

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .all_or_nothing import temp_path
 from .digest import DIGEST_COLUMN, RecordContent, table_contents
 from .errors import LossbenchError
 from .ledger import VOUCHING_EVENTS, Ledger, append, entry, ledger_path, read_ledger
-from .outputs import temp_path
 from .spec import RunSpec, canonical_json
 
 if TYPE_CHECKING:  # the runner imports torch; these modules stay light
@@ -47,7 +47,8 @@ SPEC_COLUMNS = ("spec_key", "loss", "loss_version", "loss_hparams", "regularizer
                 "seed", "options", "harness_version")
 PROVENANCE_COLUMNS = ("lossbench_version", "harness_fingerprint", "loss_distribution",
                       "regularizer_distribution", "git_sha", "torch_version", "python_version",
-                      "device", "host", "started_at", "wall_seconds")
+                      "device", "host", "started_at", "wall_seconds", "machine_json",
+                      "machine_id")
 #: what the report needs of the run's entries and task (:mod:`lossbench.record_meta`): the
 #: leaderboard renders from the records alone
 META_COLUMNS = ("card_json", "task_json")
@@ -80,6 +81,8 @@ SCHEMA = pa.schema([
     ("host", pa.string()),
     ("started_at", pa.string()),
     ("wall_seconds", pa.float64()),
+    ("machine_json", pa.string()),  # canonical JSON: lossbench.machine.machine_info
+    ("machine_id", pa.string()),  # 12 hex of the fields that decide the floating-point path
     ("card_json", pa.string()),  # canonical JSON: {"loss": card, "regularizer": card | null}
     ("task_json", pa.string()),  # canonical JSON: headline, metric directions, findings, ...
     ("metric", pa.string()),  # null for a failed run without metrics
@@ -87,17 +90,21 @@ SCHEMA = pa.schema([
     (DIGEST_COLUMN, pa.string()),  # lossbench.digest.record_digest of the record (every row)
 ])
 
-#: Columns added after the first records were stored: a record without some of them (made
-#: before they existed) is still trusted, and reads back with nulls there.
-ADDED_COLUMNS = ("harness_fingerprint", "loss_distribution", "regularizer_distribution",
-                 DIGEST_COLUMN)
-LEGACY_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in ADDED_COLUMNS])
-
-
-def _known_schema(schema: pa.Schema) -> bool:
-    """Whether ``schema`` is :data:`SCHEMA`, or it without some of :data:`ADDED_COLUMNS`."""
-    return schema.equals(pa.schema([f for f in SCHEMA if f.name in schema.names
-                                    or f.name not in ADDED_COLUMNS]))
+#: Columns added after the first records were stored, oldest addition first: a record made
+#: before an addition (without its columns and every later one's) is still trusted, and reads
+#: back with nulls there.
+COLUMN_ADDITIONS = (
+    ("harness_fingerprint", "loss_distribution", "regularizer_distribution"),
+    ("machine_json", "machine_id"),  # records of harness 0.2.2 and earlier lack these
+    (DIGEST_COLUMN,),  # likewise (lossbench.digest)
+)
+ADDED_COLUMNS = tuple(c for added in COLUMN_ADDITIONS for c in added)
+#: The schemas of records made before each addition (the oldest first).
+EARLIER_SCHEMAS = tuple(
+    pa.schema([f for f in SCHEMA
+               if f.name not in {c for later in COLUMN_ADDITIONS[i:] for c in later}])
+    for i in range(len(COLUMN_ADDITIONS)))
+LEGACY_SCHEMA = EARLIER_SCHEMAS[0]
 
 PLOTS_DIR = "_plots"  # the leaderboard's plots, under the results folder ("_": not records)
 TUNING_DIR = "_tuning"  # tuning manifests (lossbench.tune), under the results folder
@@ -385,7 +392,7 @@ def record_file_problem(path: Path) -> str:
         schema = meta.schema.to_arrow_schema().remove_metadata()
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
         return f"not a readable Parquet file ({type(exc).__name__}: {exc})"
-    if not _known_schema(schema):
+    if not any(schema.equals(known) for known in (SCHEMA, *EARLIER_SCHEMAS)):
         missing = [n for n in SCHEMA.names if n not in schema.names]
         extra = [n for n in schema.names if n not in SCHEMA.names]
         what = (f"missing columns {', '.join(missing[:5])}" if missing else

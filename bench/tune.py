@@ -29,9 +29,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .all_or_nothing import temp_path
 from .errors import UsageError
+from .file_names import inside, slug
 from .metrics import metric_info
-from .outputs import temp_path
 from .plan import BASELINE_LOSS, DEFAULT_SEEDS, plan
 from .progress import stderr
 from .registry import LOSSES, NO_DEFAULT, REGULARIZERS, Card, resolve_hparams, search_space_problem
@@ -171,8 +172,8 @@ class TuningResult:
 def manifest_path(results_dir: str | Path, result: TuningResult) -> Path:
     s = result.base
     tag = hashlib.sha256(canonical_json(dict(s.options)).encode()).hexdigest()[:8]
-    name = f"{s.suite}__{s.task}__v{s.task_version}__{result.kind}__{result.entry}__{tag}.json"
-    return Path(results_dir) / TUNING_DIR / name
+    stem = slug(f"{s.suite}__{s.task}__v{s.task_version}__{result.kind}__{result.entry}__{tag}")
+    return inside(Path(results_dir) / TUNING_DIR, f"{stem}.json")  # no entry name is a path
 
 
 def write_manifest(results_dir: str | Path, result: TuningResult, seeds: Sequence[int]) -> Path:

@@ -251,6 +251,22 @@ PACKAGES: dict[str, dict] = {
 }
 
 
+#: Packages whose entries load and run but fail every run (not in :data:`PACKAGES`, whose healthy
+#: entries a default sweep must run without a failure): installed by ``install_all(root,
+#: FAILING)``.
+FAILING: dict[str, dict] = {
+    # a run's error is rich markup, terminal control sequences and a bidi override
+    "lossbench-raises-markup": {
+        "module": "raises_markup",
+        "entries": {"raises_markup": "raises_markup:Loss"},
+        "source": CE_LOSS.format(summary="Fails every run with a hostile error message.",
+                                 paper="", fidelity="exact").replace(
+            "        return F.cross_entropy(logits, targets)",
+            "        raise ValueError('closing tag [/red] at 0 [bold]\\x1b[2J\\u202egnp\\rover')"),
+    },
+}
+
+
 def _write_package(root: Path, dist: str, spec: dict) -> Path:
     pkg = root / dist
     (pkg / spec["module"]).mkdir(parents=True)
@@ -264,12 +280,12 @@ def _write_package(root: Path, dist: str, spec: dict) -> Path:
     return pkg
 
 
-def install_all(root: Path, *dists: str) -> Path:
-    """Build and install every package of :data:`PACKAGES` (or only ``dists``) into
+def install_all(root: Path, packages: dict[str, dict] | None = None) -> Path:
+    """Build and install every package of ``packages`` (default :data:`PACKAGES`) into
     ``root/site``."""
     site = root / "site"
-    pkgs = [_write_package(root / "src", dist, spec) for dist, spec in PACKAGES.items()
-            if not dists or dist in dists]
+    pkgs = [_write_package(root / "src", dist, spec)
+            for dist, spec in (PACKAGES if packages is None else packages).items()]
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                     "--no-build-isolation", "--no-index", "--target", str(site),
                     *map(str, pkgs)], check=True, capture_output=True, text=True)

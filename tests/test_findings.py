@@ -1,9 +1,12 @@
-"""Published findings (``Suite.findings``) and ``lossbench validate``.
+"""Findings a suite declares itself (``Suite.findings``), as a third-party suite may, and how
+``lossbench validate`` and the leaderboard show them beside the catalog's verdicts.
 
-A finding says "entry A beats entry B on a metric of a task" (or, for one entry, "metric X above
-metric Y"), with its source. ``validate`` judges it on the stored records: default recipe, card
-defaults, the task's current version, A and B paired by seed; the verdict comes from the 95 %
-t-interval of the signed difference.
+The built-in suites declare none: they are judged against the pre-registered catalog
+(tests/test_catalog.py, tests/test_validity.py). A finding says "entry A beats entry B on a
+metric of a task" (or, for one entry, "metric X above metric Y"), with its source.
+``validate`` judges it on the stored records: default recipe, card defaults, the task's current
+version, A and B paired by seed; the verdict comes from the 95 % t-interval of the signed
+difference.
 """
 
 from __future__ import annotations
@@ -75,19 +78,14 @@ CE = [0.050, 0.060, 0.055, 0.070, 0.065]
 
 # ---------------------------------------------------------------- declarations
 
-def test_every_builtin_suite_declares_valid_findings():
-    declared = fd.suite_findings(["standard", "imbalanced", "noisy", "ood", "metric_learning"])
-    ids = {f.id for s in declared for f in s.findings}
-    assert ids == {"gce-above-ce", "elr-above-ce", "ce-memorises", "ldam-drw-above-ce",
-                   "logit-adjustment-above-ce", "focal-calibrates", "logitnorm-near-ood",
-                   "logitnorm-far-ood", "ms-above-triplet"}
-    for s in declared:  # each judges an embedded task: what the findings are there to validate
-        info = suite_info(s.suite)
-        assert all(info.tasks[f.task].embedded for f in s.findings)
+def test_the_builtin_suites_declare_no_findings_of_their_own():
+    """They are judged against the pre-registered catalog (lossbench.catalog)."""
+    names = ["standard", "imbalanced", "noisy", "ood", "metric_learning"]
+    assert all(s.findings == () for s in fd.suite_findings(names))
 
 
-def test_the_cached_suite_metadata_carries_the_same_findings_as_the_suite():
-    assert suite_info("noisy").findings == SUITES.load("noisy").findings
+def test_the_cached_suite_metadata_carries_the_same_findings_as_the_suite(declaring):
+    assert suite_info("declaring").findings == SUITES.load("declaring").findings == DECLARED
 
 
 def test_an_unknown_loss_is_named_with_close_matches():
@@ -249,34 +247,62 @@ def test_without_a_declared_version_the_newest_stored_one_is_judged(tmp_path):
     assert (r.task_version, r.verdict, r.n) == ("10", "missing", 0)
 
 
+# ---------------------------------------------------------------- a suite that declares findings
+
+DECLARED = (
+    Finding(id="gce-above-ce", task="mnist1d-sym50", metric="top1_best_val", a=EntryRef("gce"),
+            b=EntryRef("cross_entropy"), source="Zhang & Sabuncu 2018",
+            published="87.13 vs 81.88", claim="GCE above CE under symmetric noise"),
+    Finding(id="elr-above-ce", task="mnist1d-sym50", metric="top1_best_val",
+            a=EntryRef("cross_entropy", "elr"), b=EntryRef("cross_entropy"),
+            source="Liu et al. 2020", published="ELR above CE", claim="ELR above CE"),
+    Finding(id="ce-memorises", task="mnist1d-sym50", metric="top1_best_val", metric_b="top1",
+            a=EntryRef("cross_entropy"), b=None, source="Arpit et al. 2017",
+            published="best above last", claim="CE memorises"),
+)
+
+
+@pytest.fixture
+def declaring():
+    """A suite like a third party's: the noisy suite's tasks, with findings of its own."""
+    import dataclasses
+
+    SUITES.register("declaring", lambda: dataclasses.replace(
+        SUITES.load("noisy"), name="declaring", findings=DECLARED))
+    yield "declaring"
+    SUITES.refresh()
+
+
 # ---------------------------------------------------------------- CLI, API, leaderboard
 
 def _noisy_records(results, gce_delta: float) -> None:
-    version = suite_info("noisy").tasks["mnist1d-sym50"].version
+    version = suite_info("declaring").tasks["mnist1d-sym50"].version
     ce = {s: {"top1_best_val": 0.50 + s / 100, "top1": 0.40 + s / 200} for s in SEEDS}
     gce = {s: {"top1_best_val": v["top1_best_val"] + gce_delta + s / 1000, "top1": 0.5}
            for s, v in ce.items()}
-    store(results, "cross_entropy", ce, suite="noisy", task="mnist1d-sym50", version=version)
-    store(results, "gce", gce, suite="noisy", task="mnist1d-sym50", version=version)
+    store(results, "cross_entropy", ce, suite="declaring", task="mnist1d-sym50",
+          version=version)
+    store(results, "gce", gce, suite="declaring", task="mnist1d-sym50", version=version)
 
 
-def test_cli_validate_prints_the_table_and_exits_1_when_a_finding_is_inverted(tmp_path,
-                                                                                capsys):
+def test_cli_validate_prints_the_table_and_exits_1_when_a_finding_is_inverted(tmp_path, capsys,
+                                                                                declaring):
     _noisy_records(tmp_path, gce_delta=-0.05)
-    assert main(["validate", "--results", str(tmp_path), "--suite", "noisy"]) == 1
+    assert main(["validate", "--results", str(tmp_path), "--suite", "declaring"]) == 1
     out = capsys.readouterr().out
+    assert "Findings declared by the suites themselves" in out
     line = next(x for x in out.splitlines() if x.startswith("gce-above-ce"))
     assert "gce vs cross_entropy" in line and " 5 " in line and "inverted" in line
     assert "-0.0480 ± 0.0020" in line and "Zhang & Sabuncu 2018" in line
     assert "1 of 3 published findings reproduced (1 inverted, 1 missing)." in out
-    assert (f"elr-above-ce: lossbench run --suite noisy --task mnist1d-sym50 --loss "
+    assert (f"elr-above-ce: lossbench run --suite declaring --task mnist1d-sym50 --loss "
             f"cross_entropy --regularizer elr --seeds 5 --results {tmp_path}") in out
 
 
-def test_cli_validate_exits_0_when_nothing_is_inverted(tmp_path, capsys):
+def test_cli_validate_exits_0_when_nothing_is_inverted(tmp_path, capsys, declaring):
     _noisy_records(tmp_path, gce_delta=+0.05)
-    assert main(["validate", "--results", str(tmp_path), "--suite", "noisy", "--json"]) == 0
-    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert main(["validate", "--results", str(tmp_path), "--suite", "declaring", "--json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["suite_findings"]}
     assert rows["gce-above-ce"]["verdict"] == "reproduced"
     assert rows["ce-memorises"]["verdict"] == "reproduced"
     assert rows["elr-above-ce"]["verdict"] == "missing" and rows["elr-above-ce"]["diff"] is None
@@ -293,12 +319,11 @@ def test_cli_validate_refuses_fewer_than_two_seeds_with_exit_2(capsys):
     assert exc.value.code == 2 and "expected an integer >= 2" in capsys.readouterr().err
 
 
-def test_the_api_returns_one_row_per_finding(tmp_path):
+def test_the_suites_own_findings_are_judged_by_findings_validate(tmp_path, declaring):
     _noisy_records(tmp_path, gce_delta=+0.05)
-    df = lossbench.validate(tmp_path, suites=["noisy"])
-    assert list(df.columns) == list(fd.RESULT_COLUMNS)
-    assert list(df["id"]) == ["gce-above-ce", "elr-above-ce", "ce-memorises"]
-    assert list(df["verdict"]) == ["reproduced", "missing", "reproduced"]
+    results = fd.validate(str(tmp_path), ["declaring"])
+    assert [r.finding.id for r in results] == ["gce-above-ce", "elr-above-ce", "ce-memorises"]
+    assert [r.verdict for r in results] == ["reproduced", "missing", "reproduced"]
 
 
 def test_run_and_validate_default_to_five_seeds():
@@ -309,17 +334,22 @@ def test_run_and_validate_default_to_five_seeds():
     assert build_parser().parse_args(["validate"]).min_seeds == 5
 
 
-def test_the_leaderboard_opens_with_the_findings(tmp_path):
+def test_the_leaderboard_shows_a_suites_own_findings_after_the_catalog(tmp_path, declaring):
     _noisy_records(tmp_path, gce_delta=+0.05)
     text = report.render(tmp_path, None, "p")
-    title = "## Do the embedded suites agree with the literature?"
-    assert text.index(title) < text.index("## Provenance")
+    catalog = "## Do the embedded suites agree with the literature?"
+    title = "### Findings declared by the suites themselves"
+    assert text.index(catalog) < text.index(title) < text.index("## Provenance")
     section = text[text.index(title):text.index("## Provenance")]
-    # the records are of the noisy suite only: its three declared findings are judged
     assert "**2 of 3 published findings reproduced (1 missing).**" in section
     line = next(x for x in section.splitlines() if "gce vs cross_entropy" in x)
     assert line.startswith("| reproduced") and "+0.0520 ± 0.0020" in line
     assert "| 5 " in line and "Zhang &amp; Sabuncu 2018" in line  # & is an HTML entity
+
+
+def test_without_declared_findings_the_leaderboard_has_no_such_section(tmp_path):
+    store(tmp_path, "cross_entropy", ece(CE))
+    assert fd.leaderboard_section(load_results(tmp_path)) == ""
 
 
 def test_markdown_cells_escape_pipes_and_line_breaks():

@@ -189,3 +189,74 @@ def test_a_card_reads_the_objective_and_the_name_it_had_before_harness_0_2():
     for target in (New, Legacy):
         card = card_from_target(target, "x", "loss", "pkg 1", "m:x")
         assert (card.kind, card.objective) == ("loss", "embedding")
+
+
+def _alias_card(name: str, alias_of, kind: str = "loss") -> reg.Card:
+    return reg.Card(name=name, kind=kind, version="1", origin="pkg 1", target="m:x",
+                    alias_of=alias_of)
+
+
+def test_balanced_softmax_is_declared_an_alias_of_logit_adjustment():
+    card = reg.LOSSES.card("balanced_softmax")
+    assert card.alias_of == "logit_adjustment"
+    assert reg.LOSSES.card("logit_adjustment").alias_of is None
+    assert reg.Card.from_dict(card.to_dict()) == card  # records carry it (card_json)
+
+
+def test_a_card_without_alias_of_reads_as_none():
+    class Plain:
+        pass
+
+    assert reg.card_from_target(Plain, "p", "loss", "pkg 1", "m:p").alias_of is None
+
+
+def test_an_alias_naming_another_loss_is_valid():
+    assert reg.card_problems(_alias_card("my_ce", "cross_entropy")) == []
+
+
+def test_an_alias_of_itself_is_refused():
+    assert any("names the entry itself ('focal')" in p
+               for p in reg.card_problems(_alias_card("focal", "focal")))
+
+
+def test_an_alias_of_an_unknown_entry_names_the_value_and_the_valid_names():
+    problems = reg.card_problems(_alias_card("mine", "logit_adjustmnt"))
+    assert len(problems) == 1
+    assert "'logit_adjustmnt'" in problems[0] and "not another registered loss" in problems[0]
+    assert "logit_adjustment" in problems[0] and "cross_entropy" in problems[0]
+
+
+def test_an_alias_must_name_an_entry_of_its_own_kind():
+    problems = reg.card_problems(_alias_card("my_reg", "cross_entropy", kind="regularizer"))
+    assert any("'cross_entropy', which is not another registered regularizer" in p
+               for p in problems)
+
+
+def test_an_alias_of_an_alias_is_refused_naming_the_entry_to_use():
+    problems = reg.card_problems(_alias_card("mine", "balanced_softmax"))
+    assert any("itself an alias of 'logit_adjustment': name 'logit_adjustment'" in p
+               for p in problems)
+
+
+def test_aliases_that_name_each_other_are_both_invalid(fake_registry, monkeypatch):
+    registry, found = fake_registry
+    monkeypatch.setitem(reg.REGISTRIES, "loss", registry)
+
+    class A:
+        alias_of = "b"
+
+    class B:
+        alias_of = "a"
+
+    found += [entry("a", "m:A", loader=lambda: A), entry("b", "m:B", loader=lambda: B)]
+    for name in ("a", "b"):
+        with pytest.raises(EntryLoadError, match="alias"):
+            registry.card(name)
+
+
+def test_an_ill_typed_alias_is_refused():
+    class Bad:
+        alias_of = ["cross_entropy"]
+
+    with pytest.raises(EntryLoadError, match="alias_of must be a string, got list"):
+        reg.card_from_target(Bad, "bad", "loss", "pkg 1", "m:Bad")

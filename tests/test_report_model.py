@@ -37,6 +37,12 @@ def test_primary_metrics_mean_what_readers_expect(headline, measured, expected):
     assert M.choose_metrics(headline, measured) == expected
 
 
+def test_ece_after_temperature_scaling_sits_beside_ece():
+    measured = {"top1", "nll", "ece", "ece_ts", "smooth_ece"}
+    assert M.choose_metrics(["top1", "nll", "ece"], measured) == \
+        ["top1", "nll", "ece", "ece_ts", "smooth_ece"]
+
+
 def test_a_suite_compares_its_tasks_on_its_own_first_headline_metric():
     """An OOD task listing its ID top-1 first is still ranked on near-OOD AUROC, the suite's."""
     measured = {"top1", "near_auroc_msp", "far_auroc_msp"}
@@ -69,3 +75,12 @@ def test_harness_fingerprints_are_checked_when_the_records_have_them():
     assert M.mixed(runs) == []  # no harness_fingerprint column: nothing to check
     runs["harness_fingerprint"] = ["f1", "f2"]
     assert M.mixed(runs) == ["2 harness fingerprints (f1, f2)"]
+
+
+def test_records_of_two_machines_with_one_device_string_are_flagged():
+    runs = pd.DataFrame({"git_sha": ["a", "a", "a"], "device": ["cpu:x86_64 AVX512 x1"] * 3,
+                         "task_version": ["1"] * 3,
+                         "machine_id": ["0123456789ab", "ba9876543210", None]})
+    assert M.mixed(runs) == ["2 machines (0123456789ab, ba9876543210)"]
+    runs["machine_id"] = ["0123456789ab", "0123456789ab", None]  # None: a record made before
+    assert M.mixed(runs) == []

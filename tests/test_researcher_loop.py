@@ -175,6 +175,12 @@ def test_show_prints_the_paper_with_its_link_and_the_defaults(tmp_path):
     assert "gamma=2.0" in out.stdout and f"no stored runs in {tmp_path}" in out.stdout
 
 
+def test_show_names_the_entry_an_alias_duplicates(tmp_path):
+    out = run_cli("show", "balanced_softmax", "--results", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "alias of" in out.stdout and "logit_adjustment (the same function" in out.stdout
+
+
 def test_show_json_gives_the_card_for_scripts(tmp_path):
     import json
 

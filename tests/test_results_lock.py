@@ -10,9 +10,9 @@ import time
 
 import pytest
 
+from lossbench.all_or_nothing import temp_path
 from lossbench.integrity import verify
 from lossbench.ledger import read_ledger
-from lossbench.outputs import temp_path, temp_writer_pid
 from lossbench.results_lock import LOCK_FILE, ResultsBusyError, locked
 from lossbench.scheduler import remove_stale_temp_files
 
@@ -84,19 +84,10 @@ def test_a_child_forked_while_the_lock_is_held_does_not_hold_it(tmp_path):
         os.waitpid(pid, 0)
 
 
-def test_temporary_names_are_unique_and_name_their_writer(tmp_path):
-    target = tmp_path / "x.png"
-    names = {temp_path(target).name for _ in range(100)}
-    assert len(names) == 100
-    assert {temp_writer_pid(n) for n in names} == {os.getpid()}
-    assert temp_writer_pid(".k.parquet.4242.tmp") == 4242  # the older form
-    assert temp_writer_pid(".k.parquet.tmp") is None
-
-
 def test_a_dead_writers_temporary_file_is_removed_and_a_live_ones_kept(tmp_path):
     live = temp_path(tmp_path / "a.parquet")
     live.write_bytes(b"x")
-    dead = tmp_path / ".b.parquet.999999.0badf00d.tmp"  # no such process
+    dead = tmp_path / ".b.parquet.0badf00d.99999999.tmp"  # no such process
     dead.write_bytes(b"x")
     assert remove_stale_temp_files(tmp_path) == [dead] and live.exists()
 

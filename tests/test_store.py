@@ -132,6 +132,28 @@ def test_a_record_made_before_the_provenance_columns_were_added_is_still_read(tm
     assert row["top1"] == 0.9 and all(is_missing(row[c]) for c in ADDED_COLUMNS)
 
 
+def test_a_record_made_before_the_machine_columns_were_added_is_still_read(tmp_path):
+    from lossbench.store import COLUMN_ADDITIONS, is_missing, record_table
+
+    made = record()
+    made.provenance["harness_fingerprint"] = "f" * 16
+    old = record_table(made).drop_columns(list(COLUMN_ADDITIONS[-1]))  # machine_json, _id
+    pq.write_table(old, result_path(tmp_path, made.spec.key))
+    assert untrusted_files(tmp_path) == []
+    row = load_results(tmp_path).iloc[0]
+    assert row["top1"] == 0.9 and row["harness_fingerprint"] == "f" * 16
+    assert is_missing(row["machine_json"]) and is_missing(row["machine_id"])
+
+
+def test_a_record_missing_a_newer_column_but_not_an_older_one_is_foreign(tmp_path):
+    from lossbench.store import record_table
+
+    table = record_table(record())
+    pq.write_table(table.drop_columns(["harness_fingerprint"]),
+                   result_path(tmp_path, record().spec.key))
+    assert "missing columns harness_fingerprint" in untrusted_files(tmp_path)[0][1]
+
+
 @pytest.mark.parametrize("wide", [True, False])
 def test_a_stored_row_rebuilds_its_spec_with_or_without_a_regularizer(tmp_path, wide):
     from lossbench.store import spec_of

@@ -198,3 +198,15 @@ def test_a_last_epoch_task_records_no_selected_epoch():
                              options={"epochs": 1}))
     assert record.status == "ok", record.error
     assert "best_epoch" not in record.metrics
+
+
+def test_a_record_states_the_number_of_classes_its_model_was_trained_on():
+    """The report's chance level of top-1 (an entry that failed to train) reads it."""
+    import json
+
+    t = SUITES.load("ood").task("mnist1d-ood")
+    record = execute(RunSpec("cross_entropy", "1", "ood", "mnist1d-ood", t.version, 0,
+                             options={"epochs": 1}))
+    assert record.status == "ok", record.error
+    assert json.loads(record.provenance["task_json"])["num_classes"] == \
+        t.make_data(0).num_classes == 6

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..freshness import plots_link, stamp
-from ..outputs import temp_path
+from ..file_names import inside, slug
+from ..freshness import pages_dir, pages_on_disk, plots_link, stamp
 from ..store import PLOTS_DIR, untrusted_files
 from . import model
 from .markdown import HEADER, md_text, options_tag
 from .model import Config, Model
+from .validity import split_confirmation
 
 __all__ = ["HEADER", "Config", "Model", "build_model", "is_fresh", "md_text", "pages_dir",
            "plots_link", "render", "render_pages", "write", "write_site"]
@@ -34,15 +35,23 @@ def build_model(results_dir: str | Path = "results") -> Model:
 
     untrusted = [(Path(p).name, reason) for p, reason in untrusted_files(results_dir)]
     runs = load_runs(results_dir, {name for name, _ in untrusted})
-    return model.build(runs, load_manifests(results_dir), untrusted,
-                       verify(results_dir).board_line())
+    board, _ = split_confirmation(runs, _catalog())
+    m = model.build(board, load_manifests(results_dir), untrusted,
+                    verify(results_dir).board_line())
+    m.all_runs = runs
+    return m
 
 
-def pages_dir(out: str | Path) -> Path:
-    """Where the detail pages of the summary ``out`` go: a folder named like it without its
-    suffix (``leaderboard.md`` -> ``leaderboard/``)."""
-    out = Path(out)
-    return out.with_name(out.stem)
+def _catalog():
+    """The shipped findings catalog; when it cannot be read the board keeps every seed (and its
+    validity section says why the catalog was not judged)."""
+    from ..catalog import load_catalog
+    from ..errors import UsageError
+
+    try:
+        return load_catalog()
+    except UsageError:
+        return None
 
 
 def _plot_jobs(m: Model) -> dict[str, list]:
@@ -64,19 +73,25 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     the summary refers to the plot folder (default: relative from ``out``)."""
     from ..findings import leaderboard_section
     from . import markdown
+    from .validity import sections
 
     out = Path(out)
     m = m if m is not None else build_model(results_dir)
     link = (link if link is not None else plots_link(results_dir, out)).rstrip("/")
     pages = pages_dir(out)
-    findings = leaderboard_section(m.runs) if not m.runs.empty else ""
-    texts = {out: markdown.render_summary(m, stamp(results_dir, link), pages.name, findings)}
+    every_seed = m.runs if m.all_runs is None else m.all_runs
+    validity, caveats = sections(every_seed) if not every_seed.empty else ("", {})
+    # findings declared by the suites themselves (third-party suites; '' when none declares any)
+    findings = validity + (leaderboard_section(m.runs) if not m.runs.empty else "")
     jobs = _plot_jobs(m)
     page_link = plots_link(results_dir, pages / "x.md")
+    detail: dict[Path, str] = {}
     for suite in sorted({b.suite for s in m.sections for b in s.boards}):
         listed = {k: [(t, n) for t, n, _ in v] for k, v in jobs.items()}
-        texts[pages / f"{suite}.md"] = markdown.render_suite(
-            m, suite, page_link, listed, f"../{out.name}")
+        detail[inside(pages, f"{slug(suite)}.md")] = markdown.render_suite(
+            m, suite, page_link, listed, f"../{out.name}", caveats.get(suite, ""))
+    summary_stamp = stamp(results_dir, link, {p.name: t for p, t in detail.items()})
+    texts = {out: markdown.render_summary(m, summary_stamp, pages.name, findings), **detail}
     if plots_dir is not None:
         draw_plots([j for v in jobs.values() for j in v], Path(plots_dir), results_dir)
     return texts
@@ -126,40 +141,70 @@ def render(results_dir: str | Path = "results", plots_dir: str | Path | None = N
     return texts[Path("leaderboard.md")]
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def write(results_dir: str | Path = "results", out: str | Path = "leaderboard.md",
           plots: bool = True, html: str | Path | None = None) -> Path:
     """Regenerate ``out``, its detail pages (``pages_dir(out)``) and, with ``plots``, the plots
     under ``<results_dir>/_plots``; with ``html``, also the static site in that folder (one
-    model, the plots drawn once)."""
+    model, the plots drawn once).
+
+    All-or-nothing (:mod:`lossbench.all_or_nothing`): the site and the detail-page folder are
+    each built whole beside their target and swapped in; the summary, whose stamp certifies the
+    detail pages, is written last. A writer killed or failing halfway leaves the previous
+    outputs as they were."""
+    from ..all_or_nothing import replace_folder, write_text
+
     out = Path(out)
-    plots_dir = Path(results_dir) / PLOTS_DIR if plots else None
-    m = build_model(results_dir)
+    pages = pages_dir(out)
+    check_pages_folder(pages)
     if html is not None:
         from . import site
 
-        site_dir = Path(html)
-        texts = render_pages(results_dir, out, plots_dir, m=m)
-        site.write(m, results_dir, site_dir, plots_dir)
-    else:
-        texts = render_pages(results_dir, out, plots_dir, m=m)
-    for path, text in texts.items():
-        _write_text(path, text)
+        site.check_folder(Path(html))
+    plots_dir = Path(results_dir) / PLOTS_DIR if plots else None
+    m = build_model(results_dir)
+    texts = render_pages(results_dir, out, plots_dir, m=m)
+    if html is not None:
+        from . import site
+
+        site.write(m, results_dir, Path(html), plots_dir)
+    detail = {path: text for path, text in texts.items() if path != out}
+
+    def build(folder: Path) -> None:
+        for path, text in detail.items():
+            inside(folder, path.name).write_text(text, encoding="utf-8")
+
+    if detail or pages.exists():
+        replace_folder(pages, build)
+    write_text(out, texts[out])
     return out
 
 
+def check_pages_folder(pages: Path) -> None:
+    """The detail-page folder is replaced whole: refuse (UsageError) one holding anything but
+    markdown files, which the swap would delete."""
+    from ..errors import UsageError
+
+    if pages.is_symlink() or (pages.exists() and not pages.is_dir()):
+        raise UsageError(f"the detail pages go to {str(pages)!r}, which is not a folder; move "
+                         f"it away or choose another --out")
+    if pages.is_dir():
+        for path in pages.iterdir():
+            leftover = path.name.startswith(".") and path.name.endswith(".tmp")
+            if not (path.is_file() and (path.suffix == ".md" or leftover)):
+                raise UsageError(f"the detail-page folder {str(pages)!r} holds {path.name!r}, "
+                                 f"which is not a detail page; it is rebuilt whole, so move that "
+                                 f"away first")
+
+
 def is_fresh(results_dir: str | Path = "results", out: str | Path = "leaderboard.md") -> bool:
-    """Whether ``out`` and its detail pages exist and equal what ``results_dir`` renders."""
-    for path, text in render_pages(results_dir, out).items():
+    """Whether ``out`` and its detail pages exist and equal what ``results_dir`` renders, and
+    the detail-page folder holds nothing else."""
+    texts = render_pages(results_dir, out)
+    for path, text in texts.items():
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             return False
-    return True
+    expected = {path.name for path in texts if path != Path(out)}
+    return set(pages_on_disk(out)) == expected
 
 
 def write_site(results_dir: str | Path, folder: str | Path) -> Path:

@@ -26,11 +26,14 @@ import pandas as pd
 
 from .. import aggregate as agg
 from ..store import RUN_COLUMNS, is_missing, version_key
+from .stability import Flag
+from .stability import flags as training_flags
 
 CONFIDENCE = 0.95
 MIN_SEEDS = 3
 BASELINE_LOSS = "cross_entropy"
-CALIBRATION_METRICS = ("ece", "smooth_ece", "nll")
+#: calibration columns of the task tables; ``ece_ts`` (after temperature scaling) beside ``ece``
+CALIBRATION_METRICS = ("ece", "ece_ts", "smooth_ece", "nll")
 COST_METRICS = ("loss_cost_ratio",)
 RELIABILITY_PREFIX = "reliability/"
 #: metrics a reader expects as a suite's primary score when the task lists them among its
@@ -41,7 +44,8 @@ LOCAL_VERSION_TAG = "+local."  # lossbench.registry.LOCAL_VERSION_TAG (not impor
 STATUSES = ("ok", "error", "diverged", "timeout", "oom", "crashed")
 #: provenance columns whose mixing inside one table is flagged
 MIX_COLUMNS = (("git_sha", "git SHAs"), ("device", "devices"), ("task_version", "task versions"),
-               ("harness_fingerprint", "harness fingerprints"))
+               ("harness_fingerprint", "harness fingerprints"),
+               ("machine_id", "machines"))
 
 
 # ---------------------------------------------------------------- stored metadata
@@ -191,6 +195,8 @@ class Config:
     #: the runs' columns as arrays (:func:`column_arrays`): what the statistics read, without
     #: indexing the wide frame once per configuration and metric
     arrays: dict[str, np.ndarray] | None = None
+    #: the cards of the declared aliases merged into this row (:mod:`.aliases`)
+    alias_cards: list[dict[str, dict]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.arrays is None:
@@ -373,6 +379,9 @@ class TaskBoard:
     meta: dict[str, Any]  # the stored task metadata
     headline: list[str]
     runs: pd.DataFrame  # every run of the task (any status)
+    #: config key -> its flag, for configurations that are unstable or failed to train: their
+    #: cells are NaN (no mean, no tie group, no rank), the tables show the flag (.stability)
+    flags: dict[str, Flag] = field(default_factory=dict)
 
     @property
     def primary(self) -> str:
@@ -468,14 +477,18 @@ def build_task(suite: str, task: str, version: str, runs: pd.DataFrame,
     metrics = choose_metrics(headline, measured, suite_headline) or \
         sorted(m for m in measured if not m.startswith(RELIABILITY_PREFIX))[:1] or headline[:1]
     configs, hidden = build_configs(runs, tuning)
+    from .aliases import alias_merges, merge_alias_configs
+
+    configs = merge_alias_configs(configs, alias_merges(runs))
+    flagged = training_flags(runs, headline)
     cells = {}
     for c in configs:
         for m in metrics:
-            cells[(c.key, m)] = agg.mean_ci(c.values(m), CONFIDENCE) if len(c.values(m)) \
-                else (math.nan, math.nan)
+            cells[(c.key, m)] = agg.mean_ci(c.values(m), CONFIDENCE) \
+                if len(c.values(m)) and c.key not in flagged else (math.nan, math.nan)
     directions = {k: bool(v) for k, v in (meta.get("higher_is_better") or {}).items()}
     return TaskBoard(suite, task, version, metrics, configs, hidden, cells, directions, meta,
-                     headline, runs)
+                     headline, runs, {c.key: flagged[c.key] for c in configs if c.key in flagged})
 
 
 def best_marks(board: TaskBoard) -> set[tuple[str, str]]:
@@ -577,6 +590,8 @@ class Aggregate:
     rows: list[AggregateRow]
     excluded: dict[str, list[str]]  # agg key -> missing tasks
     dropped_versions: list[str]
+    #: agg key -> "task: flag" where it is unstable or failed to train (not aggregated)
+    flagged: dict[str, list[str]] = field(default_factory=dict)
 
 
 def newest_boards(boards: list[TaskBoard]) -> tuple[list[TaskBoard], list[str]]:
@@ -602,12 +617,17 @@ def build_aggregate(boards: list[TaskBoard]) -> Aggregate | None:
     per_entry: dict[str, dict[str, np.ndarray]] = {}
     labels: dict[str, str] = {}
     baselines: dict[str, np.ndarray] = {}
+    flagged: dict[str, list[str]] = {}
     for b, tname in zip(chosen, names, strict=True):
         m = b.primary
         base = b.baseline()
         base_values = list(base.by_seed(m).values())
         base_mean = float(np.mean(base_values)) if base_values else math.nan
         for c in b.configs:
+            if c.key in b.flags:  # a mean of trained and failed seeds is not a score
+                for key in c.aggregate_keys:
+                    flagged.setdefault(key, []).append(f"{tname}: {b.flags[c.key].text}")
+                continue
             values = [v for _, v in sorted(c.by_seed(m).items())]
             if not values:
                 continue
@@ -622,6 +642,8 @@ def build_aggregate(boards: list[TaskBoard]) -> Aggregate | None:
     base_matrix = _matrix(baselines, names)
     for name in sorted(per_entry):
         missing = [t for t in names if t not in per_entry[name]]
+        if name in flagged:
+            continue
         if missing:
             excluded[name] = missing
             continue
@@ -634,7 +656,7 @@ def build_aggregate(boards: list[TaskBoard]) -> Aggregate | None:
         rows.append(AggregateRow(name, labels[name], len(names), x.shape[0],
                                  agg.iqm_interval(x, CONFIDENCE), float(np.mean(x)), poi, x))
     rows.sort(key=lambda r: (-r.iqm[0], r.name))
-    return Aggregate(names, rows, excluded, dropped)
+    return Aggregate(names, rows, excluded, dropped, flagged)
 
 
 def _matrix(by_task: Mapping[str, np.ndarray], names: list[str]) -> np.ndarray | None:
@@ -663,6 +685,10 @@ class EntrySummary:
     counts: dict[str, tuple[int, int, int]]  # suite -> better, tie, worse vs CE (tasks)
     groups: dict[str, int] = field(default_factory=dict)  # column -> tie group
     unpublished: bool = False  # a module:attr target run without packaging
+    alias_cards: list[dict[str, dict]] = field(default_factory=list)  # merged aliases' cards
+    #: column -> flag text where its configuration on a task of that column is unstable or
+    #: failed to train (the cell shows it instead of an IQM, and takes no tie group)
+    flags: dict[str, str] = field(default_factory=dict)
 
     @property
     def order(self) -> float:
@@ -718,6 +744,17 @@ def entry_aggregate(boards: list[TaskBoard], entry: str) -> AggregateRow | None:
                         float(np.mean(x)), poi, x)
 
 
+def entry_flags(boards: list[TaskBoard], entry: str) -> list[str]:
+    """``"suite/task: flag"`` for each of the ``boards`` (newest versions) where ``entry``'s best
+    validated configuration is unstable or failed to train."""
+    out = []
+    for b in newest_boards(boards)[0]:
+        c = best_validated(b.configs, entry)
+        if c is not None and c.key in b.flags:
+            out.append(f"{b.suite}/{b.task}: {b.flags[c.key].text}")
+    return out
+
+
 def build_summary(boards: list[TaskBoard]) -> Summary:
     suites = sorted({b.suite for b in boards})
     newest, _ = newest_boards(boards)
@@ -728,19 +765,26 @@ def build_summary(boards: list[TaskBoard]) -> Summary:
     rows = []
     for entry in sorted(entries):
         first = entries[entry]
-        cells = {"own": entry_aggregate(boards, entry)}
+        flagged = {}
+        for col, col_boards in [("own", boards), *((s, [b for b in boards if b.suite == s])
+                                                    for s in suites)]:
+            found = entry_flags(col_boards, entry)
+            if found:
+                flagged[col] = "; ".join(found) if col == "own" or len(found) > 1 else \
+                    found[0].partition(": ")[2] + f" on {found[0].partition(': ')[0]}"
+        cells = {"own": None if "own" in flagged else entry_aggregate(boards, entry)}
         tuned = False
         counts = {}
         for s in suites:
             suite_boards = [b for b in boards if b.suite == s]
-            cells[s] = entry_aggregate(suite_boards, entry)
+            cells[s] = None if s in flagged else entry_aggregate(suite_boards, entry)
             b_c_w = [0, 0, 0]
             for b in newest_boards(suite_boards)[0]:
                 base, c = b.baseline(), best_validated(b.configs, entry)
                 if c is None:
                     continue
                 tuned |= c.tuned
-                if base is None or c.key == base.key:
+                if base is None or c.key == base.key or c.key in b.flags:
                     continue
                 v = paired(b, c, base, b.primary)
                 b_c_w[("better", "tie", "worse").index(v.verdict)] += 1
@@ -752,7 +796,8 @@ def build_summary(boards: list[TaskBoard]) -> Summary:
         rows.append(EntrySummary(entry, first.cards, kind, fidelity, tuned, cells, counts,
                                  unpublished=any(unpublished(first.first.get(n),
                                                              first.first.get(f"{n}_version"))
-                                                 for n in ("loss", "regularizer"))))
+                                                 for n in ("loss", "regularizer")),
+                                 alias_cards=first.alias_cards, flags=flagged))
     for col in ["own", *suites]:
         groups = _interval_groups([(r.entry, r.cells[col].iqm) for r in rows
                                    if r.cells.get(col) is not None])
@@ -822,6 +867,8 @@ class Model:
     summary: Summary | None  # of the summarised section
     untrusted: list[tuple[str, str]]  # (file name, reason)
     store_check: str = ""  # whether the records verified (lossbench.integrity.Verification)
+    #: every trusted record, confirmation seeds included (``runs`` holds the board's seeds)
+    all_runs: pd.DataFrame | None = None
 
     @property
     def default(self) -> Section | None:

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..outputs import temp_path
+from ..all_or_nothing import remove_leftovers, temp_path
+from ..file_names import inside, slug
+from ..text_safety import visible
 from . import model as M
 
 LABELLED = 3  # points labelled in a scatter plot: the best few of each task on its primary metric
@@ -96,12 +98,18 @@ def has_bins(c: M.Config, prefix: str = M.RELIABILITY_PREFIX) -> bool:
 # ---------------------------------------------------------------- the figures
 
 def save(fig, path: Path) -> None:
+    """Write ``fig`` to ``path`` through a temporary file of this process (two processes drawing
+    the same plot never write the same temporary file), renamed into place."""
     plt = pyplot()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
-    fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight",
+                    metadata={"Software": None})
+        tmp.replace(path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
 
 
 def reliability_panel(ax, frac: np.ndarray, conf: np.ndarray, acc: np.ndarray,
@@ -144,13 +152,15 @@ def reliability_figure(board: M.TaskBoard, prefix: str = M.RELIABILITY_PREFIX, c
             ax.set_yticklabels([])
         if i < len(panels) - cols:
             ax.set_xticklabels([])
-    fig.suptitle(f"{board.name}: reliability (pooled seeds; x confidence, y accuracy)",
+    fig.suptitle(f"{visible(board.name)}: reliability (pooled seeds; x confidence, y accuracy)",
                  fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig
 
 
 def _short(text: str, n: int) -> str:
+    """A label from a record, control and bidi characters shown visibly, cut to ``n``."""
+    text = visible(text)
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
@@ -167,15 +177,15 @@ def accuracy_ece_figure(boards: list[M.TaskBoard]):
             xerr = np.array(clipped_errors(xm, xh, "ece")).reshape(2, 1)
             yerr = np.array(clipped_errors(ym, yh, b.primary)).reshape(2, 1)
             ax.errorbar(xm, ym, xerr=xerr, yerr=yerr, fmt="o", ms=4, capsize=2, alpha=0.75,
-                        color=colour, label=b.task if rank == 0 else None)
+                        color=colour, label=_short(b.task, 60) if rank == 0 else None)
             if rank < LABELLED:
                 ax.annotate(_short(c.label, 22), (xm, ym), fontsize=7, xytext=(4, 3),
                             textcoords="offset points", color=colour)
     primary = boards[0].primary
     ax.set_xlabel("ECE ↓")
     ax.set_ylabel(f"{primary} {M.arrow(primary, boards[0].directions)}")
-    ax.set_title(f"{boards[0].suite}: {primary} vs ECE (labels: best {LABELLED} per task)",
-                 fontsize=10)
+    ax.set_title(f"{visible(boards[0].suite)}: {primary} vs ECE (labels: best {LABELLED} per "
+                 f"task)", fontsize=10)
     ax.legend(fontsize=8, loc="best", title="task", title_fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -193,7 +203,7 @@ def iqm_figure(aggregate: M.Aggregate, title: str):
     ax.axvline(1.0, color="k", lw=0.8, ls="--")
     ax.set_yticks(y, [_short(r.name, 40) for r in rows], fontsize=8)
     ax.set_xlabel("IQM of CE-normalised score (1 = cross-entropy), 95 % bootstrap CI")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(visible(title), fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
@@ -205,8 +215,9 @@ Job = Callable[[], object]
 
 
 def plot_name(kind: str, *parts: str) -> str:
-    safe = "__".join(p.replace("/", "-").replace(" ", "") for p in (kind, *parts) if p)
-    return f"{safe}.png"
+    """The file name of a plot: its kind and the suite, task, version and options it shows,
+    joined by ``__``, made a file name by :func:`lossbench.file_names.slug`."""
+    return f"{slug('__'.join(p for p in (kind, *parts) if p))}.png"
 
 
 def suite_jobs(section: M.Section, suite: str, tag: str,
@@ -238,7 +249,8 @@ def draw(jobs: list[tuple[str, str, Job]], folder: Path) -> list[Path]:
     """Draw ``jobs`` into ``folder``; returns the paths written."""
     written = []
     for _, name, make in jobs:
-        path = folder / name
+        path = inside(folder, name)
+        remove_leftovers(path)  # a killed drawer's temporary file
         save(make(), path)
         written.append(path)
     return written

@@ -11,12 +11,13 @@ served by GitHub Pages works the same. Every string from a record is escaped.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import shutil
 from pathlib import Path
 
+from ..file_names import inside, slug
+from ..text_safety import for_html
 from . import markdown as md
 from . import model as M
 from . import plots as P
@@ -64,8 +65,11 @@ s.addEventListener('change',applyFilters);});});
 """
 
 
-def esc(value) -> str:
-    return html.escape(str(value), quote=True)
+def esc(value, multiline: bool = False) -> str:
+    """Text from a record as HTML: :func:`lossbench.text_safety.for_html`, the one HTML escaping
+    function (control and bidi characters written visibly, ``& < > " '`` escaped); with
+    ``multiline``, newlines are kept (``<pre>`` blocks)."""
+    return for_html(value, multiline)
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -100,10 +104,18 @@ def td(text: str, sort=None, left: bool = False, raw: bool = False) -> str:
 
 
 def entry_file(entry: str) -> str:
-    return f"entry/{md.slug(entry)}.html"
+    """The page of ``entry``, relative to the site's root (:func:`lossbench.file_names.slug`)."""
+    return f"entry/{slug(entry)}.html"
+
+
+def suite_file(suite: str) -> str:
+    """The page of ``suite``, relative to the site's root (:func:`lossbench.file_names.slug`)."""
+    return f"suite/{slug(suite)}.html"
 
 
 def _interval_cell(r: M.EntrySummary, col: str) -> str:
+    if col in r.flags:
+        return td(r.flags[col], sort="")
     if r.cells.get(col) is None:
         return td("–", sort="")
     return td(md.summary_cell(r, col), sort=f"{r.cells[col].iqm[0]:.6f}")
@@ -140,20 +152,23 @@ def index_page(m: M.Model, suites: list[str]) -> str:
         headers += [(f"{su} better/tie/worse", False) for su in s.suites]
         rows = []
         for r in s.rows:
-            covered = [su for su in s.suites if r.cells.get(su) is not None]
+            covered = [su for su in s.suites if r.cells.get(su) is not None or su in r.flags]
             attrs = {"data-suite": " ".join(covered), "data-kind": r.kind,
                      "data-fidelity": " ".join(_fidelities(r)),
                      "data-tuned": "yes" if r.tuned else "no", "data-entry": r.entry}
-            url = _safe_url(M.paper_url(md.evaluated_card(r).get("paper", "")))
+            urls = [_safe_url(M.paper_url(c.get("paper", ""))) for c in
+                    [md.evaluated_card(r), *(md.alias_card(a) for a in r.alias_cards)]]
+            papers = ", ".join(f'<a href="{esc(u)}">paper</a>' for u in urls if u)
             own = r.cells.get("own")
             cells = [td(f'<a class="entry" href="{esc(entry_file(r.entry))}">{esc(r.entry)}</a>',
                         sort=r.entry, left=True, raw=True),
-                     td(f'<a href="{esc(url)}">paper</a>' if url else "–", left=True, raw=True),
+                     td(papers or "–", left=True, raw=True),
                      td(r.kind, left=True),
                      f'<td class="l" title="{esc(r.fidelity)}">'
                      f'{esc(" / ".join(_fidelities(r)))}</td>',
                      td("yes" if r.tuned else "no", left=True),
-                     td(str(own.tasks) if own else "0", sort=own.tasks if own else 0),
+                     td(str(own.tasks) if own else "–" if "own" in r.flags else "0",
+                        sort=own.tasks if own else 0),
                      _interval_cell(r, "own")]
             cells += [_interval_cell(r, su) for su in s.suites]
             for su in s.suites:
@@ -163,7 +178,7 @@ def index_page(m: M.Model, suites: list[str]) -> str:
             rows.append((attrs, cells))
         parts.append(table(headers, rows, "sortable filterable", "summary"))
     parts.append("<h2>Suites</h2><ul>" + "".join(
-        f'<li><a href="suite/{esc(su)}.html">{esc(su)}</a></li>' for su in suites) + "</ul>")
+        f'<li><a href="{esc(suite_file(su))}">{esc(su)}</a></li>' for su in suites) + "</ul>")
     parts.append("<h2>Provenance</h2>" + _provenance_html(m))
     return page("lossbench leaderboard", "\n".join(parts), "")
 
@@ -203,7 +218,8 @@ def task_table_html(b: M.TaskBoard, root: str) -> str:
                  td(str(c.n_ok), sort=c.n_ok)]
         for mt in b.metrics:
             mean, half = b.cells[(c.key, mt)]
-            cells.append(td(md.fmt(mean, half), sort="" if math.isnan(mean) else f"{mean:.6f}"))
+            cells.append(td(md.cell_text(b, c, mt),
+                            sort="" if math.isnan(mean) else f"{mean:.6f}"))
         cells.append(td(md.failures(c), left=True))
         rows.append(({"data-entry": c.label}, cells))
     return table(headers, rows)
@@ -263,11 +279,12 @@ def reliability_svg(frac, conf, acc, title: str, size: int = 160) -> str:
 def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config]]) -> str:
     cards = {}
     for _, c in configs:
-        for g, card in c.cards.items():
-            if card and g not in cards:
-                cards[g] = card
+        for group_cards in (c.cards, *c.alias_cards):  # merged aliases: their cards too
+            for g, card in group_cards.items():
+                if card and (g, card.get("name")) not in cards:
+                    cards[(g, card.get("name"))] = card
     parts = [f"<h1>{esc(entry)}</h1>"]
-    for g, card in cards.items():
+    for (g, _), card in cards.items():
         url = _safe_url(M.paper_url(card.get("paper", "")))
         paper = (f'<a id="paper" href="{esc(url)}">{esc(card.get("paper", ""))}</a>' if url
                  else esc(card.get("paper") or "–"))
@@ -275,18 +292,21 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
                 ("version", card.get("version")), ("origin", card.get("origin")),
                 ("target", card.get("target")), ("fidelity", card.get("fidelity")),
                 ("suites", ", ".join(card.get("suites") or []) or "all")]
-        parts.append(f"<h2>{esc(g)}: {esc(card.get('name', ''))}</h2>")
+        alias = (f" (alias of {esc(card['alias_of'])}: the same function)"
+                 if card.get("alias_of") else "")
+        parts.append(f"<h2>{esc(g)}: {esc(card.get('name', ''))}{alias}</h2>")
         parts.append(f"<p>{esc(card.get('summary') or '')}</p><p>paper: {paper}</p>")
         parts.append("<table>" + "".join(f'<tr><th class="l">{esc(k)}</th>'
                                          f'<td class="l">{esc(v)}</td></tr>' for k, v in rows)
                      + "</table>")
         parts.append("<h3>Default hyperparameters</h3><pre>"
-                     + esc(json.dumps(card.get("hparams") or {}, indent=1, sort_keys=True))
+                     + esc(json.dumps(card.get("hparams") or {}, indent=1, sort_keys=True), True)
                      + "</pre><h3>Search space</h3><pre>"
-                     + esc(json.dumps(card.get("search_space") or {}, indent=1, sort_keys=True))
+                     + esc(json.dumps(card.get("search_space") or {}, indent=1,
+                                      sort_keys=True), True)
                      + "</pre>")
         if card.get("doc"):
-            parts.append("<h3>Docstring (formula)</h3><pre>" + esc(card["doc"]) + "</pre>")
+            parts.append("<h3>Docstring (formula)</h3><pre>" + esc(card["doc"], True) + "</pre>")
     if not cards:
         parts.append("<p>The records of this entry carry no card.</p>")
     parts.append("<h2>Results</h2>")
@@ -298,7 +318,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
         mean, half = b.cells[(c.key, b.primary)]
         base = b.baseline()
         delta = "–"
-        if base is not None and base.key != c.key:
+        if base is not None and base.key != c.key and not {c.key, base.key} & set(b.flags):
             v = M.paired(b, c, base, b.primary)
             delta = md.signed(v.mean, v.half) if not math.isnan(v.mean) else "–"
         group = b.tie_groups().get(c.key, "–")
@@ -307,7 +327,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
                              else str(c.first.get("options")), left=True),
                           td(c.hparams, left=True), td(c.tuning, left=True),
                           td(str(c.n_ok), sort=c.n_ok), td(b.primary, left=True),
-                          td(md.fmt(mean, half), sort="" if math.isnan(mean) else mean),
+                          td(md.cell_text(b, c, b.primary), sort="" if math.isnan(mean) else mean),
                           td(delta), td(str(group))]))
         pooled = P.pooled_reliability(c.ok)
         if pooled is not None and c.first.get("options") == "{}":
@@ -319,10 +339,40 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
     return page(f"lossbench: {entry}", "\n".join(parts), "../")
 
 
+#: What a site folder holds: a folder holding anything else is not replaced.
+SITE_NAMES = frozenset({"index.html", "suite", "entry", "plots", ".nojekyll"})
+
+
+def check_folder(folder: Path) -> None:
+    """The site is replaced whole: refuse (UsageError) a folder that holds anything but a
+    site's files, which the swap would delete."""
+    from ..errors import UsageError
+
+    if folder.is_dir() and not folder.is_symlink():
+        extra = sorted(p.name for p in folder.iterdir() if p.name not in SITE_NAMES)
+        if extra:
+            raise UsageError(f"--html {str(folder)!r} holds {', '.join(map(repr, extra[:3]))}, "
+                             f"which is not part of a lossbench site; the site is rebuilt whole, "
+                             f"so give an empty or new folder, or the folder of a previous site")
+    elif folder.exists() or folder.is_symlink():
+        raise UsageError(f"--html {str(folder)!r} is not a folder; give a folder for the site")
+
+
 def write(m: M.Model, results_dir, folder: Path, drawn: Path | None = None) -> Path:
-    """Write the site into ``folder`` (created). Its plots go to ``folder/plots``: copied from
-    ``drawn`` (a plot folder just drawn from the same model) when given, else drawn."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the site into ``folder``, all-or-nothing: built whole in a temporary folder beside
+    it and swapped in (:func:`lossbench.all_or_nothing.replace_folder`), so a build killed or
+    failing halfway leaves the previous site as it was. Its plots go to ``folder/plots``: copied
+    from ``drawn`` (a plot folder just drawn from the same model) when given, else drawn."""
+    from ..all_or_nothing import replace_folder
+
+    folder = Path(folder)
+    check_folder(folder)
+    replace_folder(folder, lambda new: _build(m, new, drawn))
+    return folder / "index.html"
+
+
+def _build(m: M.Model, folder: Path, drawn: Path | None) -> None:
+    """Every file of the site, into the empty folder ``folder``."""
     suites = sorted({b.suite for s in m.sections for b in s.boards})
     jobs = {}
     for section in m.sections:
@@ -330,28 +380,25 @@ def write(m: M.Model, results_dir, folder: Path, drawn: Path | None = None) -> P
             jobs[f"{suite}|{section.options}"] = P.suite_jobs(section, suite,
                                                               md.options_tag(section.options))
     plots_dir = folder / "plots"
-    if plots_dir.is_dir():
-        shutil.rmtree(plots_dir)
     every = [j for v in jobs.values() for j in v]
     if drawn is not None and all((Path(drawn) / name).is_file() for _, name, _ in every):
         plots_dir.mkdir(parents=True)
         for _, name, _ in every:
-            shutil.copyfile(Path(drawn) / name, plots_dir / name)
+            shutil.copyfile(inside(drawn, name), inside(plots_dir, name))
     else:
         P.draw(every, plots_dir)
     listed = {k: [(t, n) for t, n, _ in v] for k, v in jobs.items()}
-    files = {folder / "index.html": index_page(m, suites)}
+    files = {inside(folder, "index.html"): index_page(m, suites)}
     for suite in suites:
-        files[folder / "suite" / f"{suite}.html"] = suite_page(m, suite, listed)
+        files[inside(folder, suite_file(suite))] = suite_page(m, suite, listed)
     by_entry: dict[str, list[tuple[M.TaskBoard, M.Config]]] = {}
     for section in m.sections:
         for b in section.boards:
             for c in b.ranked():
                 by_entry.setdefault(c.label, []).append((b, c))
     for entry, configs in sorted(by_entry.items()):
-        files[folder / entry_file(entry)] = entry_page(m, entry, configs)
+        files[inside(folder, entry_file(entry))] = entry_page(m, entry, configs)
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     (folder / ".nojekyll").write_text("", encoding="utf-8")
-    return folder / "index.html"

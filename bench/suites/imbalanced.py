@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 
-from ..findings import EntryRef, Finding
 from ..metrics import classification
 from .base import EvalInput, Suite, Task, TaskData
 from .corruption import long_tail_counts, long_tail_indices
@@ -80,28 +79,6 @@ def _task(rho: int) -> Task:
 
 _TASKS = [_task(10), _task(100), *imbalanced_tasks(long_tail_metrics)]
 
-FINDINGS = (
-    Finding(
-        id="ldam-drw-above-ce", task="mnist1d-lt100", metric="balanced_accuracy",
-        a=EntryRef("ldam_drw"), b=EntryRef("cross_entropy"),
-        source="Cao et al. 2019, Learning Imbalanced Datasets with Label-Distribution-Aware "
-               "Margin Loss (NeurIPS), Table 2",
-        published="top-1 accuracy on the balanced test set 77.0 vs 70.4 (error 22.97 vs 29.64; "
-                  "CIFAR-10-LT, exponential, ρ = 100)",
-        claim="On a long-tailed training set LDAM-DRW reaches a higher balanced accuracy than "
-              "cross-entropy.",
-    ),
-    Finding(
-        id="logit-adjustment-above-ce", task="mnist1d-lt100", metric="balanced_accuracy",
-        a=EntryRef("logit_adjustment"), b=EntryRef("cross_entropy"),
-        source="Menon et al. 2021, Long-tail learning via logit adjustment (ICLR), Table 2",
-        published="logit-adjusted loss: lower balanced error than ERM (cross-entropy) on "
-                  "CIFAR-10-LT and CIFAR-100-LT (ρ = 100)",
-        claim="On a long-tailed training set the logit-adjusted loss reaches a higher balanced "
-              "accuracy than cross-entropy.",
-    ),
-)
-
 
 SUITE = Suite(
     name="imbalanced",
@@ -109,5 +86,4 @@ SUITE = Suite(
     description="long-tailed training sets (rho = 10, 100), balanced test sets",
     tasks={t.name: t for t in _TASKS},
     headline=("balanced_accuracy", "many_shot", "medium_shot", "few_shot", "macro_f1", "ece"),
-    findings=FINDINGS,
 )

@@ -18,6 +18,12 @@ class BalancedSoftmax(nn.Module):
     It equals ``CE(z + log n, y)``, i.e. the logit-adjusted loss of Menon et al. with τ = 1, and is
     computed that way (``log n`` and ``log π`` differ by a per-sample constant, which softmax
     ignores). ``class_counts`` is passed by the harness at build time.
+
+    So it is declared an alias of ``logit_adjustment`` (``alias_of``): both call
+    :func:`logit_adjusted_cross_entropy` with the same ``log π`` and τ = 1, their runs are
+    bit-identical, and the leaderboard shows them as one row. The two papers derived the same
+    loss independently (Ren et al. from a softmax estimate of the balanced posterior, Menon et
+    al. from Fisher consistency for the balanced error).
     """
 
     version = "1"
@@ -28,6 +34,7 @@ class BalancedSoftmax(nn.Module):
     # A long-tail loss (CIFAR-LT, ImageNet-LT, Places-LT): long-tail suite.
     suites = ("standard", "imbalanced")
     accepts_soft_targets = True
+    alias_of = "logit_adjustment"  # τ = 1, its default: the same function (docstring)
 
     def __init__(self, class_counts: torch.Tensor | Sequence[float]):
         super().__init__()

@@ -33,7 +33,9 @@ class LogitAdjustment(nn.Module):
     Menon, Jayasumana, Rawat, Jain, Veit, Kumar. *Long-tail learning via logit adjustment.* ICLR
     2021, arXiv:2007.07314, eq. 10 (the logit-adjusted softmax cross-entropy), τ = 1 (the paper's
     default, Fisher-consistent for the balanced error). Predictions use the raw logits ``z``.
-    ``class_counts`` (training-label counts) is passed by the harness at build time.
+    ``class_counts`` (training-label counts) is passed by the harness at build time. At its
+    default τ = 1 it is Ren et al. 2020's Balanced Softmax (``balanced_softmax``, which declares
+    itself an alias of this entry).
     """
 
     version = "1"

@@ -1,0 +1,118 @@
+"""The board's validity section: the pre-registered catalog judged on the records.
+
+The catalog is the one shipped with lossbench (its digest is printed, so any edit after
+registration is visible); everything else comes from the records: the cards' default
+hyperparameters from ``card_json`` (:func:`lossbench.findings.stored_card_defaults`), each task's
+newest stored version. The headline is the confirmation seeds' verdict; the design seeds' is beside
+it, since those seeds chose the recipes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ..catalog import Catalog, load_catalog
+from ..errors import UsageError
+from ..findings import stored_card_defaults
+from ..validity import Judgement, finding_rows, judge, ranking_rows, seed_text
+from .markdown import md_text, table
+
+TITLE = "## Do the embedded suites agree with the literature?"
+
+
+def split_confirmation(runs: pd.DataFrame, catalog: Catalog | None,
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the board's runs, the runs on confirmation seeds): confirmation seeds are judged by the
+    validity section only, so every board table is over the same design seeds for every entry."""
+    if catalog is None or runs.empty or "seed" not in runs:
+        return runs, runs.iloc[0:0]
+    held = runs["seed"].astype(int).isin(catalog.confirmation_seeds)
+    return runs[~held].reset_index(drop=True), runs[held].reset_index(drop=True)
+
+
+def judgements(runs: pd.DataFrame, catalog: Catalog) -> tuple[Judgement, Judgement]:
+    """(confirmation, design) judgements of ``catalog`` on ``runs`` (all seeds), from the records
+    alone."""
+    defaults = stored_card_defaults(runs)
+    return (judge(catalog, runs, "confirmation", defaults=defaults),
+            judge(catalog, runs, "design", defaults=defaults))
+
+
+def disagreements(confirmation: Judgement) -> dict[str, list[str]]:
+    """Per suite, one line for each finding the confirmation seeds do not confirm: what the
+    literature says and what this proxy gives (the honest caveat of that suite's column)."""
+    out: dict[str, list[str]] = {}
+    for v in confirmation.findings:
+        if v.verdict == "confirmed":
+            continue
+        f = v.finding
+        what = v.verdict
+        if v.verdict == "contradicted":
+            what += " on " + ", ".join(v.contradicted_metrics(confirmation.alpha))
+        p = v.primary
+        effect = "" if v.verdict == "missing" else \
+            f" (effect {p.effect:+.3f} vs published {p.published:+.3f} on {f.primary})"
+        out.setdefault(f.suite, []).append(
+            f"`{md_text(f.id)}` {what}{effect}: {md_text(f.claim)}")
+    return out
+
+
+def sections(runs: pd.DataFrame, catalog: Catalog | None = None) -> tuple[str, dict[str, str]]:
+    """(the summary's markdown section, per suite the detail page's caveat): the catalog judged
+    once on ``runs`` (every seed), so both say the same. The section has the headline, the
+    findings table (confirmation beside design), rank agreement and per-suite disagreements; a
+    suite's caveat lists its findings the confirmation seeds do not confirm."""
+    try:
+        catalog = catalog if catalog is not None else load_catalog()
+        confirmation, design = judgements(runs, catalog)
+    except UsageError as exc:  # a broken catalog is shown, not hidden
+        return f"\n{TITLE}\n\n_The findings catalog could not be judged: {md_text(exc)}_\n", {}
+    parts = [f"\n{TITLE}\n",
+             f"**{md_text(confirmation.summary_line())}** — the pre-registered findings catalog "
+             f"(`{catalog.digest}`, {len(catalog.findings)} published findings, "
+             f"{len(catalog.rankings)} rank tables; `bench/catalog.toml`) judged on "
+             f"confirmation seeds that never chose a recipe. On the design seeds "
+             f"{seed_text(design.seeds)}, which the recipes were chosen on: "
+             f"{md_text(design.summary_line().split(': ', 1)[1])}.\n",
+             "*effect*: mean over shared seeds of A − B on the primary metric, signed so that "
+             "positive = A better, ± its 95 % t-interval; *published*: the source's effect in "
+             "the same units; *ratio* = effect / published; *p (Holm)*: the primary test "
+             "adjusted across the catalog. *confirmed* = the primary metric significantly as "
+             "published and no declared metric significantly the other way; *contradicted* = a "
+             "declared metric significantly the other way; *missing* = not every seed of the "
+             "set stored. `lossbench validate` prints the same with every metric; "
+             "`lossbench validate --confirm` runs what is missing.\n"]
+    rows = finding_rows(confirmation, design)
+    parts.append(table([{k: md_text(v) for k, v in r.items()} for r in rows],
+                       ["left"] * 4 + ["right", "left", "right", "right", "right", "right",
+                                       "right", "left"]) + "\n")
+    if catalog.rankings:
+        parts.append(f"\n**Rank agreement** (Kendall τ-b between the published table and the "
+                     f"task's means, seed-bootstrap 95 % interval), confirmation seeds "
+                     f"{seed_text(confirmation.seeds)}:\n")
+        parts.append(table([{k: md_text(v) for k, v in r.items()}
+                            for r in ranking_rows(confirmation)],
+                           ["left", "left", "left", "right", "right", "right", "left",
+                            "left"]) + "\n")
+    for suite, why in sorted(catalog.unranked.items()):
+        parts.append(f"- No published rank table for **{md_text(suite)}**: {md_text(why)}.")
+    if catalog.unranked:
+        parts.append("")
+    notes = disagreements(confirmation)
+    if notes:
+        parts.append("\n**Where the proxy disagrees with the literature** (confirmation seeds); "
+                     "read these suites' columns with it:\n")
+        for suite in sorted(notes):
+            parts.append(f"- **{md_text(suite)}**: " + "; ".join(notes[suite]))
+        parts.append("")
+    caveats = {suite: "\n> **Disagrees with the literature** on the confirmation seeds "
+                      f"({seed_text(confirmation.seeds)}):\n" + "".join(f"> - {x}\n"
+                                                                          for x in lines)
+               for suite, lines in notes.items()}
+    return "\n".join(parts), caveats
+
+
+__all__: Sequence[str] = ["TITLE", "disagreements", "judgements", "sections",
+                          "split_confirmation"]
