@@ -289,6 +289,24 @@ def test_sce_defaults_combine_both_terms_by_hand():
     assert close(SymmetricCE()(LOGITS, TARGETS), expected)
 
 
+def test_sce_with_the_official_codes_log_zero_is_their_loss():
+    """HanxunH/SCELoss-Reproduce loss.py (the PyTorch code the authors' README points to), inline:
+    RCE against the one-hot labels clamped at 1e-4; its clip of p at 1e-7 is inactive here."""
+    p = F.softmax(LOGITS, dim=1).clamp(min=1e-7, max=1.0)
+    labels = F.one_hot(TARGETS, LOGITS.shape[1]).float().clamp(min=1e-4, max=1.0)
+    rce = -(p * torch.log(labels)).sum(dim=1)
+    theirs = 0.1 * F.cross_entropy(LOGITS, TARGETS) + 1.0 * rce.mean()
+    ours = SymmetricCE(alpha=0.1, beta=1.0, log_zero=math.log(1e-4))(LOGITS, TARGETS)
+    assert torch.allclose(ours, theirs)
+
+
+def test_sce_card_says_its_default_a_is_the_papers_text_not_the_codes():
+    card = LOSSES.card("sce")
+    assert card.hparams["log_zero"] == -4.0
+    assert card.fidelity.startswith("approximate: A = -4 as the paper's text states")
+    assert "-9.21" in card.fidelity
+
+
 # -- LogitNorm -------------------------------------------------------------------------------------
 def test_logitnorm_is_cross_entropy_on_normalised_logits_by_hand():
     tau = 0.5
