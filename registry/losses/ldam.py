@@ -36,9 +36,9 @@ def ldam_loss(logits: torch.Tensor, targets: torch.Tensor, margins: torch.Tensor
 
 
 class LDAMDRW(nn.Module):
-    """LDAM-DRW: ``L = -log e^{s(cos θ_y − Δ_y)} / (e^{s(cos θ_y − Δ_y)} + Σ_{j≠y} e^{s cos θ_j})``,
-    then DRW.
+    """LDAM-DRW: ``L = CE(s (cos θ − Δ_y·onehot(y)), y)`` on a cosine last layer, then DRW.
 
+    ``L = -log e^{s(cos θ_y − Δ_y)} / (e^{s(cos θ_y − Δ_y)} + Σ_{j≠y} e^{s cos θ_j})``.
     Cao, Wei, Gaidon, Arechiga, Ma. *Learning Imbalanced Datasets with Label-Distribution-Aware
     Margin Loss.* NeurIPS 2019, arXiv:1906.07413, eq. 13 and Algorithm 1. Margins
     ``Δ_c = C / n_c^{1/4}`` with the largest margin 0.5, scale ``s = 30``; deferred re-weighting
