@@ -647,7 +647,8 @@ def registry_for(kind: str) -> Registry:
 
 
 def resolve_hparams(card: Card, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The card's defaults updated by ``overrides``; unknown names are a :class:`UsageError`."""
+    """The card's defaults updated by ``overrides``; unknown names, and an overridden
+    ``model_needs`` that is not a valid declaration, are a :class:`UsageError`."""
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(card.hparams))
     if unknown:
@@ -655,7 +656,12 @@ def resolve_hparams(card: Card, overrides: Mapping[str, Any] | None) -> dict[str
             f"{card.kind} {card.name!r} has no hyperparameter {unknown[0]!r}; "
             f"valid: {', '.join(sorted(card.hparams)) or '(none)'}"
         )
-    return {**card.hparams, **overrides}
+    resolved = {**card.hparams, **overrides}
+    if NEEDS_HPARAM in overrides:
+        problems = needs_problems(resolved[NEEDS_HPARAM], resolved)
+        if problems:
+            raise UsageError(f"{card.kind} {card.name!r}: " + "; ".join(problems))
+    return resolved
 
 
 def build(entry: Entry, hparams: Mapping[str, Any],

@@ -232,3 +232,10 @@ def test_a_run_of_ldam_drw_trains_its_cosine_head(monkeypatch):
                              task.version, 0, options={"epochs": 1}))
     assert record.status == "ok", record.error
     assert [type(h) for h in heads] == [CosineHead] and heads[0].scale == 30.0
+
+
+def test_a_bad_override_of_the_needs_is_refused_when_planning():
+    card = LOSSES.card("ldam_drw")
+    with pytest.raises(UsageError, match="'ldam_drw': model_needs head must be one of linear, "
+                                         "cosine, got 'spherical'"):
+        resolve_hparams(card, {"model_needs": {"head": "spherical"}})
