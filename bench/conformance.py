@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .errors import EntryLoadError, unknown_value
+from .model_needs import factory_hparams
 from .registry import (
     FIDELITY_HINT,
     LOSSES,
@@ -265,7 +266,7 @@ class _Checks:
         if bad_suites:
             raise CheckFailed(f"suites must be suite names (strings), got {bad_suites!r}")
         accepted = _factory_names(obj)
-        unaccepted = sorted(set(card.hparams) - accepted)
+        unaccepted = sorted(set(factory_hparams(card.hparams)) - accepted)  # needs: harness's
         if unaccepted and "*" not in accepted:
             raise CheckFailed(f"hparams {unaccepted} are not parameters of the factory "
                               f"{getattr(obj, '__name__', obj)!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .errors import import_extra, unknown_value
@@ -31,6 +32,41 @@ class Classifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x))
+
+
+class CosineHead(nn.Module):
+    """A normalised (cosine) classification head: ``s · normalize(x) @ normalize(W)ᵀ``, each
+    logit ``s cos θ_c`` in ``[-s, s]``.
+
+    LDAM-DRW's ``NormedLinear`` (Cao et al. 2019, github.com/kaidic/LDAM-DRW
+    ``models/resnet_cifar.py``: no bias, weights drawn uniform(-1, 1) and each class vector
+    renormed to unit length, ``F.normalize(x, dim=1).mm(F.normalize(W, dim=0))``), with the
+    weight stored as ``[out, in]`` like ``nn.Linear``'s, times the scale ``s`` that the authors'
+    loss applies (``LDAMLoss``: ``F.cross_entropy(self.s * output, ...)``): the model's own
+    logits are then the ones its loss trains, so its probabilities are ``softmax(s cos θ)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, scale: float = 1.0):
+        super().__init__()
+        if not scale > 0:
+            raise ValueError(f"the cosine head's scale must be > 0, got {scale}")
+        self.scale = float(scale)
+        weight = torch.empty(out_features, in_features).uniform_(-1, 1)
+        self.weight = nn.Parameter(weight.renorm(2, 0, 1e-5).mul(1e5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * F.normalize(x, dim=1) @ F.normalize(self.weight, dim=1).T
+
+    def extra_repr(self) -> str:
+        out, inp = self.weight.shape
+        return f"in_features={inp}, out_features={out}, scale={self.scale}"
+
+
+#: The classification heads an entry may ask for (its ``model_needs``' ``head``).
+HEADS: dict[str, Callable[[int, int, float], nn.Module]] = {
+    "linear": lambda dim, out, scale: nn.Linear(dim, out),
+    "cosine": CosineHead,
+}
 
 
 def cnn1d_backbone(in_length: int, channels: int = 32) -> tuple[nn.Module, int]:
@@ -85,12 +121,17 @@ BACKBONES: dict[str, Callable[..., tuple[nn.Module, int]]] = {
 }
 
 
-def build_model(arch: str, in_shape: tuple[int, ...], out_dim: int, **kwargs) -> Classifier:
-    """Build ``arch`` (an embedded name, or ``timm:<model name>``) with an ``out_dim`` head."""
+def build_model(arch: str, in_shape: tuple[int, ...], out_dim: int, *, head: str = "linear",
+                head_scale: float = 1.0, **kwargs) -> Classifier:
+    """Build ``arch`` (an embedded name, or ``timm:<model name>``) with an ``out_dim`` head:
+    ``nn.Linear``, or the :class:`CosineHead` of scale ``head_scale`` that an entry's
+    ``model_needs`` asks for. ``kwargs`` go to the backbone."""
+    if head not in HEADS:
+        raise unknown_value("head", head, HEADS)
     if arch.startswith("timm:"):
         backbone, dim = timm_backbone(arch.split(":", 1)[1], in_shape, **kwargs)
     elif arch in BACKBONES:
         backbone, dim = BACKBONES[arch](in_shape, **kwargs)
     else:
         raise unknown_value("model", arch, [*BACKBONES, "timm:<name>"])
-    return Classifier(backbone, nn.Linear(dim, out_dim), dim)
+    return Classifier(backbone, HEADS[head](dim, out_dim, head_scale), dim)

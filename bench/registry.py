@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EntryLoadError, UsageError, unknown_value
+from .model_needs import HPARAM as NEEDS_HPARAM
+from .model_needs import factory_hparams, needs_problems
 
 GROUPS: dict[str, str] = {
     "loss": "lossbench.losses",
@@ -54,9 +56,10 @@ class Card:
 
     Built from optional attributes on the entry-point target (``version``, ``paper``, ``hparams``,
     ``search_space``, ``suites``, ``fidelity``, ``objective``, ``accepts_soft_targets``,
-    ``alias_of``), so a plugin never imports lossbench to describe itself. (``objective`` was
-    called ``kind`` before harness 0.2; a target that still declares ``kind = "embedding"`` is
-    read the same.)
+    ``alias_of``, ``model_needs``), so a plugin never imports lossbench to describe itself. A
+    loss's ``model_needs`` (:mod:`lossbench.model_needs`) is recorded in ``hparams`` under that
+    name. (``objective`` was called ``kind`` before harness 0.2; a target that still declares
+    ``kind = "embedding"`` is read the same.)
     """
 
     name: str
@@ -300,6 +303,15 @@ def card_from_target(obj: Any, name: str, group: str, origin: str, target: str) 
             if not isinstance(value, Mapping):
                 problems.append(f"{attr} must be a dict, got {type(value).__name__} "
                                 f"{_short_repr(value)}")
+        needs = getattr(obj, NEEDS_HPARAM, None)
+        if needs is not None and isinstance(hparams, Mapping):
+            if group != "loss":
+                problems.append(f"model_needs is for losses only, not a {group}")
+            elif NEEDS_HPARAM in hparams:
+                problems.append(f"hparams must not name {NEEDS_HPARAM!r} (reserved for the "
+                                f"entry's model_needs)")
+            else:  # recorded among the hyperparameters: in every spec, its hash, the board
+                hparams = {**hparams, NEEDS_HPARAM: needs}
         card = Card(
             name=name, kind=group, version=text("version", "0"), origin=origin, target=target,
             summary=_first_doc_line(obj)[:SUMMARY_LIMIT], paper=text("paper", ""),
@@ -462,6 +474,11 @@ def card_problems(card: Card) -> list[str]:
     if not isinstance(space, Mapping):
         problems.append("search_space must be a dict")
         space = {}
+    if NEEDS_HPARAM in hparams:
+        problems += needs_problems(hparams[NEEDS_HPARAM], hparams)
+    if NEEDS_HPARAM in space:
+        problems.append(f"search_space must not name {NEEDS_HPARAM!r} (a declaration, not a "
+                        f"number to tune)")
     for name, spec in space.items():
         if name not in hparams:
             problems.append(f"search_space names {name!r}, which is not in hparams "
@@ -678,7 +695,8 @@ def registry_for(kind: str) -> Registry:
 
 
 def resolve_hparams(card: Card, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The card's defaults updated by ``overrides``; unknown names are a :class:`UsageError`."""
+    """The card's defaults updated by ``overrides``; unknown names, and an overridden
+    ``model_needs`` that is not a valid declaration, are a :class:`UsageError`."""
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(card.hparams))
     if unknown:
@@ -686,14 +704,19 @@ def resolve_hparams(card: Card, overrides: Mapping[str, Any] | None) -> dict[str
             f"{card.kind} {card.name!r} has no hyperparameter {unknown[0]!r}; "
             f"valid: {', '.join(sorted(card.hparams)) or '(none)'}"
         )
-    return {**card.hparams, **overrides}
+    resolved = {**card.hparams, **overrides}
+    if NEEDS_HPARAM in overrides:
+        problems = needs_problems(resolved[NEEDS_HPARAM], resolved)
+        if problems:
+            raise UsageError(f"{card.kind} {card.name!r}: " + "; ".join(problems))
+    return resolved
 
 
 def build(entry: Entry, hparams: Mapping[str, Any],
           context: Mapping[str, Any] | None = None) -> Any:
     """Instantiate an entry: ``factory(**hparams, **context the factory's signature names)``."""
     factory = entry.load()
-    kwargs = dict(hparams)
+    kwargs = factory_hparams(hparams)  # the recorded model needs are the harness's to honour
     kwargs.update(context_kwargs(factory, context or {}, BUILD_CONTEXT))
     try:
         return factory(**kwargs)

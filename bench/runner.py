@@ -34,6 +34,7 @@ import torch
 from . import __version__, selection
 from .fingerprint import harness_fingerprint
 from .machine import machine_provenance
+from .model_needs import resolve as resolve_model_needs
 from .record_meta import record_meta
 from .registry import (
     LOCAL_ORIGIN,
@@ -253,7 +254,11 @@ def _execute(spec: RunSpec, device: torch.device) -> Record:
         seed_everything(spec.seed)
         from .models import build_model
 
-        model = build_model(task.model, data.in_shape, out_dim, **dict(task.model_kwargs))
+        # the entry's declared model needs; like any hyperparameter, the card's default when a
+        # (hand-made) spec leaves it out
+        needs = resolve_model_needs({**loss_card.hparams, **spec.loss_hparams})
+        model = build_model(task.model, data.in_shape, out_dim, head=needs.head,
+                            head_scale=needs.head_scale, **dict(task.model_kwargs))
         loss_fn = build(LOSSES.get(spec.loss), spec.loss_hparams, context)
         regularizers = []
         if spec.regularizer:
@@ -271,6 +276,7 @@ def _execute(spec: RunSpec, device: torch.device) -> Record:
                                     loss_card.objective),
             accepts_soft_targets=loss_card.accepts_soft_targets,
             class_counts=data.class_counts, autocast=autocast_dtype(options),
+            lr_multipliers=needs.lr_multipliers,
         )
         checkpoints = {"last": Evaluator(result.model)}
         if result.best_state is not None:

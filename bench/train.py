@@ -30,7 +30,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,22 +181,69 @@ def loss_on_targets(loss_fn: Callable, outputs: torch.Tensor, targets: Any, *,
     return loss_fn(outputs, targets, **kwargs)
 
 
-def _optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+def parameter_groups(model: nn.Module, extras: Sequence[Any], cfg: TrainConfig,
+                     lr_multipliers: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """The optimizer's parameter groups: every trainable parameter of ``model`` and of the
+    ``extras`` that are modules (the loss first: its proxies, class weights or learnable
+    temperatures; then the regularizers), each once, at ``cfg.lr``; and for each ``name: m`` of
+    ``lr_multipliers`` (an entry's ``model_needs``) a group at ``m × cfg.lr`` of the loss's
+    parameters named ``name`` or under the submodule ``name`` (``lr_multiplier`` records m).
+    ``ValueError`` when a name matches no parameter of the loss, naming its parameters."""
+    multipliers = dict(lr_multipliers or {})
+    special: dict[int, str] = {}
+    chosen: dict[str, list[nn.Parameter]] = {name: [] for name in multipliers}
+    loss = extras[0] if extras and isinstance(extras[0], nn.Module) else None
+    if multipliers:
+        named = dict(loss.named_parameters()) if loss is not None else {}
+        for name in multipliers:
+            for pname, p in named.items():
+                if (pname == name or pname.startswith(name + ".")) and p.requires_grad:
+                    chosen[name].append(p)
+                    special.setdefault(id(p), name)
+            if not chosen[name]:
+                raise ValueError(f"lr_multipliers names {name!r}, which is no trainable "
+                                 f"parameter of the loss; its parameters: "
+                                 f"{', '.join(named) or '(none)'}")
+    params = list(model.parameters())
+    for extra in extras:
+        if isinstance(extra, nn.Module):
+            params += [p for p in extra.parameters() if p.requires_grad]
+    # A regularizer may wrap the model in a module that also owns the original parameters.
+    base = [p for p in {id(p): p for p in params if p.requires_grad}.values()
+            if id(p) not in special]
+    groups: list[dict[str, Any]] = [{"params": base, "lr": cfg.lr, "lr_multiplier": 1.0}]
+    for name, m in multipliers.items():
+        mine = [p for p in chosen[name] if special[id(p)] == name]
+        if mine:
+            groups.append({"params": mine, "lr": m * cfg.lr, "lr_multiplier": m})
+    return groups
+
+
+def _optimizer(groups: list[dict[str, Any]], cfg: TrainConfig) -> torch.optim.Optimizer:
     # The fused kernels update every parameter in one call (the per-parameter Python loop of the
     # default CPU implementation dominated the step of the tiny embedded models).
+    params = [p for g in groups for p in g["params"]]
     fused = bool(params) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point()
                                  for p in params)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum,
                                weight_decay=cfg.weight_decay, nesterov=cfg.momentum > 0,
                                fused=fused or None)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
+    return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay,
                              fused=fused or None)
+
+
+def build_optimizer(model: nn.Module, extras: Sequence[Any], cfg: TrainConfig,
+                    lr_multipliers: Mapping[str, float] | None = None) -> torch.optim.Optimizer:
+    """``cfg``'s optimizer over :func:`parameter_groups` (what :func:`train` steps)."""
+    return _optimizer(parameter_groups(model, extras, cfg, lr_multipliers), cfg)
 
 
 def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
     if cfg.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps)
+        # one peak per group, so a group's learning rate stays its multiple of the model's
+        max_lr = [cfg.lr * g.get("lr_multiplier", 1.0) for g in opt.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total_steps)
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
     return None
@@ -249,6 +296,7 @@ def train(
     class_counts: torch.Tensor | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     autocast: torch.dtype | None = None,
+    lr_multipliers: Mapping[str, float] | None = None,
 ) -> TrainResult:
     """Train ``model`` with ``loss_fn`` (+ regularizer hooks) on resident tensors.
 
@@ -260,6 +308,8 @@ def train(
     ``select`` scores the model on validation data (higher is better; see
     :mod:`lossbench.selection`) every ``cfg.eval_every`` epochs and after the last; the state of
     the best-scoring epoch is returned as ``best_state``. Without it only the last epoch is kept.
+    ``lr_multipliers``: the loss's parameter groups with their own learning rate (its entry's
+    ``model_needs``; see :func:`parameter_groups`).
     """
     device = x_train.device
     n = len(x_train)
@@ -281,13 +331,7 @@ def train(
     penalties = _with_hook(regularizers, "penalty")
     epoch_end = _with_hook(regularizers, "on_epoch_end")
 
-    params = list(model.parameters())
-    for extra in (loss_fn, *regularizers):
-        if isinstance(extra, nn.Module):
-            params += [p for p in extra.parameters() if p.requires_grad]
-    # A regularizer may wrap the model in a module that also owns the original parameters.
-    params = list({id(p): p for p in params if p.requires_grad}.values())
-    opt = _optimizer(params, cfg)
+    opt = build_optimizer(model, (loss_fn, *regularizers), cfg, lr_multipliers)
     ctx.optimizer = opt
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     ctx.steps_per_epoch = steps_per_epoch

@@ -210,9 +210,15 @@ def test_class_counts_are_validated():
 
 
 # -- LDAM-DRW --------------------------------------------------------------------------------------
-def test_ldam_with_zero_margins_is_cross_entropy_with_scale():
-    loss = LDAMDRW(class_counts=SKEWED, max_margin=0.0, scale=30.0)(LOGITS, TARGETS)
+# The entry's input is s·cos θ, the logits of the cosine head it declares (model_needs); LOGITS
+# play the cosines below.
+def test_ldam_with_zero_margins_is_cross_entropy_of_the_scaled_cosines():
+    loss = LDAMDRW(class_counts=SKEWED, max_margin=0.0, scale=30.0)(30 * LOGITS, TARGETS)
     assert torch.allclose(loss, F.cross_entropy(30 * LOGITS, TARGETS))
+
+
+def test_ldam_declares_the_authors_cosine_head_scaled_by_its_scale():
+    assert LDAMDRW.model_needs == {"head": "cosine", "head_scale": "scale"}
 
 
 def test_ldam_margins_follow_inverse_fourth_root_with_max_half():
@@ -227,7 +233,7 @@ def test_ldam_subtracts_the_target_margin_before_scaling_by_hand():
     for row, y in zip(Z, Y, strict=True):
         shifted = [s * (v - (margins[y] if c == y else 0.0)) for c, v in enumerate(row)]
         expected += -math.log(math.exp(shifted[y]) / sum(math.exp(v) for v in shifted))
-    loss = LDAMDRW(class_counts=SKEWED, scale=s)(LOGITS, TARGETS)
+    loss = LDAMDRW(class_counts=SKEWED, scale=s)(s * LOGITS, TARGETS)
     assert close(loss, expected / 2)
 
 
@@ -236,11 +242,11 @@ def test_ldam_defers_reweighting_to_the_last_fifth_of_training():
     assert not loss.reweighting(epoch=79, num_epochs=100)
     assert loss.reweighting(epoch=80, num_epochs=100)
     assert loss.reweighting(epoch=2, num_epochs=3) and not loss.reweighting(1, 3)
-    plain = loss(LOGITS, TARGETS, epoch=0, num_epochs=100)
+    plain = loss(30 * LOGITS, TARGETS, epoch=0, num_epochs=100)
     weights = effective_number_weights(SKEWED, 0.9999)
     shifted = LOGITS.scatter_add(-1, TARGETS[:, None], -loss.margins[TARGETS][:, None])
     expected = F.cross_entropy(30 * shifted, TARGETS, weight=weights)
-    late = loss(LOGITS, TARGETS, epoch=90, num_epochs=100)
+    late = loss(30 * LOGITS, TARGETS, epoch=90, num_epochs=100)
     assert torch.allclose(late, expected) and not torch.allclose(late, plain)
 
 
@@ -281,6 +287,24 @@ def test_sce_defaults_combine_both_terms_by_hand():
     p_y = [p[y] for p, y in zip(softmax_rows(Z), Y, strict=True)]
     expected = 0.1 * ce_by_hand(Z, Y) + 1.0 * sum(4 * (1 - v) for v in p_y) / 2
     assert close(SymmetricCE()(LOGITS, TARGETS), expected)
+
+
+def test_sce_with_the_official_codes_log_zero_is_their_loss():
+    """HanxunH/SCELoss-Reproduce loss.py (the PyTorch code the authors' README points to), inline:
+    RCE against the one-hot labels clamped at 1e-4; its clip of p at 1e-7 is inactive here."""
+    p = F.softmax(LOGITS, dim=1).clamp(min=1e-7, max=1.0)
+    labels = F.one_hot(TARGETS, LOGITS.shape[1]).float().clamp(min=1e-4, max=1.0)
+    rce = -(p * torch.log(labels)).sum(dim=1)
+    theirs = 0.1 * F.cross_entropy(LOGITS, TARGETS) + 1.0 * rce.mean()
+    ours = SymmetricCE(alpha=0.1, beta=1.0, log_zero=math.log(1e-4))(LOGITS, TARGETS)
+    assert torch.allclose(ours, theirs)
+
+
+def test_sce_card_says_its_default_a_is_the_papers_text_not_the_codes():
+    card = LOSSES.card("sce")
+    assert card.hparams["log_zero"] == -4.0
+    assert card.fidelity.startswith("approximate: A = -4 as the paper's text states")
+    assert "-9.21" in card.fidelity
 
 
 # -- LogitNorm -------------------------------------------------------------------------------------

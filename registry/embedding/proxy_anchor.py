@@ -18,18 +18,26 @@ class ProxyAnchor(PMLEmbeddingLoss):
         L = 1/|P+| Σ_{p∈P+} log(1 + Σ_{x∈X_p^+} e^{-α (s(x,p) - δ)})
           + 1/|P|  Σ_{p∈P}  log(1 + Σ_{x∈X_p^-} e^{ α (s(x,p) + δ)})
 
-    PML's ``ProxyAnchorLoss``; its proxies are an ``nn.Parameter`` of this module, so they are
-    trained. Defaults α = 32, δ = 0.1 (the paper's).
+    PML's ``ProxyAnchorLoss``; its proxies are an ``nn.Parameter`` of this module
+    (``loss.proxies``), so they are trained. Defaults α = 32, δ = 0.1 (the paper's). The proxies
+    learn at 100× the model's learning rate, as in the authors' code
+    (github.com/tjddus9597/Proxy-Anchor-CVPR2020 ``code/train.py``:
+    ``param_groups.append({'params': criterion.parameters(), 'lr': float(args.lr) * 100})``),
+    declared in ``model_needs`` so the harness gives them their own optimizer group (the
+    schedule scales it like the model's).
     """
 
-    version = "1"
+    version = "2"
     paper = ("Kim, Kim, Cho, Kwak. Proxy Anchor Loss for Deep Metric Learning. CVPR 2020, "
              "arXiv:2003.13911")
     hparams = {"margin": 0.1, "alpha": 32.0}
     search_space = {"margin": {"low": 0.0, "high": 0.5}, "alpha": {"low": 4.0, "high": 64.0,
                                                                    "log": True}}
-    fidelity = ("approximate: proxies share the model's learning rate and schedule (the paper "
-                "trains them with a 100x larger learning rate)")
+    #: the authors' proxy learning rate: 100x the model's
+    model_needs = {"lr_multipliers": {"loss.proxies": 100.0}}
+    fidelity = ("approximate: the authors' first epoch trains only the embedding layer and the "
+                "proxies, their ImageNet-pretrained backbone frozen (train.py --warm 1); here "
+                "every parameter trains from the first step")
 
     def __init__(self, num_classes: int, embedding_size: int, margin: float = 0.1,
                  alpha: float = 32.0):

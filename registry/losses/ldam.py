@@ -23,7 +23,11 @@ def ldam_margins(class_counts: torch.Tensor | Sequence[float], max_margin: float
 
 def ldam_loss(logits: torch.Tensor, targets: torch.Tensor, margins: torch.Tensor,
               scale: float = 30.0, class_weights: torch.Tensor | None = None) -> torch.Tensor:
-    """``CE(s·(z − Δ_y·onehot(y)), y)``, weighted mean when ``class_weights`` is given (DRW)."""
+    """``CE(s·(z − Δ_y·onehot(y)), y)``, weighted mean when ``class_weights`` is given (DRW).
+
+    ``z`` are cosine logits in the authors' form (``LDAMLoss`` of github.com/kaidic/LDAM-DRW
+    ``losses.py``). Logits already scaled by ``s`` (a cosine head of scale ``s``) take
+    ``margins · s`` and ``scale = 1``: ``CE(s cos θ − s Δ_y)`` is the same loss."""
     z = upcast(logits)
     margin = margins.to(device=z.device, dtype=z.dtype)[targets]
     shifted = z.scatter_add(-1, targets[:, None], -margin[:, None])
@@ -32,28 +36,39 @@ def ldam_loss(logits: torch.Tensor, targets: torch.Tensor, margins: torch.Tensor
 
 
 class LDAMDRW(nn.Module):
-    """LDAM-DRW: ``L = -log e^{s(z_y − Δ_y)} / (e^{s(z_y − Δ_y)} + Σ_{j≠y} e^{s z_j})``, then DRW.
+    """LDAM-DRW: ``L = CE(s (cos θ − Δ_y·onehot(y)), y)`` on a cosine last layer, then DRW.
 
+    ``L = -log e^{s(cos θ_y − Δ_y)} / (e^{s(cos θ_y − Δ_y)} + Σ_{j≠y} e^{s cos θ_j})``.
     Cao, Wei, Gaidon, Arechiga, Ma. *Learning Imbalanced Datasets with Label-Distribution-Aware
     Margin Loss.* NeurIPS 2019, arXiv:1906.07413, eq. 13 and Algorithm 1. Margins
     ``Δ_c = C / n_c^{1/4}`` with the largest margin 0.5, scale ``s = 30``; deferred re-weighting
     (DRW) switches on class-balanced weights ``(1 − β)/(1 − β^{n_c})`` (β = 0.9999, Cui et al.)
     for the last 20 % of training (epoch 160 of 200 in the paper, scaled here to
     ``num_epochs``), as a weighted mean like the authors' code (github.com/kaidic/LDAM-DRW).
+
+    The model: as in the authors' code (``models/resnet_cifar.py``, ``use_norm = True`` for the
+    LDAM loss only), the last layer is a normalised linear layer (``NormedLinear``), whose
+    outputs are the cosines ``cos θ_j`` between the features and the class weights. The entry
+    declares it (``model_needs``: a cosine head whose scale is the hyperparameter ``scale``), so
+    the model's logits are ``z = s cos θ`` and the loss is ``CE(z − s Δ_y·onehot(y))``, the
+    authors' ``CE(s (cos θ − Δ_y))``; the model's probabilities are ``softmax(s cos θ)``, the
+    distribution the loss trains (the authors report only accuracy, which the scale does not
+    change). Expects the declared head: on raw logits of a linear head the margins ``s Δ_c``
+    would be in logit units.
     """
 
-    version = "1"
+    version = "2"
     paper = ("Cao, Wei, Gaidon, Arechiga, Ma. Learning Imbalanced Datasets with "
              "Label-Distribution-Aware Margin Loss. NeurIPS 2019, arXiv:1906.07413")
     hparams = {"max_margin": 0.5, "scale": 30.0, "beta": 0.9999, "drw_start": 0.8}
     search_space = {"max_margin": {"low": 0.1, "high": 1.0}, "scale": {"low": 1.0, "high": 64.0,
                                                                          "log": True},
                     "drw_start": {"low": 0.5, "high": 1.0}}
+    #: the authors' NormedLinear last layer, its logits times the loss's scale s
+    model_needs = {"head": "cosine", "head_scale": "scale"}
     # A long-tail loss (CIFAR-LT, Tiny-ImageNet-LT, iNaturalist): long-tail suite.
     suites = ("standard", "imbalanced")
-    fidelity = ("approximate: the paper applies the margin to normalised (cosine) logits of a "
-                "normalised last layer; the harness's models have a plain linear head, so the "
-                "margin and s = 30 act on raw logits")
+    fidelity = "exact"
 
     def __init__(self, class_counts: torch.Tensor | Sequence[float], max_margin: float = 0.5,
                  scale: float = 30.0, beta: float = 0.9999, drw_start: float = 0.8):
@@ -75,5 +90,6 @@ class LDAMDRW(nn.Module):
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor, *, epoch: int = 0,
                 num_epochs: int | None = None) -> torch.Tensor:
+        """``logits``: ``s cos θ`` of the declared cosine head."""
         weights = self.drw_weights if self.reweighting(epoch, num_epochs) else None
-        return ldam_loss(logits, targets, self.margins, self.scale, weights)
+        return ldam_loss(logits, targets, self.margins * self.scale, 1.0, weights)
