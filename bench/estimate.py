@@ -17,11 +17,12 @@ divided over the runs that really go at once.
   takes as long).
 * Start-up of the ``local`` executor: the sweep process imports torch and the runner and warms
   up (one dry epoch per task, the data of each (task, seed)) before forking the runs from it:
-  :data:`SWEEP_START_SECONDS` once plus :data:`WARM_UP_SECONDS` per (task, seed). Other
-  executors count no start-up.
+  :data:`SWEEP_START_SECONDS` once plus :data:`WARM_UP_SECONDS` per (task, seed), times
+  :func:`cpu_slowdown` (the machine's load now). Other executors count no start-up.
 
-Stored timings are what this machine did; the defaults are fitted to the embedded board on 2
-cores (docs/performance.md), so for full-scale tasks they are only a floor.
+Stored timings are what this machine did when they were stored (under that day's load); the
+defaults are fitted to the embedded board on 2 cores (docs/performance.md), so for full-scale
+tasks they are only a floor.
 """
 
 from __future__ import annotations
@@ -34,20 +35,22 @@ from pathlib import Path
 
 from .spec import RunSpec, canonical_json
 
-#: Per epoch of an embedded task and per run (fork, evaluation, every calibration metric, the
-#: loss-cost ratio): together 5.5 s for a 40-epoch run, about what the whole embedded board took
-#: per run and worker (840 runs of 40 epochs in 28 min with 2 workers); a 2-epoch smoke run
-#: takes 0.3-0.6 s, so short runs are overestimated.
-DEFAULT_SECONDS_PER_EPOCH = 0.1
-DEFAULT_SECONDS_PER_RUN = 1.5
-#: Once per sweep of the ``local`` executor: importing torch and the runner (3.8-4.8 s measured)
-#: and the first dry run's lazy imports of the metric libraries; 2026-12-05 on this project's
-#: 2-core machine shared with other work (load 6-8): import 3.8-4.8 s, first warm-up 7-10 s,
-#: of which about 1.5 s is the task's data and dry epoch.
-SWEEP_START_SECONDS = 6.0
-#: Per (task, seed) of a ``local`` sweep: building the seed's data (and, once per task, a dry
-#: epoch) in the sweep process: 1.3-2.1 s per MNIST-1D task and seed, same measurement.
-WARM_UP_SECONDS = 1.0
+#: Per epoch of an embedded task and per run, fitted to stored records: a 2-epoch MNIST-1D smoke
+#: run takes 0.3-0.4 s (the fixed part: model, evaluation, every calibration metric), and the
+#: committed embedded board's 840 runs of 40 epochs took 3,170 s of run wall time, 3.77 s a
+#: run, so (3.77 - 0.3) / 40 = 0.087 s per epoch.
+DEFAULT_SECONDS_PER_EPOCH = 0.09
+DEFAULT_SECONDS_PER_RUN = 0.3
+#: Start-up of a ``local`` sweep on an idle machine, scaled by :func:`cpu_slowdown`: once,
+#: importing torch and the runner and the first dry run's lazy imports of the metric libraries;
+#: per (task, seed), its data (and once per task a dry epoch) built in the sweep process before
+#: forking the runs. Fitted 2026-12-05 on this project's 2-core machine shared with other work:
+#: the 4-run smoke sweep of the README (2 (task, seed)) spent 3.3 s between its plan line and its
+#: last record beyond its runs at load 2.7 (slowdown 1.85) and 11.6 s at load 6.4 (slowdown
+#: 3.7), i.e. 1.8-3.1 s idle; of the start-up measured at load 7, the imports and first warm-up
+#: took 11-15 s and each further (task, seed) 1.3-2.1 s.
+SWEEP_START_SECONDS = 2.0
+WARM_UP_SECONDS = 0.3
 #: The project's committed board, where a default-recipe run of a fresh results folder finds
 #: the timing of its task.
 BOARD_RESULTS = "results"
@@ -192,6 +195,19 @@ def _stored(spec: RunSpec, timings: Timings, recipe_epochs: int | None) -> float
     return statistics.median(any_entry) if any_entry else None
 
 
+def cpu_slowdown() -> float:
+    """How much slower than on an idle machine a CPU-bound process runs now: the 1-minute load
+    average plus this process, over the CPU cores (:func:`os.getloadavg`), at least 1; 1 where
+    the load average is not available."""
+    import os
+
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 1.0
+    return max(1.0, (load + 1) / (os.cpu_count() or 1))
+
+
 def parallel_runs(workers: int, todo: int, device: str = "cpu") -> int:
     """How many runs go at once: ``workers``, at most the runs to do, and for CPU runs at most
     the CPU cores (:func:`os.cpu_count`)."""
@@ -238,7 +254,7 @@ def estimate(todo: Sequence[RunSpec], results_dir: str | Path, workers: int,
     at_once = parallel_runs(workers, len(todo), device)
     startup = 0.0
     if executor == "local" and todo:
-        startup = SWEEP_START_SECONDS + WARM_UP_SECONDS * len(
-            {(s.suite, s.task, str(s.task_version), s.seed) for s in todo})
+        startup = cpu_slowdown() * (SWEEP_START_SECONDS + WARM_UP_SECONDS * len(
+            {(s.suite, s.task, str(s.task_version), s.seed) for s in todo}))
     return Estimate(startup + total / at_once, at_once, measured, default, unknown, startup,
                     tuple(sorted(epochs)))

@@ -262,12 +262,21 @@ def test_a_fresh_folder_finds_default_recipe_timings_in_the_board(tiny, tmp_path
     assert smoke.measured == 0  # --epochs runs are never looked up in the board
 
 
-def test_the_local_executor_adds_its_start_up_per_task_and_seed(tiny):
+def test_the_local_executor_adds_its_start_up_per_task_and_seed(tiny, monkeypatch):
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # an idle machine
     specs = _second_plan(seed=1) + _second_plan(seed=2)
     e = est.estimate(specs, tiny["results"], workers=1, executor="local")
     assert e.startup == pytest.approx(est.SWEEP_START_SECONDS + 2 * est.WARM_UP_SECONDS)
     assert e.seconds == pytest.approx(e.startup + 2 * tiny["wall"])
     assert f"{est.duration(e.startup)} start-up" in e.line(2, 0)
+
+
+def test_the_start_up_is_scaled_by_the_load_on_the_cores(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (5.0, 1.0, 1.0))
+    assert est.cpu_slowdown() == pytest.approx((5.0 + 1) / 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert est.cpu_slowdown() == 1.0  # an idle machine: never faster than idle
 
 
 def test_more_workers_than_cores_are_not_counted_as_parallel(tiny, monkeypatch):
@@ -330,3 +339,26 @@ def test_ctrl_c_during_show_says_nothing_changed(monkeypatch, capsys):
     assert main(["show", "focal"]) == 130
     assert ("interrupted; `lossbench show` changes no results or leaderboard file"
             in capsys.readouterr().err)
+
+
+def test_a_real_sigint_during_leaderboard_exits_130_with_its_message(tmp_path):
+    """SIGINT itself (not a raised KeyboardInterrupt): the process signals itself while writing."""
+    import subprocess
+    import sys
+
+    (tmp_path / "r").mkdir()
+    code = ("import os, signal, sys, time\n"
+            "from lossbench import report\n"
+            "from lossbench.cli import main\n"
+            "def write(*args, **kwargs):\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    time.sleep(30)\n"
+            "report.write = write\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    out = subprocess.run([sys.executable, "-c", code, "leaderboard", "--results",
+                          str(tmp_path / "r"), "--out", str(tmp_path / "lb.md")],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 130
+    assert ("interrupted: nothing more was written; re-run `lossbench leaderboard` (same "
+            "options) to regenerate the leaderboard") in out.stderr
+    assert not (tmp_path / "lb.md").exists()
