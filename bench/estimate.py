@@ -12,9 +12,9 @@ divided over the runs that really go at once.
   folder: :data:`BOARD_RESULTS`). Else a rough default: :data:`DEFAULT_SECONDS_PER_EPOCH` per
   epoch plus :data:`DEFAULT_SECONDS_PER_RUN` (a third-party suite's recipe is not read, and its
   runs are counted as unknown).
-* At once: ``workers`` runs, but no more than the runs to do, and for CPU runs no more than the
-  CPU cores (each run uses one torch thread: more workers than cores share them, and the sweep
-  takes as long).
+* At once: ``workers`` runs, but no more than the runs to do, and for CPU runs of the ``local``
+  executor no more than the CPU cores (each run uses one torch thread: more workers than cores
+  share them, and the sweep takes as long).
 * Start-up of the ``local`` executor: the sweep process imports torch and the runner and warms
   up (one dry epoch per task, the data of each (task, seed)) before forking the runs from it:
   :data:`SWEEP_START_SECONDS` once plus :data:`WARM_UP_SECONDS` per (task, seed), times
@@ -208,13 +208,14 @@ def cpu_slowdown() -> float:
     return max(1.0, (load + 1) / (os.cpu_count() or 1))
 
 
-def parallel_runs(workers: int, todo: int, device: str = "cpu") -> int:
-    """How many runs go at once: ``workers``, at most the runs to do, and for CPU runs at most
-    the CPU cores (:func:`os.cpu_count`)."""
+def parallel_runs(workers: int, todo: int, device: str = "cpu", executor: str = "local") -> int:
+    """How many runs go at once: ``workers``, at most the runs to do, and for CPU runs of the
+    ``local`` executor (child processes on this machine) at most the CPU cores
+    (:func:`os.cpu_count`)."""
     import os
 
     at_once = max(1, min(workers, todo or 1))
-    if not device.startswith("cuda"):
+    if executor == "local" and not device.startswith("cuda"):
         at_once = min(at_once, os.cpu_count() or 1)
     return at_once
 
@@ -251,7 +252,7 @@ def estimate(todo: Sequence[RunSpec], results_dir: str | Path, workers: int,
             continue
         total += DEFAULT_SECONDS_PER_EPOCH * run_epochs + DEFAULT_SECONDS_PER_RUN
         default += 1
-    at_once = parallel_runs(workers, len(todo), device)
+    at_once = parallel_runs(workers, len(todo), device, executor)
     startup = 0.0
     if executor == "local" and todo:
         startup = cpu_slowdown() * (SWEEP_START_SECONDS + WARM_UP_SECONDS * len(

@@ -98,7 +98,7 @@ def _raise_if_outside(name: str, suites: list[SuiteInfo]) -> None:
         if task_part in info.tasks:
             holders.append(other)
     if holders:
-        where = " and ".join(f"--suite {h}" for h in holders)
+        where = " or ".join(f"--suite {h}" for h in holders)
         raise UsageError(f"task {name} is in suite {', '.join(holders)}, not "
                          f"{', '.join(sorted(selected))}; add {where} (or leave --suite out)")
 

@@ -171,9 +171,10 @@ def run_sweep(
 def _note_workers(workers: int | None, todo: int, executor: str, device: str,
                   say: Callable[[str], None]) -> None:
     """One line when ``workers`` (``--workers``) exceeds the CPU cores (:func:`os.cpu_count`):
-    how many runs will go at once at most (one per run to do at most), sharing the cores."""
+    how many runs will go at once at most (one per run to do at most), sharing the cores. Only
+    for the ``local`` executor, whose runs are child processes on this machine."""
     cores = os.cpu_count() or 1
-    if not workers or workers <= cores or executor == "serial":
+    if not workers or workers <= cores or executor != "local":
         return
     at_most = min(workers, todo)
     slower = "" if device.startswith("cuda") else f"; no faster than --workers {cores}"
