@@ -254,7 +254,7 @@ class _Checks:
         missing = [a for a in ("version", "paper") if not str(getattr(obj, a, "") or "").strip()]
         if missing:
             where = (f"the module:attr target {self.entry.target}"
-                     if self.entry.origin == "local" else "the entry-point target")
+                     if is_target(self.entry.name) else "the entry-point target")
             raise CheckFailed(f"missing card attribute(s) {', '.join(missing)} on {where} (e.g. "
                               f"version = \"1\", paper = \"Authors. Title. Venue\")")
         card = self.card
