@@ -359,6 +359,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"no entries match {args.pattern!r}" if args.pattern else "no entries registered")
         return 0
     widths = LONG_LIST_WIDTHS if args.long else LIST_WIDTHS
+    rows = [{**r, "fidelity": shown_fidelity(r["fidelity"], r["paper"]) if r["status"] == "ok"
+             else r["fidelity"]} for r in rows]
     table = [{k: _cell(r[k], widths[k]) for k in widths} for r in rows]
     print(tabulate(table, headers="keys", tablefmt="simple", disable_numparse=True))
     return 0
@@ -446,7 +448,11 @@ def _check_leaderboard_path(args: argparse.Namespace) -> None:
     writable: checked before any run is computed. A leaderboard inside the results folder
     (``--results X --leaderboard X/lb.md``) may name a folder the sweep creates: the results
     folder is then created (and probed) first."""
-    if args.leaderboard is None:
+    from .outputs import check_results_to_write
+
+    check_results_to_write(args.results, "--results")  # first: the flag the user typed
+    defaulted = args.leaderboard is None
+    if defaulted:
         args.leaderboard = default_leaderboard(args.results)
     if not args.no_leaderboard:
         from pathlib import Path
@@ -454,8 +460,16 @@ def _check_leaderboard_path(args: argparse.Namespace) -> None:
         from .outputs import check_output_file, prepare_results
 
         if Path(args.leaderboard).absolute().parent == Path(args.results).absolute():
-            prepare_results(args.results)
-        check_output_file(args.leaderboard, "--leaderboard")
+            prepare_results(args.results, "--results")
+        try:
+            check_output_file(args.leaderboard, "leaderboard file" if defaulted
+                              else "--leaderboard")
+        except UsageError as exc:
+            if not defaulted:
+                raise
+            raise UsageError(f"{exc}; that is where the leaderboard of --results "
+                             f"{args.results!r} goes by default: give --leaderboard PATH or "
+                             f"--no-leaderboard") from None
 
 
 #: ``lossbench run`` in a terminal asks before more runs than this (``--yes`` skips).
@@ -689,7 +703,7 @@ def render_show(info: dict, results: str) -> str:
     if c.get("paper_url"):
         lines.append(field("link", c["paper_url"]))
     lines += [
-        field("fidelity", c["fidelity"]),
+        field("fidelity", shown_fidelity(c["fidelity"], c["paper"])),
         *([field("alias of", f"{c['alias_of']} (the same function as its defaults)")]
           if c.get("alias_of") else []),
         field("defaults", fmt(c["hparams"])),
@@ -705,8 +719,13 @@ def render_show(info: dict, results: str) -> str:
         lines += ["", "docstring:", *(f"  {ln}".rstrip() for ln in doc)]
     rows = info["results"]
     lines.append("")
+    from pathlib import Path
+
+    folder = Path(results).absolute()
     if not rows:
-        lines.append(f"no stored runs in {printable(str(results))}")
+        state = "" if folder.is_dir() else " (no such folder)"
+        lines.append(f"no stored runs in {printable(str(folder))}{state}; for runs stored "
+                     f"elsewhere, add --results DIR")
         return "\n".join(lines)
 
     def num(v: object) -> str:
@@ -722,9 +741,18 @@ def render_show(info: dict, results: str) -> str:
               "mean ± sd": f"{num(r['mean'])} ± {num(r['sd'])}",
               "cross_entropy": f"{num(r['cross_entropy_mean'])} "
                                f"({r['cross_entropy_seeds']} seeds)"} for r in rows]
-    lines += [f"stored runs in {printable(str(results))} (mean over ok seeds):",
+    lines += [f"stored runs in {printable(str(folder))} (mean over ok seeds):",
               tabulate(table, headers="keys", tablefmt="simple", disable_numparse=True)]
     return "\n".join(lines)
+
+
+def shown_fidelity(fidelity: str, paper: str) -> str:
+    """The card's fidelity as ``show`` and ``list --long`` print it: "exact" claims a match with
+    a paper, so an entry that names none (a local ``module:attr`` loss, say) reads "not stated
+    (no paper given)" instead of the card's default "exact"."""
+    if fidelity == "exact" and not str(paper or "").strip():
+        return "not stated (no paper given)"
+    return fidelity
 
 
 def short(values: dict) -> str:
@@ -759,9 +787,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lossbench {args.command}: {for_terminal(exc, multiline=True)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted; finished runs are stored, re-run the same command to resume",
-              file=sys.stderr)
+        print(interrupted_message(args), file=sys.stderr)
         return 130
+
+
+def interrupted_message(args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves behind, said for the command that was interrupted."""
+    command = args.command
+    if command in ("run", "tune"):
+        return "interrupted; finished runs are stored, re-run the same command to resume"
+    if command == "leaderboard" and not getattr(args, "check", False):
+        return ("interrupted: nothing more was written; re-run `lossbench leaderboard` (same "
+                "options) to regenerate the leaderboard")
+    if command in ("leaderboard", "list", "show", "check", "validate"):
+        return f"interrupted; `lossbench {command}` changes no results or leaderboard file"
+    return "interrupted"
 
 
 if __name__ == "__main__":

@@ -254,8 +254,10 @@ class _Checks:
             raise CheckFailed(f"{exc} (the other checks ran without hyperparameters)") from None
         missing = [a for a in ("version", "paper") if not str(getattr(obj, a, "") or "").strip()]
         if missing:
-            raise CheckFailed(f"missing card attribute(s) {', '.join(missing)} on the entry-point "
-                              f"target (e.g. version = \"1\", paper = \"Authors. Title. Venue\")")
+            where = (f"the module:attr target {self.entry.target}"
+                     if is_target(self.entry.name) else "the entry-point target")
+            raise CheckFailed(f"missing card attribute(s) {', '.join(missing)} on {where} (e.g. "
+                              f"version = \"1\", paper = \"Authors. Title. Venue\")")
         card = self.card
         if card.fidelity != "exact" and not card.fidelity.startswith("approximate:"):
             raise CheckFailed(f"{FIDELITY_HINT}, got {card.fidelity!r}")

@@ -38,9 +38,94 @@ def _probe(folder: Path) -> str:
     return ""
 
 
+def _special_filesystem(path: Path) -> str:
+    """The type of the kernel file system ``path`` lies on when it holds no user files (``proc``,
+    ``sysfs``, ...), read from ``/proc/self/mounts``; '' otherwise or where that is unreadable."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    target, best, kind = str(path.absolute()), -1, ""
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1]
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, kind = len(point), fields[2]
+    return kind if kind in SPECIAL_FILESYSTEMS else ""
+
+
+#: Kernel file systems where no results folder or leaderboard can live.
+SPECIAL_FILESYSTEMS = frozenset({"proc", "sysfs", "devpts", "cgroup", "cgroup2", "debugfs",
+                                 "tracefs", "securityfs", "configfs", "bpf", "pstore"})
+
+
+def _dangling_link(path: Path) -> Path | None:
+    """``path`` or the nearest of its parents that is a symbolic link to nothing, if any."""
+    for candidate in (path, *path.parents):
+        if candidate.is_symlink() and not candidate.exists():
+            return candidate
+        if candidate.exists():
+            return None
+    return None
+
+
+def _uncreatable(folder: Path, what: str) -> UsageError | None:
+    """Why ``folder`` (missing) cannot be created, naming the culprit: a dangling symbolic link,
+    a file above it, a kernel file system, an unwritable parent. None when nothing explains it."""
+    link = _dangling_link(folder)
+    if link is not None:
+        where = "" if link == folder else f" cannot be created: {str(link)!r}"
+        return UsageError(f"{what} {str(folder)!r}{where} is a symbolic link "
+                          f"to {os.readlink(link)!r}, which does not exist; remove the link or "
+                          f"create its target")
+    blocker = _file_above(folder)
+    if blocker is not None:
+        return UsageError(f"{what} {str(folder)!r} cannot be created: {str(blocker)!r} is a "
+                          f"file, not a folder")
+    ancestor = next((p for p in folder.parents if p.is_dir()), None)
+    if ancestor is None:
+        return None
+    kind = _special_filesystem(ancestor)
+    if kind:
+        return UsageError(f"{what} {str(folder)!r} cannot be created: {str(ancestor)!r} is on "
+                          f"the kernel's {kind!r} file system, which holds no user files; "
+                          f"choose a folder on a disk")
+    problem = _probe(ancestor)
+    if problem:
+        return UsageError(f"{what} {str(folder)!r} cannot be created: its nearest existing "
+                          f"folder {str(ancestor)!r} is not writable ({problem})")
+    return None
+
+
+def check_results_to_write(path: str | Path, what: str = "results folder") -> Path:
+    """The results folder a sweep will write to, checked without creating anything (so a sweep
+    that stops at planning leaves no empty folder): an existing writable folder, or a missing one
+    whose nearest existing parent is writable. A UsageError names ``what`` (the CLI passes
+    ``--results``), the path and the reason: a file, a dangling symbolic link, a file above it,
+    a kernel file system such as ``/proc``, or a folder that cannot be written."""
+    folder = Path(path)
+    if folder.is_dir():
+        problem = _probe(folder)
+        if problem:
+            raise UsageError(f"{what} {str(folder)!r} is not writable ({problem}); choose a "
+                             f"folder you can write to")
+        return folder
+    if folder.exists():
+        raise UsageError(f"{what} {str(folder)!r} is a file, not a folder; give a folder (it is "
+                         f"created if missing)")
+    error = _uncreatable(folder, what)
+    if error is not None:
+        raise error
+    return folder
+
+
 def prepare_results(path: str | Path, what: str = "results folder") -> Path:
     """The results folder ``path``, created if missing (parents included) and tested for writing;
-    a UsageError for a file, a folder under a file, or a folder that cannot be written."""
+    a UsageError for a file, a folder under a file, a dangling symbolic link, or a folder that
+    cannot be written."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{what} {str(folder)!r} is a file, not a folder; give a folder (it is "
@@ -48,10 +133,9 @@ def prepare_results(path: str | Path, what: str = "results folder") -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        blocker = _file_above(folder)
-        if blocker is not None:
-            raise UsageError(f"{what} {str(folder)!r} cannot be created: {str(blocker)!r} is a "
-                             f"file, not a folder") from None
+        error = _uncreatable(folder, what)
+        if error is not None:
+            raise error from None
         raise UsageError(f"{what} {str(folder)!r} cannot be created ({_reason(exc)})") from None
     problem = _probe(folder)
     if problem:

@@ -68,15 +68,39 @@ def _tasks(suites: list[SuiteInfo],
     for name in task_names:
         if "/" in name:
             if name not in all_tasks:
+                _raise_if_outside(name, suites)
                 raise unknown_value("task", name, all_tasks)
             out.append(all_tasks[name])
             continue
         matches = [v for k, v in all_tasks.items() if k.split("/", 1)[1] == name]
         if not matches:
+            _raise_if_outside(name, suites)
             raise unknown_value("task", name, [k.split("/", 1)[1] for k in all_tasks] +
                                 list(all_tasks))
         out.extend(matches)
     return out
+
+
+def _raise_if_outside(name: str, suites: list[SuiteInfo]) -> None:
+    """A task ``name`` (``suite/task`` or ``task``) not among the selected suites' tasks but in
+    another registered suite: a UsageError saying which suite holds it, instead of "unknown
+    task"."""
+    selected = {s.name for s in suites}
+    suite_part, _, task_part = name.rpartition("/")
+    holders = []
+    for other in SUITES.names():
+        if other in selected or (suite_part and other != suite_part):
+            continue
+        try:
+            info = suite_info(other)
+        except Exception:  # noqa: BLE001 - a suite that does not load holds no task here
+            continue
+        if task_part in info.tasks:
+            holders.append(other)
+    if holders:
+        where = " or ".join(f"--suite {h}" for h in holders)
+        raise UsageError(f"task {name} is in suite {', '.join(holders)}, not "
+                         f"{', '.join(sorted(selected))}; add {where} (or leave --suite out)")
 
 
 def _cards(registry, names: Sequence[str] | None, what: str) -> tuple[list[Card], list[Skipped]]:

@@ -180,8 +180,10 @@ def _sweep(specs, results_dir, start, *, force, retry_failed, device, executor, 
     if todo:
         from .estimate import estimate
 
-        line = estimate(todo, results_dir, _workers(executor, workers, device)).line(
-            len(todo), len(done))
+        name = executor if isinstance(executor, str) else type(executor).__name__
+        _note_workers(workers, len(todo), name, device, log or stderr)
+        line = estimate(todo, results_dir, _workers(executor, workers, device), device=device,
+                        executor=name).line(len(todo), len(done))
         (log or stderr)(line)
         if confirm is not None and not confirm(len(todo), line):
             from .errors import LossbenchError
@@ -204,6 +206,20 @@ def _sweep(specs, results_dir, start, *, force, retry_failed, device, executor, 
                     bar.finished(record)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _note_workers(workers: int | None, todo: int, executor: str, device: str,
+                  say: Callable[[str], None]) -> None:
+    """One line when ``workers`` (``--workers``) exceeds the CPU cores (:func:`os.cpu_count`):
+    how many runs will go at once at most (one per run to do at most), sharing the cores. Only
+    for the ``local`` executor, whose runs are child processes on this machine."""
+    cores = os.cpu_count() or 1
+    if not workers or workers <= cores or executor != "local":
+        return
+    at_most = min(workers, todo)
+    slower = "" if device.startswith("cuda") else f"; no faster than --workers {cores}"
+    say(f"note: --workers {workers} is more than the {cores} CPU cores: at most {at_most} "
+        f"run(s) at once, sharing the cores{slower}")
 
 
 def _workers(executor: str | Executor, workers: int | None, device: str) -> int:

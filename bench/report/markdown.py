@@ -491,7 +491,7 @@ def render_suite(model: M.Model, suite: str, plots_link: str,
             parts.append(f"\n### {md_text(f'{b.suite} / {b.task} (task v{b.version})')}\n")
             description = b.meta.get("description")
             if description:
-                parts.append(md_text(description) + "\n")
+                parts.append(md_text(M.recipe_description(description, section.options)) + "\n")
             selection = b.meta.get("model_selection")
             if selection:
                 parts.append(f"Test metrics of the checkpoint chosen by `{md_text(selection)}` "

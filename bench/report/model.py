@@ -857,6 +857,25 @@ class Section:
         return self.options == "{}"
 
 
+def recipe_description(description: str, options: str) -> str:
+    """A task's description for the runs of a section with recipe ``options`` (JSON): a smoke
+    run's ``{"epochs": 2}`` turns the recipe's "40 epochs" into "2 epochs (recipe: 40)"; the
+    description is the task's own (its recipe) otherwise."""
+    try:
+        epochs = json.loads(options or "{}").get("epochs")
+    except (ValueError, AttributeError):
+        return description
+    if not isinstance(epochs, int) or isinstance(epochs, bool):
+        return description
+
+    def override(found: re.Match) -> str:
+        recipe = int(found.group(1).replace(",", ""))
+        return found.group(0) if recipe == epochs else f"{epochs} epochs (recipe: {recipe})"
+
+    text, count = re.subn(r"\b(\d[\d,]*) epochs\b", override, description, count=1)
+    return text if count else f"{description}; run with {epochs} epochs (--epochs)"
+
+
 @dataclass
 class Model:
     """Everything the renderers draw from."""

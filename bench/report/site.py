@@ -236,7 +236,8 @@ def suite_page(m: M.Model, suite: str, plots: dict[str, list[tuple[str, str]]]) 
         for b in boards:
             parts.append(f"<h3>{esc(b.name)}</h3>")
             if b.meta.get("description"):
-                parts.append(f'<p class="note">{esc(b.meta["description"])}</p>')
+                description = M.recipe_description(b.meta["description"], section.options)
+                parts.append(f'<p class="note">{esc(description)}</p>')
             parts.append(task_table_html(b, "../"))
             mix = M.mixed(b.runs)
             if mix:
