@@ -15,6 +15,14 @@ metrics can be computed in a process that never imported the plugin:
 
 The metrics are the same computation on the same numbers in both processes, so they are
 bit-identical to computing them in the child, whatever the task asks for and in which order.
+
+The inputs a built-in task's ``evaluate`` asks for are a function of its data (the seed), the
+loss's objective and the checkpoints, never of the outputs. So once the scoring process has
+replayed one run it knows them (:attr:`ReplayEvaluator.requests`), and later runs of the same
+task, seed and objective are given them (an *evaluation plan*): their child only computes those
+outputs (:func:`answer`) instead of running ``evaluate`` itself, which would compute every metric
+a second time (seconds per retrieval run). A plan is a hint: an input it lacks is missing in the
+scoring process as always.
 """
 
 from __future__ import annotations
@@ -56,16 +64,25 @@ class RecordingEvaluator(Evaluator):
         return self._record("features", x, self.inner.features(x))
 
 
+#: One input an ``evaluate`` asked for: (checkpoint, method, input tensor).
+Request = tuple[str, str, torch.Tensor]
+
+
 class ReplayEvaluator(Evaluator):
     """An :class:`Evaluator` with no model: it answers ``outputs(x)`` / ``features(x)`` with the
-    arrays the run's child returned for the same checkpoint, method and input."""
+    arrays the run's child returned for the same checkpoint, method and input, and appends
+    each request to ``requests`` (when given: the evaluation plan of later runs)."""
 
-    def __init__(self, checkpoint: str, arrays: Mapping[str, np.ndarray]):
+    def __init__(self, checkpoint: str, arrays: Mapping[str, np.ndarray],
+                 requests: list[Request] | None = None):
         super().__init__(torch.nn.Identity())
         self.checkpoint = checkpoint
         self.arrays = arrays
+        self.requests = requests
 
     def _replay(self, method: str, x: torch.Tensor) -> torch.Tensor:
+        if self.requests is not None:
+            self.requests.append((self.checkpoint, method, x.detach().cpu()))
         key = output_key(self.checkpoint, method, x)
         if key not in self.arrays:
             raise MissingOutputs(
@@ -93,8 +110,20 @@ def recording(checkpoints: Mapping[str, Evaluator]
             for name, ev in checkpoints.items()}, recorded
 
 
-def replaying(checkpoints: tuple[str, ...] | list[str], arrays: Mapping[str, np.ndarray]
-              ) -> dict[str, ReplayEvaluator]:
-    """Replay evaluators for the checkpoints the child named (``last`` always exists)."""
+def replaying(checkpoints: tuple[str, ...] | list[str], arrays: Mapping[str, np.ndarray],
+              requests: list[Request] | None = None) -> dict[str, ReplayEvaluator]:
+    """Replay evaluators for the checkpoints the child named (``last`` always exists), logging
+    what they are asked for in ``requests`` when given."""
     names = dict.fromkeys(["last", *checkpoints])
-    return {name: ReplayEvaluator(name, arrays) for name in names}
+    return {name: ReplayEvaluator(name, arrays, requests) for name in names}
+
+
+def answer(checkpoints: Mapping[str, Evaluator], plan: list[Request]) -> dict[str, np.ndarray]:
+    """The child's side of an evaluation plan: the outputs of each planned request (on the
+    checkpoints' device), keyed as :class:`RecordingEvaluator` keys them."""
+    recorders, recorded = recording(checkpoints)
+    device = next(iter(checkpoints.values())).model
+    device = next((p.device for p in device.parameters()), torch.device("cpu"))
+    for checkpoint, method, x in plan:
+        getattr(recorders[checkpoint], method)(x.to(device))
+    return recorded

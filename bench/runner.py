@@ -1,5 +1,10 @@
 """Execute one run: spec in, record out. The only place entries, tasks and the trainer meet.
 
+A run has two halves: :func:`train_run` (untrusted: it imports and calls the entry; the run's
+child) returns plain arrays (:mod:`lossbench.run_outputs`), and :func:`score` (trusted: harness
+code only; the sweep process) computes the metrics, the provenance and the record for the spec.
+:func:`execute` runs both in the calling process.
+
 :func:`execute` never raises for a problem with the entry or the task: the problem becomes the
 record's ``status`` (``ok``, ``error``, ``diverged``, ``oom`` for an allocation failure) and
 ``error`` text, so one bad plugin cannot stop a sweep. Process-level failures (timeouts, crashes,
@@ -24,6 +29,7 @@ import socket
 import subprocess
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,8 +50,8 @@ from .registry import (
     build,
     is_target,
 )
-from .replay import MissingOutputs, recording, replaying
-from .run_outputs import RunOutputs
+from .replay import MissingOutputs, Request, answer, recording, replaying
+from .run_outputs import RunOutputs, output_key
 from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # noqa: F401
 from .suites.base import EvalInput, Evaluator, Suite, Task
 from .train import Diverged, TrainConfig, train
@@ -206,8 +212,8 @@ def execute(spec: RunSpec, device: str | torch.device = "cpu",
     thread on a busy machine made runs several times slower —; on a GPU torch's own setting.
     """
     started, t0 = time.time(), time.perf_counter()
-    return score(spec, train_run(spec, device, threads), device=device, threads=threads,
-                 started=started, t0=t0)
+    return score(spec, train_run(spec, device, threads, evaluation_plans(spec)), device=device,
+                 threads=threads, started=started, t0=t0)
 
 
 @contextlib.contextmanager
@@ -223,17 +229,47 @@ def torch_threads(threads: int | None):
             torch.set_num_threads(before)
 
 
-def train_run(spec: RunSpec, device: str | torch.device = "cpu",
-              threads: int | None = None) -> RunOutputs:
+def train_run(spec: RunSpec, device: str | torch.device = "cpu", threads: int | None = None,
+              plans: Mapping[tuple[str, ...], list[Request]] | None = None) -> RunOutputs:
     """The untrusted half of a run (it imports and calls the entry): train ``spec`` and return
     plain arrays (:class:`lossbench.run_outputs.RunOutputs`): the outputs the task's metrics
     read, recorded by :mod:`lossbench.replay`, the training curve and the timings. Never raises
-    for entry bugs (the problem is the returned status and error)."""
+    for entry bugs (the problem is the returned status and error).
+
+    ``plans``: :func:`evaluation_plans` of the spec, by checkpoints; with one for the trained
+    checkpoints only the planned outputs are computed (:func:`lossbench.replay.answer`), else
+    the task's ``evaluate`` runs with recording evaluators."""
     device = torch.device(device)
     if threads is None and device.type == "cpu":
         threads = 1
     with torch_threads(threads):
-        return _train_run(spec, device)
+        return _train_run(spec, device, plans or {})
+
+
+#: Evaluation plans learnt by :func:`score` in this process, by :func:`_plan_key`.
+_PLANS: dict[tuple[Any, ...], dict[tuple[str, ...], list[Request]]] = {}
+
+
+def _plan_key(spec: RunSpec) -> tuple[Any, ...]:
+    """What the inputs of a built-in task's ``evaluate`` depend on: the task, its data (the
+    seed) and the loss's objective."""
+    return (spec.suite, spec.task, spec.task_version, spec.seed, LOSSES.card(spec.loss).objective)
+
+
+def evaluation_plans(spec: RunSpec) -> dict[tuple[str, ...], list[Request]]:
+    """The inputs the task's ``evaluate`` asked for when this process last scored a run of the
+    same task, seed and objective, by the run's checkpoints (``{}`` before the first)."""
+    try:
+        return dict(_PLANS.get(_plan_key(spec), {}))
+    except Exception:  # noqa: BLE001 - no plan: the child runs evaluate itself
+        return {}
+
+
+def _learn_plan(spec: RunSpec, checkpoints: tuple[str, ...], requests: list[Request]) -> None:
+    plans = _PLANS.setdefault(_plan_key(spec), {})
+    if checkpoints not in plans:
+        unique = {output_key(c, m, x): (c, m, x) for c, m, x in requests}
+        plans[checkpoints] = list(unique.values())
 
 
 def score(spec: RunSpec, run: RunOutputs, *, device: str | torch.device = "cpu",
@@ -257,7 +293,8 @@ def score(spec: RunSpec, run: RunOutputs, *, device: str | torch.device = "cpu",
         return _score(spec, run, device, started, t0)
 
 
-def _train_run(spec: RunSpec, device: torch.device) -> RunOutputs:
+def _train_run(spec: RunSpec, device: torch.device,
+               plans: Mapping[tuple[str, ...], list[Request]]) -> RunOutputs:
     suite = None
 
     def claims(suite: Any, metrics: dict[str, float] | None = None) -> dict[str, Any]:
@@ -310,8 +347,12 @@ def _train_run(spec: RunSpec, device: torch.device) -> RunOutputs:
         if result.best_state is not None:
             best = _clone_with_state(result.model, result.best_state)
             checkpoints["selected"] = Evaluator(best)
-        recorders, recorded = recording(checkpoints)
-        metrics = task.evaluate(EvalInput(data, recorders, loss_card.objective))
+        plan = plans.get(tuple(checkpoints))
+        if plan is not None and not SUITES.get(spec.suite).isolated:
+            metrics, recorded = None, answer(checkpoints, plan)
+        else:
+            recorders, recorded = recording(checkpoints)
+            metrics = task.evaluate(EvalInput(data, recorders, loss_card.objective))
         scalars = {"train_seconds": result.train_seconds,
                    "samples_per_second": result.samples_per_second}
         if result.best_epoch >= 0:
@@ -370,8 +411,10 @@ def _score(spec: RunSpec, run: RunOutputs, device: torch.device, started: float,
             task = suite.task(spec.task)
             data = private_data(task.make_data(spec.seed), torch.device("cpu"))
             objective = LOSSES.card(spec.loss).objective
-            metrics = task.evaluate(EvalInput(data, replaying(run.checkpoints, run.outputs),
-                                              objective))
+            requests: list[Request] = []
+            metrics = task.evaluate(EvalInput(
+                data, replaying(run.checkpoints, run.outputs, requests), objective))
+            _learn_plan(spec, tuple(run.checkpoints), requests)
         if "best_epoch" in run.scalars:
             metrics["best_epoch"] = run.scalars["best_epoch"]
         metrics.update({

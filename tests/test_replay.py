@@ -12,9 +12,9 @@ from torch import nn
 
 from lossbench.metrics import classification
 from lossbench.registry import LOSSES, SUITES
-from lossbench.replay import MissingOutputs, ReplayEvaluator, recording, replaying
+from lossbench.replay import MissingOutputs, ReplayEvaluator, answer, recording, replaying
 from lossbench.run_outputs import RunOutputs, decode, encode
-from lossbench.runner import score
+from lossbench.runner import evaluation_plans, score, train_run
 from lossbench.spec import RunSpec
 from lossbench.suites.base import EvalInput, Evaluator, TaskData
 
@@ -103,6 +103,18 @@ def test_outputs_of_the_wrong_length_are_refused():
         ReplayEvaluator("last", recorded).outputs(x)
 
 
+def test_the_requests_of_one_replay_are_the_plan_that_answers_the_next():
+    recorders, recorded = recording(checkpoints())
+    evaluate(EvalInput(data(), recorders))
+    plan = []
+    evaluate(EvalInput(data(), replaying(("last", "selected"), recorded, plan)))
+    assert [(c, m) for c, m, _ in plan] == [("selected", "outputs"), ("last", "outputs"),
+                                            ("selected", "outputs"), ("last", "features")]
+    answered = answer(checkpoints(), plan)
+    assert answered.keys() == recorded.keys()
+    assert all((answered[k] == recorded[k]).all() for k in recorded)
+
+
 def mnist1d_spec(seed: int = 0) -> RunSpec:
     task = SUITES.load("standard").task("mnist1d")
     return RunSpec("cross_entropy", LOSSES.card("cross_entropy").version, "standard", "mnist1d",
@@ -125,3 +137,26 @@ def test_a_child_reported_failure_keeps_its_reason_and_the_parents_spec():
     assert record.metrics == {"diverged_epoch": 0.0}
     assert record.error == "loss became nan in epoch 0"
     assert record.provenance["card_json"] and not math.isnan(record.provenance["wall_seconds"])
+
+
+TIMING = {"train_seconds", "samples_per_second", "loss_cost_ratio"}
+
+
+def quality(metrics: dict[str, float]) -> dict[str, object]:
+    """The metrics without timings, NaN as a string (NaN != NaN)."""
+    return {k: "nan" if v != v else v for k, v in metrics.items() if k not in TIMING}
+
+
+def test_a_run_given_the_plan_of_an_earlier_run_scores_the_same():
+    """After one run of a task and seed is scored, the next child computes only the planned
+    outputs (it runs no metric of its own), and its record is the same."""
+    spec = mnist1d_spec(seed=1)
+    unplanned = train_run(spec)
+    first = score(spec, unplanned)
+    plans = evaluation_plans(spec)
+    assert list(plans) == [unplanned.checkpoints]
+    planned = train_run(spec, plans=plans)
+    assert planned.outputs.keys() == unplanned.outputs.keys()
+    again = score(spec, planned)
+    assert again.status == first.status == "ok"
+    assert quality(again.metrics) == quality(first.metrics)

@@ -1,10 +1,15 @@
 """The ``local`` executor: every run in its own child process, N at a time, with a timeout.
 
-Failure isolation is per run: a child that raises, diverges or fails an allocation reports a
-record (``error`` / ``diverged`` / ``oom``); a child that hangs past ``timeout`` is killed
-(``timeout``); a child that dies without reporting (``os._exit``, a segfault, a kill) is
-``crashed`` with its exit code or signal and the tail of its output (``faulthandler`` prints the
-Python stack of a segfault). The sweep always goes on.
+Training is untrusted, scoring is trusted: a child imports the entry, trains and sends back plain
+arrays only (:mod:`lossbench.run_outputs`, raw bytes read with ``recv_bytes`` under a size
+limit, never unpickled); this process computes the record from them for the spec it launched
+(:func:`lossbench.runner.score`), and never imports a third-party entry.
+
+Failure isolation is per run: a child that raises, diverges or fails an allocation reports it
+(``error`` / ``diverged`` / ``oom``); one that sends something unreadable is ``error``; a child
+that hangs past ``timeout`` is killed (``timeout``); a child that dies without reporting
+(``os._exit``, a segfault, a kill) is ``crashed`` with its exit code or signal and the tail of
+its output (``faulthandler`` prints the Python stack of a segfault). The sweep always goes on.
 
 Children are forked from this process (``fork`` on Linux), after the parent has imported torch,
 the entries and the task data of the run (:func:`lossbench.runner.warm_up`): a child starts in
@@ -29,14 +34,23 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from ..procs import TOKEN_ENV, kill_tree, new_token
+from ..replay import Request
 from ..run_outputs import MAX_BYTES_ENV, OutputsRefused, decode, encode, max_output_bytes
-from ..runner import Record, configure_threads, failure_record, score, train_run, warm_up
+from ..runner import (
+    Record,
+    configure_threads,
+    evaluation_plans,
+    failure_record,
+    score,
+    train_run,
+    warm_up,
+)
 from ..sandbox import mark_plugin_process
 from ..spec import RunSpec
 from . import default_threads, default_workers, worker_device
@@ -102,14 +116,16 @@ def limit_memory(megabytes: int) -> None:
 
 def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
                memory_limit_mb: int | None, output: str | int, parent_pid: int | None,
-               token: str = "", inherited: Sequence[int] = ()) -> None:
+               token: str = "", inherited: Sequence[int] = (),
+               plans: Mapping[tuple[str, ...], list[Request]] | None = None) -> None:
     """Body of a run's child process: isolate, train the spec, send its plain outputs back.
 
     ``output`` is the path of the file that receives the child's stdout and stderr, or (forked
     children) the number of an inherited descriptor of an already unlinked file. ``token`` is
     put in the environment of everything the run starts (:mod:`lossbench.procs`).
     ``inherited``: descriptors of the other running runs (their result pipes and output files)
-    that a forked child closes before it imports the entry. What is sent is
+    that a forked child closes before it imports the entry. ``plans``: the evaluation plans the
+    parent learnt (:func:`lossbench.runner.evaluation_plans`). What is sent is
     :func:`lossbench.run_outputs.encode`'s bytes (``send_bytes``: no pickle); the parent
     computes the record (:func:`lossbench.runner.score`).
     """
@@ -136,7 +152,7 @@ def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
     configure_threads(threads)
     if memory_limit_mb:
         limit_memory(memory_limit_mb)
-    payload = encode(train_run(spec, device=device, threads=threads))
+    payload = encode(train_run(spec, device=device, threads=threads, plans=plans))
     conn.send_bytes(payload)
     conn.close()
 
@@ -359,7 +375,7 @@ class LocalExecutor:
             target=child_main, name=f"lossbench-run-{spec.key}",
             args=(send, spec, device, self.threads, self.memory_limit_mb, child_output,
                   None if method == "forkserver" else os.getpid(), token,
-                  inherited if method == "fork" else []),
+                  inherited if method == "fork" else [], evaluation_plans(spec)),
             daemon=False,
         )
         started, t0 = time.time(), time.perf_counter()

@@ -22,7 +22,14 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import UsageError
 from ..run_outputs import OutputsRefused, decode, encode
-from ..runner import Record, configure_threads, failure_record, score, train_run
+from ..runner import (
+    Record,
+    configure_threads,
+    evaluation_plans,
+    failure_record,
+    score,
+    train_run,
+)
 from ..spec import RunSpec
 from . import available_cpus, default_threads
 
@@ -35,13 +42,13 @@ def _import_ray():
     return ray
 
 
-def run_on_worker(spec: RunSpec, device: str, threads: int) -> bytes:
+def run_on_worker(spec: RunSpec, device: str, threads: int, plans: dict | None = None) -> bytes:
     """Body of a Ray task: train one spec in the Ray worker process and return its plain
     outputs (:func:`lossbench.run_outputs.encode`'s bytes); the driver computes the record."""
     if device == "cuda":
         device = "cuda:0"  # Ray sets CUDA_VISIBLE_DEVICES to the GPU it assigned
     configure_threads(threads)
-    return encode(train_run(spec, device=device, threads=threads))
+    return encode(train_run(spec, device=device, threads=threads, plans=plans))
 
 
 class RayExecutor:
@@ -91,7 +98,7 @@ class RayExecutor:
             while queue or self._inflight:
                 while queue and len(self._inflight) < slots:
                     spec = queue.pop()
-                    ref = task.remote(spec, self.device, self.threads)
+                    ref = task.remote(spec, self.device, self.threads, evaluation_plans(spec))
                     self._inflight[ref] = (spec, time.time(), time.perf_counter())
                     if on_start is not None:
                         on_start(spec)
