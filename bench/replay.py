@@ -38,21 +38,30 @@ from .suites.base import Evaluator
 METHODS = ("outputs", "features")
 
 
+#: One input an ``evaluate`` asked for: (checkpoint, method, input tensor).
+Request = tuple[str, str, torch.Tensor]
+
+
 class MissingOutputs(LookupError):
     """The scoring process asked for outputs the run's child did not return."""
 
 
 class RecordingEvaluator(Evaluator):
     """An :class:`Evaluator` of a real model that also keeps every result it returns (as float32
-    numpy arrays, in :attr:`recorded`, under :func:`output_key`)."""
+    numpy arrays, in :attr:`recorded`, under :func:`output_key`), and appends each request to
+    ``requests`` when given (a trusted in-process run learning an evaluation plan)."""
 
-    def __init__(self, inner: Evaluator, checkpoint: str, recorded: dict[str, np.ndarray]):
+    def __init__(self, inner: Evaluator, checkpoint: str, recorded: dict[str, np.ndarray],
+                 requests: list[Request] | None = None):
         super().__init__(inner.model, inner.batch_size)
         self.inner = inner
         self.checkpoint = checkpoint
         self.recorded = recorded
+        self.requests = requests
 
     def _record(self, method: str, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        if self.requests is not None:
+            self.requests.append((self.checkpoint, method, x.detach().cpu()))
         self.recorded[output_key(self.checkpoint, method, x)] = (
             out.detach().cpu().contiguous().numpy().copy())
         return out
@@ -62,10 +71,6 @@ class RecordingEvaluator(Evaluator):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self._record("features", x, self.inner.features(x))
-
-
-#: One input an ``evaluate`` asked for: (checkpoint, method, input tensor).
-Request = tuple[str, str, torch.Tensor]
 
 
 class ReplayEvaluator(Evaluator):
@@ -102,11 +107,11 @@ class ReplayEvaluator(Evaluator):
         return self._replay("features", x)
 
 
-def recording(checkpoints: Mapping[str, Evaluator]
+def recording(checkpoints: Mapping[str, Evaluator], requests: list[Request] | None = None
               ) -> tuple[dict[str, RecordingEvaluator], dict[str, np.ndarray]]:
     """Recording evaluators for ``checkpoints`` and the dict they fill."""
     recorded: dict[str, np.ndarray] = {}
-    return {name: RecordingEvaluator(ev, name, recorded)
+    return {name: RecordingEvaluator(ev, name, recorded, requests)
             for name, ev in checkpoints.items()}, recorded
 
 

@@ -294,7 +294,8 @@ def score(spec: RunSpec, run: RunOutputs, *, device: str | torch.device = "cpu",
 
 
 def _train_run(spec: RunSpec, device: torch.device,
-               plans: Mapping[tuple[str, ...], list[Request]]) -> RunOutputs:
+               plans: Mapping[tuple[str, ...], list[Request]],
+               requests: list[Request] | None = None) -> RunOutputs:
     suite = None
 
     def claims(suite: Any, metrics: dict[str, float] | None = None) -> dict[str, Any]:
@@ -351,7 +352,7 @@ def _train_run(spec: RunSpec, device: torch.device,
         if plan is not None and not SUITES.get(spec.suite).isolated:
             metrics, recorded = None, answer(checkpoints, plan)
         else:
-            recorders, recorded = recording(checkpoints)
+            recorders, recorded = recording(checkpoints, requests)
             metrics = task.evaluate(EvalInput(data, recorders, loss_card.objective))
         scalars = {"train_seconds": result.train_seconds,
                    "samples_per_second": result.samples_per_second}
@@ -507,7 +508,12 @@ def _warm_up(spec: RunSpec, task_key: tuple[str, str, str]) -> None:
             dry = dataclasses.replace(
                 spec, loss="cross_entropy", loss_hparams=dict(LOSSES.card("cross_entropy").hparams),
                 regularizer=None, regularizer_hparams={}, options={"epochs": 1})
-            execute(dry)
+            # trusted (a built-in loss on a built-in task, in this process): the evaluation
+            # plan is learnt from the run's own requests, without scoring it a second time
+            requests: list[Request] = []
+            run = _train_run(dry, torch.device("cpu"), {}, requests)
+            if run.status == "ok":
+                _learn_plan(dry, run.checkpoints, requests)
     except Exception:  # noqa: BLE001 - the run itself records the problem with its traceback
         pass
 

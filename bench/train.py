@@ -63,12 +63,12 @@ class NoGradient(RuntimeError):
 def gradient_problem(loss_value: float, grad: torch.Tensor | None, what: str) -> str | None:
     """Why a loss of ``loss_value`` whose gradient with respect to ``what`` is ``grad`` cannot
     train: no gradient at all, or a zero gradient of a non-zero loss (a zero loss may have a
-    zero gradient: a metric-learning batch without a violated pair). None when it can.
-    ``lossbench check``'s backward check and the trainer's first step both ask this."""
+    zero gradient: a metric-learning batch without a violated pair; a non-finite loss is left to
+    :class:`Diverged`). None when it can. ``lossbench check``'s backward check and the trainer's first step both ask this."""
     if grad is None:
         return (f"no gradient of the loss reaches {what} (the loss does not depend on them; is "
                 f"it computed from something else, or detached?)")
-    if loss_value != 0 and not bool(grad.abs().sum() > 0):
+    if loss_value != 0 and math.isfinite(loss_value) and not bool((grad != 0).any()):
         return (f"the loss is {loss_value:.4g} but its gradient w.r.t. {what} is zero "
                 f"everywhere (is part of it detached or constant?)")
     return None

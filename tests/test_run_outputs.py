@@ -139,3 +139,32 @@ def test_the_key_of_an_input_is_its_bytes_shape_and_dtype():
     assert output_key("last", "outputs", x) != output_key("selected", "outputs", x)
     assert output_key("last", "outputs", x) != output_key("last", "features", x)
 
+
+
+def test_the_sweep_reads_a_message_over_the_limit_as_refused_not_whole():
+    import multiprocessing as mp
+
+    from lossbench.executors.local import receive_outputs
+
+    receive, send = mp.Pipe(duplex=False)
+    send.send_bytes(b"x" * 100)
+    with pytest.raises(OutputsRefused, match="over the limit of 10 bytes"):
+        receive_outputs(receive, 10)
+    receive2, send2 = mp.Pipe(duplex=False)
+    send2.send_bytes(b"y" * 10)
+    assert receive_outputs(receive2, 10) == b"y" * 10
+
+
+def test_a_pickled_object_sent_on_the_pipe_arrives_as_bytes_only(tmp_path):
+    import multiprocessing as mp
+
+    from lossbench.executors.local import receive_outputs
+
+    marker = tmp_path / "ran"
+    receive, send = mp.Pipe(duplex=False)
+    send.send(Marker(str(marker)))  # what a plugin holding the pipe can do
+    payload = receive_outputs(receive, 10_000)
+    assert isinstance(payload, bytes) and not marker.exists()
+    with pytest.raises(OutputsRefused):
+        decode(payload)
+    assert not marker.exists()

@@ -147,6 +147,11 @@ def test_a_zero_loss_with_a_zero_gradient_trains_on():
     fit(zero_then_ce)
 
 
+def test_a_nan_loss_is_left_to_the_divergence_check():
+    with pytest.raises(Diverged):
+        fit(lambda logits, targets: F.cross_entropy(logits, targets) * float("nan"))
+
+
 def test_the_check_looks_at_the_loss_not_at_a_regularizers_penalty():
     class LogitPenalty:
         def penalty(self, outputs, y, ctx):
