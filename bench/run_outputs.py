@@ -15,6 +15,8 @@ What the arrays mean (all of it the child's claim, see docs/plugins.md):
 * ``history``: the training curve (``train_loss`` per epoch, ``val_score`` per evaluation);
 * ``scalars``: timings and counters (``train_seconds``, ``samples_per_second``, ``best_epoch``,
   ``loss_cost_ratio``, ``diverged_epoch``);
+* ``device``: the name of the device it trained on (the record's device on a GPU, whose name
+  the sweep process does not read: that would open a CUDA context there);
 * ``metrics`` and ``task_json``: only for a third-party suite, whose code the scoring process
   never imports: the suite's own metrics and task metadata, computed in the child.
 """
@@ -61,6 +63,7 @@ class RunOutputs:
     scalars: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] | None = None
     task_json: str | None = None
+    device: str = ""  # the child's name of its device (the record's on a GPU; a claim)
 
 
 def max_output_bytes() -> int:
@@ -93,7 +96,7 @@ def encode(result: RunOutputs) -> bytes:
     """``result`` as ``.npz`` bytes (uncompressed)."""
     meta = {"status": result.status, "error": result.error,
             "checkpoints": list(result.checkpoints), "scalars": dict(result.scalars),
-            "metrics": result.metrics, "task_json": result.task_json}
+            "metrics": result.metrics, "task_json": result.task_json, "device": result.device}
     arrays = {_META: np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
     arrays.update({_OUTPUT + k: np.asarray(v) for k, v in result.outputs.items()})
     arrays.update({_HISTORY + k: np.asarray(v, dtype=np.float64)
@@ -135,7 +138,8 @@ def decode(payload: bytes, limit: int | None = None) -> RunOutputs:
         status=meta["status"], error=meta["error"], checkpoints=tuple(meta["checkpoints"]),
         outputs={k[len(_OUTPUT):]: v for k, v in arrays.items() if k.startswith(_OUTPUT)},
         history={k[len(_HISTORY):]: v for k, v in arrays.items() if k.startswith(_HISTORY)},
-        scalars=meta["scalars"], metrics=meta["metrics"], task_json=meta["task_json"])
+        scalars=meta["scalars"], metrics=meta["metrics"], task_json=meta["task_json"],
+        device=meta["device"])
 
 
 def _read_meta(raw: bytes) -> dict[str, Any]:
@@ -160,6 +164,10 @@ def _read_meta(raw: bytes) -> dict[str, Any]:
         meta["metrics"] = _numbers(meta["metrics"], "metrics")
     if meta.get("task_json") is not None and not isinstance(meta["task_json"], str):
         raise OutputsRefused("the run's outputs have a non-text task_json")
+    device = meta.setdefault("device", "")
+    if not (isinstance(device, str) and len(device) <= 200 and device.isprintable()):
+        raise OutputsRefused("the run's outputs name their device with other than one line of "
+                             "at most 200 printable characters")
     meta.setdefault("metrics", None)
     meta.setdefault("task_json", None)
     return meta

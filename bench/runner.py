@@ -132,7 +132,10 @@ def distribution_of(registry: Any, name: str | None, version: str | None) -> str
 
 
 def provenance(device: torch.device, started: float, wall: float,
-               spec: RunSpec | None = None) -> dict[str, Any]:
+               spec: RunSpec | None = None, device_label: str | None = None) -> dict[str, Any]:
+    """The record's provenance columns. ``device_label``: the device's name as the run's child
+    reported it (a GPU's name is not read in the sweep process: that would open a CUDA context
+    there); default :func:`device_name`."""
     return {
         "lossbench_version": __version__,
         "harness_fingerprint": harness_fingerprint(),
@@ -143,7 +146,7 @@ def provenance(device: torch.device, started: float, wall: float,
         "git_sha": git_sha(),
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
-        "device": device_name(device),
+        "device": device_label or device_name(device),
         "host": socket.gethostname(),
         "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": wall,
@@ -243,7 +246,9 @@ def train_run(spec: RunSpec, device: str | torch.device = "cpu", threads: int | 
     if threads is None and device.type == "cpu":
         threads = 1
     with torch_threads(threads):
-        return _train_run(spec, device, plans or {})
+        outputs = _train_run(spec, device, plans or {})
+        outputs.device = device_name(device)
+        return outputs
 
 
 #: Evaluation plans learnt by :func:`score` in this process, by :func:`_plan_key`.
@@ -394,7 +399,8 @@ def _score(spec: RunSpec, run: RunOutputs, device: torch.device, started: float,
                 meta["task_json"] = json.dumps(json.loads(run.task_json), sort_keys=True,
                                                separators=(",", ":"), default=str)
         return Record(spec, status, metrics or {}, error[-TRACEBACK_TAIL:],
-                      {**provenance(device, started, time.perf_counter() - t0, spec), **meta})
+                      {**provenance(device, started, time.perf_counter() - t0, spec,
+                                    run.device if device.type != "cpu" else None), **meta})
 
     if run.status == "diverged":
         return record("diverged", {"diverged_epoch": run.scalars.get("diverged_epoch",

@@ -64,7 +64,8 @@ def gradient_problem(loss_value: float, grad: torch.Tensor | None, what: str) ->
     """Why a loss of ``loss_value`` whose gradient with respect to ``what`` is ``grad`` cannot
     train: no gradient at all, or a zero gradient of a non-zero loss (a zero loss may have a
     zero gradient: a metric-learning batch without a violated pair; a non-finite loss is left to
-    :class:`Diverged`). None when it can. ``lossbench check``'s backward check and the trainer's first step both ask this."""
+    :class:`Diverged`). None when it can. ``lossbench check``'s backward check and the
+    trainer's first step both ask this."""
     if grad is None:
         return (f"no gradient of the loss reaches {what} (the loss does not depend on them; is "
                 f"it computed from something else, or detached?)")

@@ -37,7 +37,8 @@ def sample() -> RunOutputs:
         "ok", checkpoints=("last", "selected"),
         outputs={"last.outputs.ab": np.arange(6, dtype=np.float32).reshape(3, 2)},
         history={"train_loss": np.array([2.5, 1.25])},
-        scalars={"train_seconds": 0.5, "best_epoch": 1.0, "loss_cost_ratio": float("nan")})
+        scalars={"train_seconds": 0.5, "best_epoch": 1.0, "loss_cost_ratio": float("nan")},
+        device="cuda:NVIDIA H100")
 
 
 def npz(**arrays) -> bytes:
@@ -61,6 +62,7 @@ def test_outputs_round_trip_exactly():
     assert back.history["train_loss"].tolist() == [2.5, 1.25]
     assert back.scalars["train_seconds"] == 0.5 and np.isnan(back.scalars["loss_cost_ratio"])
     assert back.metrics is None and back.task_json is None
+    assert back.device == "cuda:NVIDIA H100"
 
 
 def test_a_payload_over_the_limit_is_refused_with_the_limit():
@@ -112,6 +114,11 @@ def test_a_status_only_the_executor_may_give_is_refused(status):
 def test_a_checkpoint_other_than_last_or_selected_is_refused():
     with pytest.raises(OutputsRefused, match="checkpoints other than"):
         decode(npz(__meta__=meta(checkpoints=["last", "best-of-test"])))
+
+
+def test_a_device_name_of_several_lines_is_refused():
+    with pytest.raises(OutputsRefused, match="one line of at most 200 printable characters"):
+        decode(npz(__meta__=meta(device="cuda:H100\n| forged | row |")))
 
 
 def test_scalars_that_are_not_numbers_are_refused():
