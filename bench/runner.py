@@ -408,6 +408,12 @@ def _score(spec: RunSpec, run: RunOutputs, device: torch.device, started: float,
     if run.status != "ok":
         return record(run.status, error=run.error)
     try:
+        missing = [k for k in ("train_seconds", "samples_per_second") if k not in run.scalars]
+        curve = np.asarray(run.history.get("train_loss", ()), dtype=np.float64)
+        if curve.ndim != 1 or not len(curve):
+            missing.append("training curve (train_loss per epoch)")
+        if missing:
+            raise MissingOutputs(f"the run's child returned no {', '.join(missing)}")
         if suite is None:
             if SUITES.get(spec.suite).isolated and run.metrics is not None:
                 metrics = dict(run.metrics)  # the third-party suite's own computation
@@ -427,16 +433,13 @@ def _score(spec: RunSpec, run: RunOutputs, device: torch.device, started: float,
         metrics.update({
             "train_seconds": run.scalars["train_seconds"],
             "samples_per_second": run.scalars["samples_per_second"],
-            "final_train_loss": float(run.history["train_loss"][-1]),
+            "final_train_loss": float(curve[-1]),
         })
         if "loss_cost_ratio" in run.scalars:
             metrics["loss_cost_ratio"] = run.scalars["loss_cost_ratio"]
         return record("ok", metrics)
     except MissingOutputs as exc:
         return record("error", error=f"{type(exc).__name__}: {exc}")
-    except (KeyError, IndexError) as exc:
-        return record("error", error=f"the run's child returned incomplete results: "
-                                     f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - the record says what failed
         return record("error", error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
 

@@ -160,3 +160,10 @@ def test_a_run_given_the_plan_of_an_earlier_run_scores_the_same():
     again = score(spec, planned)
     assert again.status == first.status == "ok"
     assert quality(again.metrics) == quality(first.metrics)
+
+
+def test_a_claimed_success_without_its_timings_or_curve_names_what_is_missing():
+    record = score(mnist1d_spec(), RunOutputs("ok", scalars={"train_seconds": 1.0}))
+    assert record.status == "error"
+    assert record.error == ("MissingOutputs: the run's child returned no samples_per_second, "
+                            "training curve (train_loss per epoch)")
