@@ -44,7 +44,7 @@ from .registry import (
     search_space_problem,
 )
 from .selection import scorer
-from .train import CALL_CONTEXT, HOOKS, TrainConfig, train
+from .train import CALL_CONTEXT, HOOKS, TrainConfig, gradient_problem, train
 
 KINDS = ("loss", "regularizer")
 PASS, FAIL, SKIP = "pass", "fail", "skip"
@@ -393,9 +393,9 @@ class _LossChecks(_Checks):
     def check_backward(self) -> str:
         x, y = self.inputs()
         loss = self.forward_backward(self.obj, x, y, "backward")
-        if loss.item() != 0 and not bool(x.grad.abs().sum() > 0):
-            raise CheckFailed(f"the loss is {loss.item():.4g} but its gradient w.r.t. the inputs "
-                              f"is zero everywhere (is part of it detached or constant?)")
+        problem = gradient_problem(loss.item(), x.grad, "the inputs")
+        if problem is not None:
+            raise CheckFailed(problem)
         params = [p for p in self.obj.parameters()] if isinstance(self.obj, nn.Module) else []
         bad = [n for n, p in (self.obj.named_parameters() if params else [])
                if p.grad is not None and not bool(torch.isfinite(p.grad).all())]

@@ -30,7 +30,7 @@ from . import __version__
 #: The result-relevant harness sources, as globs relative to the package folder (``bench/``).
 HARNESS_SOURCES = ("train.py", "runner.py", "selection.py", "registry.py", "spec.py", "data.py",
                    "model_needs.py", "models.py", "augment.py", "throughput.py", "metrics/*.py",
-                   "suites/*.py")
+                   "suites/*.py", "replay.py", "run_outputs.py")
 PACKAGE_DIR = Path(__file__).resolve().parent
 PIN_FILE = PACKAGE_DIR / "harness_pin.json"
 FINGERPRINT_LENGTH = 16

@@ -55,6 +55,40 @@ HOOKS: dict[str, tuple[str, ...]] = {
 }
 
 
+class NoGradient(RuntimeError):
+    """The loss cannot train the model: on the first step no gradient of it reaches the model's
+    outputs (it ignores them), or a non-zero loss has a zero gradient with respect to them."""
+
+
+def gradient_problem(loss_value: float, grad: torch.Tensor | None, what: str) -> str | None:
+    """Why a loss of ``loss_value`` whose gradient with respect to ``what`` is ``grad`` cannot
+    train: no gradient at all, or a zero gradient of a non-zero loss (a zero loss may have a
+    zero gradient: a metric-learning batch without a violated pair; a non-finite loss is left to
+    :class:`Diverged`). None when it can. ``lossbench check``'s backward check and the
+    trainer's first step both ask this."""
+    if grad is None:
+        return (f"no gradient of the loss reaches {what} (the loss does not depend on them; is "
+                f"it computed from something else, or detached?)")
+    if loss_value != 0 and math.isfinite(loss_value) and not bool((grad != 0).any()):
+        return (f"the loss is {loss_value:.4g} but its gradient w.r.t. {what} is zero "
+                f"everywhere (is part of it detached or constant?)")
+    return None
+
+
+def check_first_step(loss: torch.Tensor, outputs: torch.Tensor, what: str) -> None:
+    """Raise :class:`NoGradient` when ``loss`` (the run's loss, before any regularizer's
+    penalty) cannot train through ``outputs``. One extra backward pass through the loss alone,
+    on the first step only; the step itself is unchanged."""
+    if not outputs.requires_grad:
+        return
+    grad = None
+    if loss.requires_grad:
+        (grad,) = torch.autograd.grad(loss, outputs, retain_graph=True, allow_unused=True)
+    problem = gradient_problem(float(loss.detach()), grad, what)
+    if problem is not None:
+        raise NoGradient(f"first training step: {problem}")
+
+
 class Diverged(RuntimeError):
     """The training loss became non-finite; ``epoch`` is the (0-based) epoch it happened in."""
 
@@ -297,6 +331,7 @@ def train(
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     autocast: torch.dtype | None = None,
     lr_multipliers: Mapping[str, float] | None = None,
+    objective: str = "classification",
 ) -> TrainResult:
     """Train ``model`` with ``loss_fn`` (+ regularizer hooks) on resident tensors.
 
@@ -310,6 +345,10 @@ def train(
     the best-scoring epoch is returned as ``best_state``. Without it only the last epoch is kept.
     ``lr_multipliers``: the loss's parameter groups with their own learning rate (its entry's
     ``model_needs``; see :func:`parameter_groups`).
+
+    On the first step the loss (without the regularizers' penalties) must reach the model's
+    outputs (``objective``: class logits, or embeddings) with a gradient:
+    :class:`NoGradient` otherwise (:func:`check_first_step`).
     """
     device = x_train.device
     n = len(x_train)
@@ -353,6 +392,9 @@ def train(
     if isinstance(loss_fn, nn.Module):
         loss_fn.train()
 
+    first_step_checked: list[bool] = []
+    what_outputs = "embeddings" if objective == "embedding" else "logits"
+
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
         x, y = ctx.inputs, ctx.targets
@@ -363,6 +405,9 @@ def train(
                 outputs = model(x)
             outputs = outputs.float()
         loss = criterion(outputs, y)
+        if ctx.step == 0 and not first_step_checked:
+            first_step_checked.append(True)
+            check_first_step(loss, outputs, f"the model's outputs ({what_outputs})")
         for reg in penalties:
             loss = loss + reg.penalty(outputs, y, ctx)
         loss.backward()

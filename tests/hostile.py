@@ -167,6 +167,136 @@ PACKAGES: dict[str, dict] = {
         """) + CE_LOSS.format(summary="Tries to replace the built-in focal loss.", paper="",
                              fidelity="exact"),
     },
+    # reaches for the run's result pipe and sends a pickle whose loading runs a shell command
+    "lossbench-pipe": {
+        "module": "hostile_pipe",
+        "entries": {"pipe_loss": "hostile_pipe:Loss"},
+        "source": '''
+            import gc
+            import os
+            from multiprocessing.connection import Connection
+
+            import torch.nn.functional as F
+
+
+            class Payload:
+                """Unpickling this runs ``touch $HOSTILE_MARKER``."""
+
+                def __init__(self, marker):
+                    self.marker = marker
+
+                def __reduce__(self):
+                    return (os.system, (f"touch {self.marker}",))
+
+
+            class Loss:
+                """Cross-entropy that sends a code-running pickle on every pipe it finds."""
+
+                version = "1"
+                hparams = {}
+                sent = False
+
+                def __call__(self, logits, targets):
+                    marker = os.environ.get("HOSTILE_MARKER")
+                    if marker and not Loss.sent:
+                        Loss.sent = True
+                        for obj in gc.get_objects():
+                            if isinstance(obj, Connection) and obj.writable and not obj.closed:
+                                try:
+                                    obj.send(Payload(marker))
+                                except OSError:
+                                    pass
+                    return F.cross_entropy(logits, targets)
+        ''',
+    },
+    # sends the sweep a record of another spec: cross_entropy, seed 3, top1 0.99
+    "lossbench-forge": {
+        "module": "hostile_forge",
+        "entries": {"forge_record": "hostile_forge:ForgeRecord",
+                    "forge_arrays": "hostile_forge:ForgeArrays"},
+        "source": '''
+            import dataclasses
+            import gc
+            from multiprocessing.connection import Connection
+
+            import torch.nn.functional as F
+
+
+            def pipes():
+                return [obj for obj in gc.get_objects()
+                        if isinstance(obj, Connection) and obj.writable and not obj.closed]
+
+
+            def forged_spec():
+                from lossbench.registry import LOSSES, SUITES
+                from lossbench.spec import RunSpec
+
+                task = SUITES.load("standard").task("mnist1d")
+                return RunSpec("cross_entropy", LOSSES.card("cross_entropy").version,
+                               "standard", "mnist1d", task.version, 3, options={"epochs": 1})
+
+
+            class ForgeRecord:
+                """Sends a pickled ``Record`` of cross_entropy, seed 3, top1 0.99."""
+
+                version = "1"
+                hparams = {}
+                sent = False
+
+                def message(self):
+                    from lossbench.runner import Record
+
+                    return Record(forged_spec(), "ok", {"top1": 0.99})
+
+                def send(self, conn):
+                    conn.send(self.message())
+
+                def __call__(self, logits, targets):
+                    if not type(self).sent:
+                        type(self).sent = True
+                        for conn in pipes():
+                            try:
+                                self.send(conn)
+                            except OSError:
+                                pass
+                    return F.cross_entropy(logits, targets)
+
+
+            class ForgeArrays(ForgeRecord):
+                """Sends well-formed run outputs that claim top1 0.99 (and say seed 3)."""
+
+                def send(self, conn):
+                    from lossbench.run_outputs import RunOutputs, encode
+
+                    spec = dataclasses.asdict(forged_spec())
+                    conn.send_bytes(encode(RunOutputs(
+                        "ok", scalars={"train_seconds": 1.0, "samples_per_second": 1.0},
+                        history={"train_loss": [0.1]}, metrics={"top1": 0.99},
+                        task_json=str(spec))))
+        ''',
+    },
+    # a loss with a parameter that never looks at the logits: it trains nothing
+    "lossbench-detached": {
+        "module": "hostile_detached",
+        "entries": {"detached_loss": "hostile_detached:Loss"},
+        "source": '''
+            import torch
+
+
+            class Loss(torch.nn.Module):
+                """(w - 3)^2 for a parameter w: independent of the logits."""
+
+                version = "1"
+                hparams = {}
+
+                def __init__(self):
+                    super().__init__()
+                    self.w = torch.nn.Parameter(torch.zeros(()))
+
+                def forward(self, logits, targets):
+                    return (self.w - 3) ** 2
+        ''',
+    },
     # rewrites stored records during its first forward: a cross_entropy record with top1 = 0.99
     # and a new record for seed 7, each self-consistent (its spec key and digest recomputed
     # with lossbench's own code), in the folder named by $HOSTILE_RESULTS

@@ -4,7 +4,10 @@ Every plugin here is a real distribution (built and installed with pip, ``tests/
 driven through the real ``lossbench`` CLI in fresh interpreters: a package that changes torch's
 global state at import, one that changes only its thread count, one that calls ``os._exit`` at
 import, one that hangs at import, one with invalid cards, two that register the same name, one
-that reuses a built-in's name, one with markup and terminal escapes in its card. Each broken
+that reuses a built-in's name, one with markup and terminal escapes in its card, and three that
+attack the result boundary or train nothing (a loss that sends a code-running pickle on its run's
+result pipe, two that send a record forged for another spec, one that ignores the logits). Each
+broken
 entry gets a one-line reason; every healthy run's record equals the same spec run alone, bit for
 bit; the CLI process itself never imports third-party code, and no file is left in the temp
 folder. To keep the default run short, one ``lossbench list`` (every package but the hanging one)
@@ -30,6 +33,8 @@ HANG_TIMEOUT = "1.5"  # where the hanging package is the only third-party one
 #: Every package but the hanging one: listed together by one ``lossbench list`` call (whose card
 #: cache the later calls on the same site reuse), and installed for the mixed runs.
 LISTED = tuple(p for p in hostile.PACKAGES if p != "lossbench-hang")
+#: Packages that attack the result boundary (the run's child and the sweep) or train nothing.
+BOUNDARY = ("lossbench-pipe", "lossbench-forge", "lossbench-detached")
 #: Metrics that measure time (they differ between any two runs); every other value must match.
 TIMING = {"train_seconds", "samples_per_second", "loss_cost_ratio"}
 
@@ -47,6 +52,7 @@ def sites(tmp_path_factory):
                                    "lossbench-clash-b", "lossbench-good"),
         "shadow": hostile.site_with(everything, root / "shadow-site", "lossbench-shadow"),
         "listed": hostile.site_with(everything, root / "listed-site", *LISTED),
+        "boundary": hostile.site_with(everything, root / "boundary-site", *BOUNDARY),
     }
 
 
@@ -63,8 +69,9 @@ def env(tmp_path):
 def cli_env(tmp, site=None, **extra) -> dict[str, str]:
     out = {"TMPDIR": str(tmp), "LOSSBENCH_IMPORT_TIMEOUT": IMPORT_TIMEOUT,
            "OMP_NUM_THREADS": "1", **extra}
-    if site is not None:
-        out["PYTHONPATH"] = str(site)
+    if site is not None:  # the site first, then the caller's path (a checkout's own code)
+        out["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
     return out
 
 
@@ -229,6 +236,52 @@ def test_naming_an_entry_with_a_nan_card_is_a_usage_error(sites, env, tmp_path):
     out = run_cli(*run_args(tmp_path / "r", "nan_card"), env=env(sites["badcards"]))
     assert out.returncode == 2
     assert "['gamma'] is nan" in out.stderr and "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------------------- result boundary
+
+def boundary_run(sites, env, results, *losses, **extra):
+    """``lossbench run`` of ``losses`` alone (no baseline) on one seed of standard/mnist1d: the
+    stored rows, long format."""
+    out = run_cli(*run_args(results, *losses), "--no-baseline",
+                  env=env(sites["boundary"], **extra))
+    assert out.returncode == 1, out.stderr  # the hostile runs are not ok
+    return pd.read_parquet(results)
+
+
+def test_a_pickle_sent_on_the_result_pipe_never_runs_in_the_sweep(sites, env, tmp_path):
+    """The loss finds its child's result pipe (gc.get_objects) and sends an object whose
+    unpickling runs ``touch MARKER``: the sweep reads bytes, refuses them, and records the run
+    as an error; the command never runs."""
+    marker = tmp_path / "the-sweep-ran-my-command"
+    rows = boundary_run(sites, env, tmp_path / "r", "pipe_loss", HOSTILE_MARKER=str(marker))
+    assert not marker.exists()
+    assert set(rows["loss"]) == {"pipe_loss"}
+    assert set(rows["status"]) == {"error"}
+    assert "the run's outputs were refused: the run's outputs are not a readable array " \
+           "archive" in rows["error"].iloc[0]
+
+
+def test_a_record_forged_for_another_spec_is_never_stored(sites, env, tmp_path):
+    """One loss sends a pickled Record of cross_entropy seed 3 with top1 0.99, the other
+    well-formed outputs claiming top1 0.99: each run is stored for its own spec only, as an
+    error, and nothing is stored for cross_entropy or seed 3."""
+    rows = boundary_run(sites, env, tmp_path / "r", "forge_record", "forge_arrays")
+    assert set(rows["loss"]) == {"forge_record", "forge_arrays"}
+    assert set(rows["seed"]) == {0}
+    assert set(rows["status"]) == {"error"}
+    assert not (rows["value"] == 0.99).any()
+    errors = dict(zip(rows["loss"], rows["error"], strict=True))
+    assert "not a readable array archive" in errors["forge_record"]
+    assert "did not return the outputs of the 'last' checkpoint" in errors["forge_arrays"]
+
+
+def test_a_loss_that_ignores_the_logits_is_stored_as_an_error(sites, env, tmp_path):
+    rows = boundary_run(sites, env, tmp_path / "r", "detached_loss")
+    assert set(rows["status"]) == {"error"}
+    assert "NoGradient: first training step: no gradient of the loss reaches the model's " \
+           "outputs (logits)" in rows["error"].iloc[0]
+    assert rows["value"].isna().all()
 
 
 # ------------------------------------------------------------------------- check

@@ -8,7 +8,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from lossbench.selection import scorer
-from lossbench.train import Diverged, TargetError, TrainConfig, epoch_order, loss_on_targets, train
+from lossbench.train import (
+    Diverged,
+    NoGradient,
+    TargetError,
+    TrainConfig,
+    epoch_order,
+    loss_on_targets,
+    train,
+)
 
 CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2)
 
@@ -98,6 +106,76 @@ def test_loss_module_parameters_are_trained():
     loss = Tempered()
     fit(loss)
     assert loss.t.item() != 1.0
+
+
+class Detached(nn.Module):
+    """(w - 3)^2 of its own parameter: trains nothing through the logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+
+    def forward(self, logits, targets):
+        return (self.w - 3) ** 2
+
+
+def test_a_loss_that_ignores_the_logits_stops_at_the_first_step():
+    with pytest.raises(NoGradient, match=r"no gradient of the loss reaches the model's outputs "
+                                         r"\(logits\)"):
+        fit(Detached())
+
+
+def test_a_non_zero_loss_with_a_zero_gradient_stops_at_the_first_step():
+    with pytest.raises(NoGradient, match="the loss is 1 but its gradient w.r.t. the model's "
+                                         "outputs .logits. is zero everywhere"):
+        fit(lambda logits, targets: logits.sum() * 0 + 1)
+
+
+def test_a_loss_without_a_graph_stops_at_the_first_step():
+    with pytest.raises(NoGradient, match="no gradient of the loss reaches"):
+        fit(lambda logits, targets: torch.tensor(2.0))
+
+
+def test_a_zero_loss_with_a_zero_gradient_trains_on():
+    """A metric-learning batch with no violated pair has loss 0 and no gradient: not an error."""
+    calls = []
+
+    def zero_then_ce(logits, targets):
+        calls.append(1)
+        return logits.sum() * 0 if len(calls) == 1 else F.cross_entropy(logits, targets)
+
+    fit(zero_then_ce)
+
+
+def test_a_nan_loss_is_left_to_the_divergence_check():
+    with pytest.raises(Diverged):
+        fit(lambda logits, targets: F.cross_entropy(logits, targets) * float("nan"))
+
+
+def test_the_check_looks_at_the_loss_not_at_a_regularizers_penalty():
+    class LogitPenalty:
+        def penalty(self, outputs, y, ctx):
+            return outputs.pow(2).mean()
+
+    with pytest.raises(NoGradient):
+        fit(Detached(), regularizers=[LogitPenalty()])
+    fit(F.cross_entropy, regularizers=[LogitPenalty()])
+
+
+def test_an_embedding_loss_is_checked_on_the_embeddings():
+    with pytest.raises(NoGradient, match=r"outputs \(embeddings\)"):
+        fit(Detached(), objective="embedding")
+
+
+def test_the_first_step_check_changes_no_weight(monkeypatch):
+    """Its extra backward pass leaves training bit-identical to training without it."""
+    from lossbench import train as train_module
+
+    checked = fit(F.cross_entropy, seed=3).model
+    monkeypatch.setattr(train_module, "check_first_step", lambda *args: None)
+    unchecked = fit(F.cross_entropy, seed=3).model
+    assert torch.equal(checked.weight, unchecked.weight)
+    assert torch.equal(checked.bias, unchecked.bias)
 
 
 def test_best_validation_checkpoint_is_kept():

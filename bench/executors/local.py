@@ -1,10 +1,15 @@
 """The ``local`` executor: every run in its own child process, N at a time, with a timeout.
 
-Failure isolation is per run: a child that raises, diverges or fails an allocation reports a
-record (``error`` / ``diverged`` / ``oom``); a child that hangs past ``timeout`` is killed
-(``timeout``); a child that dies without reporting (``os._exit``, a segfault, a kill) is
-``crashed`` with its exit code or signal and the tail of its output (``faulthandler`` prints the
-Python stack of a segfault). The sweep always goes on.
+Training is untrusted, scoring is trusted: a child imports the entry, trains and sends back plain
+arrays only (:mod:`lossbench.run_outputs`, raw bytes read with ``recv_bytes`` under a size
+limit, never unpickled); this process computes the record from them for the spec it launched
+(:func:`lossbench.runner.score`), and never imports a third-party entry.
+
+Failure isolation is per run: a child that raises, diverges or fails an allocation reports it
+(``error`` / ``diverged`` / ``oom``); one that sends something unreadable is ``error``; a child
+that hangs past ``timeout`` is killed (``timeout``); a child that dies without reporting
+(``os._exit``, a segfault, a kill) is ``crashed`` with its exit code or signal and the tail of
+its output (``faulthandler`` prints the Python stack of a segfault). The sweep always goes on.
 
 Children are forked from this process (``fork`` on Linux), after the parent has imported torch,
 the entries and the task data of the run (:func:`lossbench.runner.warm_up`): a child starts in
@@ -29,13 +34,23 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from ..procs import TOKEN_ENV, kill_tree, new_token
-from ..runner import Record, configure_threads, execute, failure_record, warm_up
+from ..replay import Request
+from ..run_outputs import MAX_BYTES_ENV, OutputsRefused, decode, encode, max_output_bytes
+from ..runner import (
+    Record,
+    configure_threads,
+    evaluation_plans,
+    failure_record,
+    score,
+    train_run,
+    warm_up,
+)
 from ..sandbox import mark_plugin_process
 from ..spec import RunSpec
 from . import default_threads, default_workers, worker_device
@@ -101,13 +116,22 @@ def limit_memory(megabytes: int) -> None:
 
 def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
                memory_limit_mb: int | None, output: str | int, parent_pid: int | None,
-               token: str = "") -> None:
-    """Body of a run's child process: isolate, run the spec, send the record back.
+               token: str = "", inherited: Sequence[int] = (),
+               plans: Mapping[tuple[str, ...], list[Request]] | None = None) -> None:
+    """Body of a run's child process: isolate, train the spec, send its plain outputs back.
 
     ``output`` is the path of the file that receives the child's stdout and stderr, or (forked
     children) the number of an inherited descriptor of an already unlinked file. ``token`` is
     put in the environment of everything the run starts (:mod:`lossbench.procs`).
+    ``inherited``: descriptors of the other running runs (their result pipes and output files)
+    that a forked child closes before it imports the entry. ``plans``: the evaluation plans the
+    parent learnt (:func:`lossbench.runner.evaluation_plans`). What is sent is
+    :func:`lossbench.run_outputs.encode`'s bytes (``send_bytes``: no pickle); the parent
+    computes the record (:func:`lossbench.runner.score`).
     """
+    for fd in inherited:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     _die_with_parent()
     if parent_pid is not None and os.getppid() != parent_pid:  # parent died before the signal
         os._exit(1)
@@ -128,8 +152,8 @@ def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
     configure_threads(threads)
     if memory_limit_mb:
         limit_memory(memory_limit_mb)
-    record = execute(spec, device=device, threads=threads)
-    conn.send(record)
+    payload = encode(train_run(spec, device=device, threads=threads, plans=plans))
+    conn.send_bytes(payload)
     conn.close()
 
 
@@ -148,6 +172,7 @@ class _Slot:
     t0: float
     deadline: float | None
     token: str = ""
+    threads: int | None = None  # the run's torch threads (its metrics are computed with them)
     limit: float = 0.0  # the run's timeout in seconds
     default_limit: bool = False  # the limit is default_timeout's (no --timeout given)
 
@@ -167,6 +192,15 @@ class _Slot:
         if fatal >= 0:  # faulthandler prints the innermost frame first: keep the head
             return text[fatal:fatal + OUTPUT_TAIL]
         return text[-OUTPUT_TAIL:]
+
+    def descriptors(self) -> list[int]:
+        """This run's open descriptors in the parent (result pipe, output file): a child forked
+        while it runs closes them (it must not read another run's results or output)."""
+        fds = []
+        for handle in (self.conn, self.output):
+            with contextlib.suppress(Exception):
+                fds.append(handle.fileno())
+        return fds
 
     def kill(self) -> None:
         """SIGKILL the child, its group, its descendants and whatever it started in a new
@@ -190,6 +224,16 @@ class _Slot:
         if self.output_path:
             with contextlib.suppress(OSError):
                 os.unlink(self.output_path)
+
+
+def receive_outputs(conn: Connection, limit: int) -> bytes:
+    """One message of at most ``limit`` bytes from a run's child, as raw bytes (never
+    unpickled); :class:`OutputsRefused` for a longer one (EOFError when the child sent none)."""
+    try:
+        return conn.recv_bytes(maxlength=limit)
+    except OSError as exc:  # multiprocessing's "bad message length": over the limit
+        raise OutputsRefused(f"the run's outputs are over the limit of {limit} bytes "
+                             f"({MAX_BYTES_ENV}) or unreadable ({exc})") from None
 
 
 def _describe_limit(slot: _Slot) -> str:
@@ -326,10 +370,12 @@ class LocalExecutor:
         device = worker_device(self.device, index)
         token = new_token()
         receive, send = ctx.Pipe(duplex=False)
+        inherited = [fd for slot in self._running.values() for fd in slot.descriptors()]
         process = ctx.Process(
             target=child_main, name=f"lossbench-run-{spec.key}",
             args=(send, spec, device, self.threads, self.memory_limit_mb, child_output,
-                  None if method == "forkserver" else os.getpid(), token),
+                  None if method == "forkserver" else os.getpid(), token,
+                  inherited if method == "fork" else [], evaluation_plans(spec)),
             daemon=False,
         )
         started, t0 = time.time(), time.perf_counter()
@@ -337,7 +383,7 @@ class LocalExecutor:
         send.close()  # the child holds the only write end: EOF when it dies
         limit = self.timeout or default_timeout(spec)
         return _Slot(index, spec, process, receive, output, output_path, device, started, t0,
-                     t0 + limit, token, limit, not self.timeout)
+                     t0 + limit, token, self.threads, limit, not self.timeout)
 
     def _collect(self) -> list[tuple[_Slot, Record]]:
         """Wait for the next finished, dead or overdue child(ren) and return their records."""
@@ -363,15 +409,22 @@ class LocalExecutor:
         return done
 
     def _finish(self, slot: _Slot) -> Record:
+        """The record of a finished child, computed here from the plain outputs it sent
+        (:func:`receive_outputs`, then :func:`lossbench.runner.score` for the slot's own spec);
+        a child that sent nothing is ``crashed``, one that sent something unreadable ``error``."""
         record = None
+        limit = max_output_bytes()
         try:
             if slot.conn.poll():
-                record = slot.conn.recv()
+                outputs = decode(receive_outputs(slot.conn, limit), limit)
+                slot.process.join(timeout=30)
+                record = score(slot.spec, outputs, device=slot.device, threads=slot.threads,
+                               started=slot.started, t0=slot.t0)
         except (EOFError, OSError):
             record = None
-        except Exception as exc:  # noqa: BLE001 - an unpicklable result is the run's error
-            record = failure_record(slot.spec, "error",
-                                    f"the run's record could not be received: {exc}",
+        except OutputsRefused as exc:
+            slot.kill()  # it may still be running: what it sent was not a run's end
+            record = failure_record(slot.spec, "error", f"the run's outputs were refused: {exc}",
                                     device=slot.device, started=slot.started,
                                     wall=time.perf_counter() - slot.t0)
         slot.process.join(timeout=30)

@@ -8,6 +8,11 @@ and records the same statuses as the local executor: Ray's worker-crash, OOM-kil
 cancellation errors become ``crashed`` / ``oom`` / ``timeout`` records; a task past ``timeout``
 seconds is force-cancelled (its worker process is killed). At most as many tasks are in flight as
 the cluster has slots for, so the progress display shows what really runs.
+
+A task trains and returns its plain outputs as bytes (:mod:`lossbench.run_outputs`); the driver
+computes the record (:func:`lossbench.runner.score`). Ray itself deserializes what a task returns
+(with pickle): a plugin running in a Ray worker can reach the driver through Ray's own
+serialization, so this executor is for plugins you trust (docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -16,7 +21,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import UsageError
-from ..runner import Record, configure_threads, execute, failure_record
+from ..run_outputs import OutputsRefused, decode, encode
+from ..runner import (
+    Record,
+    configure_threads,
+    evaluation_plans,
+    failure_record,
+    score,
+    train_run,
+)
 from ..spec import RunSpec
 from . import available_cpus, default_threads
 
@@ -29,12 +42,13 @@ def _import_ray():
     return ray
 
 
-def run_on_worker(spec: RunSpec, device: str, threads: int) -> Record:
-    """Body of a Ray task: run one spec in the Ray worker process."""
+def run_on_worker(spec: RunSpec, device: str, threads: int, plans: dict | None = None) -> bytes:
+    """Body of a Ray task: train one spec in the Ray worker process and return its plain
+    outputs (:func:`lossbench.run_outputs.encode`'s bytes); the driver computes the record."""
     if device == "cuda":
         device = "cuda:0"  # Ray sets CUDA_VISIBLE_DEVICES to the GPU it assigned
     configure_threads(threads)
-    return execute(spec, device=device, threads=threads)
+    return encode(train_run(spec, device=device, threads=threads, plans=plans))
 
 
 class RayExecutor:
@@ -84,7 +98,7 @@ class RayExecutor:
             while queue or self._inflight:
                 while queue and len(self._inflight) < slots:
                     spec = queue.pop()
-                    ref = task.remote(spec, self.device, self.threads)
+                    ref = task.remote(spec, self.device, self.threads, evaluation_plans(spec))
                     self._inflight[ref] = (spec, time.time(), time.perf_counter())
                     if on_start is not None:
                         on_start(spec)
@@ -117,7 +131,7 @@ class RayExecutor:
         from ray import exceptions as rex
 
         try:
-            return ray.get(ref)
+            payload = ray.get(ref)
         except Exception as exc:  # noqa: BLE001 - every Ray failure becomes the run's status
             if isinstance(exc, rex.OutOfMemoryError):
                 status = "oom"
@@ -130,6 +144,17 @@ class RayExecutor:
             return failure_record(spec, status, f"{type(exc).__name__}: {exc}",
                                   device=self.device, started=started,
                                   wall=time.perf_counter() - t0)
+        try:
+            if not isinstance(payload, bytes):
+                raise OutputsRefused(f"the Ray task returned a {type(payload).__name__}, not the "
+                                     f"run's outputs (bytes)")
+            outputs = decode(payload)
+        except OutputsRefused as exc:
+            return failure_record(spec, "error", f"the run's outputs were refused: {exc}",
+                                  device=self.device, started=started,
+                                  wall=time.perf_counter() - t0)
+        return score(spec, outputs, device=self.device, threads=self.threads, started=started,
+                     t0=t0)
 
     def close(self) -> None:
         if not self._started_ray and not self._inflight:

@@ -1,7 +1,9 @@
 """The ``serial`` executor: every run in this process, one after another (debugging, pdb).
 
-No process isolation: a plugin that hangs, crashes the interpreter or exhausts memory takes the
-sweep with it, there is no timeout, and third-party entries are imported into this process.
+No process isolation, so it is for trusted code only: a plugin that hangs, crashes the
+interpreter or exhausts memory takes the sweep with it, there is no timeout, third-party entries
+are imported into this process, and the untrusted half of a run (:func:`lossbench.runner.train_run`)
+and the trusted one (:func:`lossbench.runner.score`) share it.
 Exceptions still become the run's status (:func:`execute` never raises for entry bugs), so
 ``--executor serial --pdb``-style debugging sees the same records. The records equal the local
 executor's bit for bit: the same default torch threads (:func:`default_threads`, 1 on CPU; the
