@@ -16,6 +16,7 @@ from lossbench import metadata_cache
 from lossbench.errors import UsageError
 from lossbench.plan import plan
 from lossbench.registry import LOSSES, forget_described
+from lossbench.store import load_results
 
 from .conftest import run_cli
 
@@ -227,11 +228,15 @@ def test_run_prints_the_plan_size_and_an_estimate_before_starting(loop):
     assert ("plan: 4 to run, 0 already stored; estimated " in loop["stderr"])
 
 
-def test_the_estimate_uses_the_median_time_of_stored_runs_of_the_task(loop):
-    from lossbench.estimate import estimate, stored_timings
+def test_the_estimate_uses_the_median_time_of_stored_runs_of_the_entry_on_the_task(loop):
+    import statistics
+
+    from lossbench.estimate import estimate
 
     (spec,), _ = plan(tasks=[TASK], losses=["focal"], seeds=[5], options={"epochs": 2})
-    (median,) = stored_timings(loop["results"]).values()
+    runs = load_results(loop["results"])
+    median = statistics.median(runs.loc[(runs["loss"] == "focal") & (runs["status"] == "ok"),
+                                        "wall_seconds"])
     est = estimate([spec], loop["results"], workers=1, executor="serial")  # no start-up
     assert (est.measured, est.default) == (1, 0) and est.seconds == median
 
