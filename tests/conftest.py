@@ -13,6 +13,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _children_may_write_test_files():
+    """Runs' children are confined to their scratch folder (lossbench.confinement); the test
+    plugins that report their pid or imports to a file under pytest's temporary folder may
+    write there. The confinement tests remove this to show the denial."""
+    import tempfile
+
+    old = os.environ.get("LOSSBENCH_CHILD_WRITABLE")
+    os.environ["LOSSBENCH_CHILD_WRITABLE"] = tempfile.gettempdir()
+    yield
+    if old is None:
+        os.environ.pop("LOSSBENCH_CHILD_WRITABLE", None)
+    else:
+        os.environ["LOSSBENCH_CHILD_WRITABLE"] = old
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory):
     """Generated data sets are cached per test session, not in the user's home."""
     cache = os.environ.get("LOSSBENCH_TEST_CACHE") or str(tmp_path_factory.mktemp("cache"))

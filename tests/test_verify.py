@@ -264,3 +264,23 @@ def test_records_deleted_or_zeroed_by_a_plugin_at_import_are_reported(site, tmp_
     assert found.returncode == 1
     assert f"deleted  {deleted.name}" in found.stdout
     assert f"altered  {zeroed.name}" in found.stdout
+
+
+@pytest.mark.skipif(__import__("lossbench.confinement").confinement.landlock_abi() <= 0,
+                    reason="this kernel has no Landlock (Linux >= 5.13)")
+def test_a_confined_run_cannot_forge_records_at_all(site, tmp_path):
+    """The same forger with the run's child confined (no extra writable folder): its writes into
+    the results folder are denied, its run is an error, and the store verifies untouched."""
+    results = tmp_path / "results"
+    assert cli(site, "run", "--loss", "cross_entropy", *SMOKE, "--results",
+               str(results)).returncode == 0
+    before = {p.name: p.read_bytes() for p in results.glob("*.parquet")}
+    forged = cli(site, "run", "--loss", "forger_loss", "--no-baseline", *SMOKE, "--results",
+                 str(results), HOSTILE_RESULTS=str(results), LOSSBENCH_CHILD_WRITABLE="")
+    assert forged.returncode == 1  # the forger's run failed
+    runs = load_results(results).set_index("loss")
+    assert runs.loc["forger_loss", "status"] == "error"
+    assert "PermissionError" in runs.loc["forger_loss", "error"]
+    assert {p.name: p.read_bytes() for p in results.glob("*.parquet")
+            if p.name in before} == before
+    assert verify(results).ok and 7 not in set(runs["seed"])

@@ -29,6 +29,7 @@ import contextlib
 import faulthandler
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from ..confinement import confine_writes, writable_folders
 from ..procs import TOKEN_ENV, kill_tree, new_token
 from ..replay import Request
 from ..run_outputs import MAX_BYTES_ENV, OutputsRefused, decode, encode, max_output_bytes
@@ -117,7 +119,8 @@ def limit_memory(megabytes: int) -> None:
 def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
                memory_limit_mb: int | None, output: str | int, parent_pid: int | None,
                token: str = "", inherited: Sequence[int] = (),
-               plans: Mapping[tuple[str, ...], list[Request]] | None = None) -> None:
+               plans: Mapping[tuple[str, ...], list[Request]] | None = None,
+               scratch: str | None = None) -> None:
     """Body of a run's child process: isolate, train the spec, send its plain outputs back.
 
     ``output`` is the path of the file that receives the child's stdout and stderr, or (forked
@@ -125,7 +128,9 @@ def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
     put in the environment of everything the run starts (:mod:`lossbench.procs`).
     ``inherited``: descriptors of the other running runs (their result pipes and output files)
     that a forked child closes before it imports the entry. ``plans``: the evaluation plans the
-    parent learnt (:func:`lossbench.runner.evaluation_plans`). What is sent is
+    parent learnt (:func:`lossbench.runner.evaluation_plans`). ``scratch``: the run's own
+    folder (its ``TMPDIR``); before the entry is imported the child may write only there, in
+    ``/dev`` and the cache folders (:mod:`lossbench.confinement`). What is sent is
     :func:`lossbench.run_outputs.encode`'s bytes (``send_bytes``: no pickle); the parent
     computes the record (:func:`lossbench.runner.score`).
     """
@@ -152,9 +157,23 @@ def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
     configure_threads(threads)
     if memory_limit_mb:
         limit_memory(memory_limit_mb)
+    if scratch is not None:
+        confine_to(scratch)
     payload = encode(train_run(spec, device=device, threads=threads, plans=plans))
     conn.send_bytes(payload)
     conn.close()
+
+
+def confine_to(scratch: str) -> None:
+    """Make ``scratch`` the process's temporary folder and deny every write outside it, ``/dev``
+    and the cache folders (:func:`lossbench.confinement.confine_writes`); an unconfined child
+    says why on its output."""
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        os.environ[name] = scratch
+    tempfile.tempdir = scratch
+    how = confine_writes(writable_folders(scratch))
+    if how.startswith("unconfined"):
+        print(f"lossbench: run {how}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -175,6 +194,7 @@ class _Slot:
     threads: int | None = None  # the run's torch threads (its metrics are computed with them)
     limit: float = 0.0  # the run's timeout in seconds
     default_limit: bool = False  # the limit is default_timeout's (no --timeout given)
+    scratch: str | None = None  # the run's own writable folder, removed when it ends
 
     def output_tail(self) -> str:
         """The end of the child's stdout/stderr, or faulthandler's report after a fatal signal
@@ -224,6 +244,8 @@ class _Slot:
         if self.output_path:
             with contextlib.suppress(OSError):
                 os.unlink(self.output_path)
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def receive_outputs(conn: Connection, limit: int) -> bytes:
@@ -368,6 +390,7 @@ class LocalExecutor:
             fd, output_path = tempfile.mkstemp(prefix="lossbench-run-", suffix=".log")
             output, child_output = os.fdopen(fd, "rb"), output_path
         device = worker_device(self.device, index)
+        scratch = tempfile.mkdtemp(prefix="lossbench-scratch-")
         token = new_token()
         receive, send = ctx.Pipe(duplex=False)
         inherited = [fd for slot in self._running.values() for fd in slot.descriptors()]
@@ -375,7 +398,7 @@ class LocalExecutor:
             target=child_main, name=f"lossbench-run-{spec.key}",
             args=(send, spec, device, self.threads, self.memory_limit_mb, child_output,
                   None if method == "forkserver" else os.getpid(), token,
-                  inherited if method == "fork" else [], evaluation_plans(spec)),
+                  inherited if method == "fork" else [], evaluation_plans(spec), scratch),
             daemon=False,
         )
         started, t0 = time.time(), time.perf_counter()
@@ -383,7 +406,7 @@ class LocalExecutor:
         send.close()  # the child holds the only write end: EOF when it dies
         limit = self.timeout or default_timeout(spec)
         return _Slot(index, spec, process, receive, output, output_path, device, started, t0,
-                     t0 + limit, token, self.threads, limit, not self.timeout)
+                     t0 + limit, token, self.threads, limit, not self.timeout, scratch)
 
     def _collect(self) -> list[tuple[_Slot, Record]]:
         """Wait for the next finished, dead or overdue child(ren) and return their records."""
