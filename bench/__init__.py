@@ -18,8 +18,8 @@ from __future__ import annotations
 
 __version__ = "0.3.0"
 
-_API = {"list_entries", "run", "load_results", "leaderboard", "validate", "verify", "check",
-        "show", "create_loss", "create_regularizer", "reproduce"}
+_API = {"list_entries", "run", "load_results", "leaderboard", "validate", "verify", "merge",
+        "check", "show", "create_loss", "create_regularizer", "reproduce"}
 
 __all__ = sorted(_API | {"__version__"})
 

@@ -296,6 +296,18 @@ def verify(path: str | Path = DEFAULT_RESULTS, adopt: bool = False):
     return _verify(path, adopt=adopt)
 
 
+def merge(source: str | Path, path: str | Path = DEFAULT_RESULTS, distribution: str = ""):
+    """Merge the records one third-party distribution's job made in ``source`` into ``path``
+    (:mod:`lossbench.merge`): sound records of that distribution's own entries, never replacing
+    a stored one; returns a :class:`~lossbench.merge.MergeReport` (``merged`` keys, ``refused``
+    files with the reason)."""
+    from .merge import merge_records
+    from .outputs import check_results_to_read
+
+    check_results_to_read(source)
+    return merge_records(source, path, distribution)
+
+
 def check(entry: str, kind: str | None = None, timeout: float | None = None):
     """Run the plugin conformance checks on ``entry`` (a registered name or ``module:attr``);
     ``kind`` (loss | regularizer) is looked up from the registries when not given.
@@ -448,5 +460,5 @@ def _first_metric(suite: str, runs) -> str:
 
 
 __all__ = ["list_entries", "run", "load_results", "leaderboard", "validate",
-           "validate_catalog", "reproduce", "check",
+           "validate_catalog", "reproduce", "verify", "merge", "check",
            "create_loss", "create_regularizer", "show"]

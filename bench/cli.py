@@ -163,6 +163,9 @@ EXAMPLES = {
   lossbench verify                              results/ against its ledger (exit 1: findings)
   lossbench verify --results /tmp/try --json    for scripts
   lossbench verify --adopt                      vouch for records stored before the ledger""",
+    "merge": """examples:
+  lossbench merge job-results/ --distribution lossbench-polyloss
+                                                the records of that distribution's own job""",
     "reproduce": """examples:
   lossbench reproduce                           re-run 20 stored records here, print the drift
   lossbench reproduce --sample 5 --random-seed 3 --json
@@ -322,6 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first vouch, in the ledger, for every sound record it has no entry for "
                         "(records stored before the folder had a ledger); review the folder "
                         "first: adopted records are trusted from then on")
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+    p = _sub(sub, "merge", help="merge the records one third-party distribution's job made in "
+                                     "a folder of its own into --results: sound records of its "
+                                     "own entries only, never replacing one (exit 1 when some "
+                                     "were refused)")
+    p.add_argument("source", metavar="SOURCE", help="the folder of records the job made")
+    p.add_argument("--distribution", required=True, metavar="NAME",
+                   help="the distribution whose entries the job ran (as in plugins.txt)")
+    p.add_argument("--results", default="results", metavar="DIR",
+                   help="results folder to merge into (default: results)")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
     p = _sub(sub, "show", help="an entry's card (paper with link, summary, docstring, "
@@ -625,6 +639,17 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 VERIFY_SHOWN = 20
 
 
+def _cmd_merge(args: argparse.Namespace) -> int:
+    import json
+
+    from .api import merge
+
+    report = merge(args.source, args.results, args.distribution)
+    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json
+          else report.render_text())
+    return 1 if report.refused else 0
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     import json
 
@@ -771,7 +796,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 COMMANDS = {"list": _cmd_list, "run": _cmd_run, "leaderboard": _cmd_leaderboard,
             "tune": _cmd_tune, "validate": _cmd_validate, "check": _cmd_check,
-            "show": _cmd_show, "reproduce": _cmd_reproduce, "verify": _cmd_verify}
+            "show": _cmd_show, "reproduce": _cmd_reproduce, "verify": _cmd_verify,
+            "merge": _cmd_merge}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,8 +27,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 LEDGER_FILE = "_ledger.jsonl"
-EVENTS = ("write", "adopt", "set_aside")
-VOUCHING_EVENTS = ("write", "adopt")  # the events that vouch for a digest
+EVENTS = ("write", "adopt", "merge", "set_aside")
+#: the events that vouch for a digest: stored by the sweep, adopted by ``verify --adopt``, merged
+#: from a third-party distribution's job by ``lossbench merge``
+VOUCHING_EVENTS = ("write", "adopt", "merge")
 
 
 @dataclass(frozen=True)
