@@ -309,6 +309,7 @@ def _run_in_a_terminal(args: list[str], env: dict[str, str], timeout: float = 60
     return proc.wait(timeout=30), b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 def test_a_plugin_failing_with_markup_in_a_terminal_leaves_the_sweep_and_board_whole(tmp_path):
     """The real thing: a third-party loss (tests/hostile.py, FAILING) whose error is
     ``[/red] ... ESC[2J U+202E CR``, run beside cross-entropy by the CLI with a terminal."""

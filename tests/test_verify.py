@@ -228,6 +228,7 @@ def cli(site, *args, **env):
 SMOKE = ("--task", "standard/mnist1d", "--seeds", "1", "--epochs", "1", "--no-leaderboard")
 
 
+@pytest.mark.slow
 def test_records_forged_by_a_plugin_are_not_trusted_and_the_spec_runs_again(site, tmp_path):
     """The forger overwrites the stored cross_entropy record with top1 = 0.99 and adds one for
     seed 7 during its first forward, each with its spec key and digest recomputed."""
@@ -251,6 +252,7 @@ def test_records_forged_by_a_plugin_are_not_trusted_and_the_spec_runs_again(site
     assert [f.category for f in verify(results).findings] == ["unknown"]  # seed 7 stays out
 
 
+@pytest.mark.slow
 def test_records_deleted_or_zeroed_by_a_plugin_at_import_are_reported(site, tmp_path):
     results = tmp_path / "results"
     assert cli(site, "run", "--loss", "cross_entropy", "--task", "standard/mnist1d", "--seeds",
@@ -268,6 +270,7 @@ def test_records_deleted_or_zeroed_by_a_plugin_at_import_are_reported(site, tmp_
 
 @pytest.mark.skipif(__import__("lossbench.confinement").confinement.landlock_abi() <= 0,
                     reason="this kernel has no Landlock (Linux >= 5.13)")
+@pytest.mark.slow
 def test_a_confined_run_cannot_forge_records_at_all(site, tmp_path):
     """The same forger with the run's child confined (no extra writable folder): its writes into
     the results folder are denied, its run is an error, and the store verifies untouched."""
