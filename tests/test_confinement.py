@@ -16,8 +16,8 @@ from lossbench.confinement import (
     SWITCH_ENV,
     confine_writes,
     landlock_abi,
-    write_rights,
     writable_folders,
+    write_rights,
 )
 
 needs_landlock = pytest.mark.skipif(landlock_abi() <= 0,
