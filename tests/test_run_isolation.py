@@ -137,3 +137,14 @@ def test_an_in_process_run_uses_one_torch_thread_on_cpu_and_restores_the_callers
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_sweep_at_two_threads_runs_every_spec(tmp_path):
+    """The sweep scores each run itself; it must not leave an intra-op thread pool behind for
+    the next forked child (a --threads 2 sweep once hung in its second run)."""
+    import lossbench
+
+    runs = lossbench.run(tasks=["standard/mnist1d"], losses=["cross_entropy"], seeds=[0, 1],
+                         options={"epochs": 1}, threads=2, workers=1, timeout=120,
+                         results=tmp_path, baseline=False, progress="quiet")
+    assert list(runs["status"]) == ["ok", "ok"]

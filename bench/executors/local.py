@@ -441,7 +441,10 @@ class LocalExecutor:
             if slot.conn.poll():
                 outputs = decode(receive_outputs(slot.conn, limit), limit)
                 slot.process.join(timeout=30)
-                record = score(slot.spec, outputs, device=slot.device, threads=slot.threads,
+                # one thread, whatever the run trained with: this process forks the next runs'
+                # children, and an intra-op thread pool started here is inherited broken by a
+                # forked child (a --threads 2 sweep hung in its second run's first tensor copy)
+                record = score(slot.spec, outputs, device=slot.device, threads=1,
                                started=slot.started, t0=slot.t0)
         except (EOFError, OSError):
             record = None
