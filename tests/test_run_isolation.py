@@ -3,6 +3,7 @@ the serial executor gives the local executor's records bit for bit."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -148,3 +149,6 @@ def test_a_sweep_at_two_threads_runs_every_spec(tmp_path):
                          options={"epochs": 1}, threads=2, workers=1, timeout=120,
                          results=tmp_path, baseline=False, progress="quiet")
     assert list(runs["status"]) == ["ok", "ok"]
+    # scored at one thread, the records still say the runs trained with two
+    assert all(d.endswith(" x2") for d in runs["device"])
+    assert {json.loads(m)["torch_threads"] for m in runs["machine_json"]} == {2}

@@ -26,9 +26,11 @@ registered in-process (``Registry.register``) are then not visible to the childr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import faulthandler
 import multiprocessing as mp
 import os
+import re
 import shutil
 import signal
 import sys
@@ -41,6 +43,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from ..confinement import confine_writes, writable_folders
+from ..machine import canonical, stored_machine
 from ..procs import TOKEN_ENV, kill_tree, new_token
 from ..replay import Request
 from ..run_outputs import MAX_BYTES_ENV, OutputsRefused, decode, encode, max_output_bytes
@@ -174,6 +177,20 @@ def confine_to(scratch: str) -> None:
     how = confine_writes(writable_folders(scratch))
     if how.startswith("unconfined"):
         print(f"lossbench: run {how}", file=sys.stderr, flush=True)
+
+
+def as_trained(record: Record, slot: _Slot) -> Record:
+    """``record`` (scored in this process at one thread) with its provenance naming the torch
+    threads the run trained with: the ``device`` string's ``xN`` and ``machine_json``'s
+    ``torch_threads``."""
+    if not str(slot.device).startswith("cpu") or not slot.threads or slot.threads == 1:
+        return record
+    prov = dict(record.provenance)
+    prov["device"] = re.sub(r" x\d+$", f" x{slot.threads}", str(prov.get("device", "")))
+    info = stored_machine(prov.get("machine_json"))
+    if info:
+        prov["machine_json"] = canonical({**info, "torch_threads": slot.threads})
+    return dataclasses.replace(record, provenance=prov)
 
 
 @dataclass
@@ -444,8 +461,8 @@ class LocalExecutor:
                 # one thread, whatever the run trained with: this process forks the next runs'
                 # children, and an intra-op thread pool started here is inherited broken by a
                 # forked child (a --threads 2 sweep hung in its second run's first tensor copy)
-                record = score(slot.spec, outputs, device=slot.device, threads=1,
-                               started=slot.started, t0=slot.t0)
+                record = as_trained(score(slot.spec, outputs, device=slot.device, threads=1,
+                                          started=slot.started, t0=slot.t0), slot)
         except (EOFError, OSError):
             record = None
         except OutputsRefused as exc:
