@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .all_or_nothing import process_alive
 from .executors import DEFAULT_EXECUTOR, Executor, make_executor
 from .outputs import check_replaceable, prepare_results
 from .progress import SweepProgress, stderr
@@ -82,7 +83,7 @@ def remove_stale_temp_files(results_dir: str | Path) -> list[Path]:
         return removed
     for path in results_dir.glob(".*.tmp"):
         pid_text = path.name[:-len(".tmp")].rsplit(".", 1)[-1]
-        if pid_text.isdigit() and _process_alive(int(pid_text)):
+        if pid_text.isdigit() and process_alive(int(pid_text)):
             continue
         path.unlink(missing_ok=True)
         removed.append(path)
@@ -109,16 +110,6 @@ def refuse_unledgered(results_dir: str | Path) -> None:
         f"but no ledger (_ledger.jsonl): they were stored before lossbench kept one. Check them "
         f"and vouch for them with `lossbench verify --adopt --results {results_dir}`, or store "
         f"into another --results folder; nothing was run")
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def run_sweep(
