@@ -331,3 +331,30 @@ def test_a_plugin_failing_with_markup_in_a_terminal_leaves_the_sweep_and_board_w
     assert "\x1b[2J" not in shown and "\u202e" not in shown
     detail = (tmp_path / "lb" / "standard.md").read_text(encoding="utf-8")
     assert "error ×1" in detail and "cross_entropy" in detail
+
+
+@pytest.mark.slow
+def test_a_real_plugin_with_a_10000_character_entry_name_runs_and_builds_the_site(tmp_path):
+    """The same as an installed package: its entry point's name is 10,000 characters."""
+    import os
+
+    from . import hostile
+    from .conftest import run_cli
+
+    name = "l" * 10_000
+    site = hostile.install_all(tmp_path, {"lossbench-long-name": {
+        "module": "long_name", "entries": {name: "long_name:Loss"},
+        "source": hostile.CE_LOSS.format(summary="Cross-entropy under a very long name.",
+                                         paper="", fidelity="exact")}})
+    env = {"PYTHONPATH": os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", ""))
+                                         if p), "OMP_NUM_THREADS": "1"}
+    results, board, html = tmp_path / "r", tmp_path / "lb.md", tmp_path / "html"
+    ran = run_cli("run", "--loss", name, "--task", "standard/mnist1d", "--seeds", "1",
+                  "--epochs", "1", "--no-baseline", "--results", str(results),
+                  "--leaderboard", str(board), env=env)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    built = run_cli("leaderboard", "--results", str(results), "--out", str(board), "--html",
+                    str(html), env=env)
+    assert built.returncode == 0, built.stderr[-2000:]
+    assert all(len(p.name) <= 255 for p in html.rglob("*"))
+    assert (html / "index.html").is_file()
