@@ -298,10 +298,10 @@ def verify(path: str | Path = DEFAULT_RESULTS, adopt: bool = False):
 
 def merge(source: str | Path, path: str | Path = DEFAULT_RESULTS, distribution: str = ""):
     """Merge the records one third-party distribution's job made in ``source`` into ``path``
-    (:mod:`lossbench.merge`): sound records of that distribution's own entries, never replacing
-    a stored one; returns a :class:`~lossbench.merge.MergeReport` (``merged`` keys, ``refused``
+    (:mod:`lossbench.merging`): sound records of that distribution's own entries, never replacing
+    a stored one; returns a :class:`~lossbench.merging.MergeReport` (``merged`` keys, ``refused``
     files with the reason)."""
-    from .merge import merge_records
+    from .merging import merge_records
     from .outputs import check_results_to_read
 
     check_results_to_read(source)

@@ -11,7 +11,7 @@ from lossbench.cli import main
 from lossbench.errors import UsageError
 from lossbench.integrity import verify
 from lossbench.ledger import read_ledger
-from lossbench.merge import merge_records, normalized
+from lossbench.merging import merge_records, normalized
 from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, result_path, write_record
