@@ -140,11 +140,18 @@ def test_an_in_process_run_uses_one_torch_thread_on_cpu_and_restores_the_callers
         torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_a_sweep_at_two_threads_runs_every_spec(tmp_path):
     """The sweep scores each run itself; it must not leave an intra-op thread pool behind for
     the next forked child (a --threads 2 sweep once hung in its second run)."""
+    import torch
+
     import lossbench
 
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # this process has run multi-threaded torch code, as a notebook may
+    torch.ones(1 << 20).cumsum(0)
+    torch.set_num_threads(before)
     runs = lossbench.run(tasks=["standard/mnist1d"], losses=["cross_entropy"], seeds=[0, 1],
                          options={"epochs": 1}, threads=2, workers=1, timeout=120,
                          results=tmp_path, baseline=False, progress="quiet")

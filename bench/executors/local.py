@@ -63,13 +63,15 @@ from . import default_threads, default_workers, worker_device
 OUTPUT_TAIL = 1500  # of the child's output, after the reason (records keep 2,000 characters)
 
 
-def start_method(device: str) -> str:
-    """``fork`` for CPU runs on Linux; ``forkserver`` for CUDA runs (a child forked from a process
-    that has touched the CUDA driver cannot use CUDA; the fork server never does); else
-    ``spawn``."""
+def start_method(device: str, threads: int | None = 1) -> str:
+    """``fork`` for one-thread CPU runs on Linux; ``forkserver`` for CUDA runs (a child forked
+    from a process that has touched the CUDA driver cannot use CUDA; the fork server never does)
+    and for CPU runs on more than one torch thread (a child forked from a process whose OpenMP
+    thread pool has started hangs in its first parallel operation: the calling process may have
+    run multi-threaded torch code, a notebook's or a test session's); else ``spawn``."""
     if sys.platform != "linux" or "fork" not in mp.get_all_start_methods():
         return "spawn"
-    if device.startswith("cuda"):
+    if device.startswith("cuda") or (threads or 1) > 1:
         return "forkserver"
     return "fork"
 
@@ -373,7 +375,7 @@ class LocalExecutor:
 
     def map(self, specs: Sequence[RunSpec],
             on_start: Callable[[RunSpec], None] | None = None) -> Iterator[Record]:
-        method = self.start_method or start_method(self.device)
+        method = self.start_method or start_method(self.device, self.threads)
         ctx = mp_context(method)
         queue = deque(specs)
         free = list(range(self.workers))
