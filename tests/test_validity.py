@@ -257,3 +257,18 @@ def test_the_summary_line_counts_the_verdicts(tmp_path):
     j = judge(tmp_path, FOCAL)
     assert j.summary_line() == ("design seeds 0–4: 0 of 1 findings confirmed (1 missing), "
                                 "Holm at family-wise α = 0.05")
+
+
+def test_the_board_summarises_the_catalog_and_its_page_holds_the_table(tmp_path):
+    from lossbench import report
+    from lossbench.report.validity import PAGE, TITLE
+
+    ce = ce_values(DESIGN + CONFIRM)
+    store(tmp_path, "cross_entropy", ce)
+    store(tmp_path, "focal", {s: {"ece": v["ece"] - 0.01 - s / 100000} for s, v in ce.items()})
+    pages = report.render_pages(tmp_path, tmp_path / "lb.md")
+    summary, page = pages[tmp_path / "lb.md"], pages[tmp_path / "lb" / PAGE]
+    assert TITLE in summary and f"[the validity page](lb/{PAGE})" in summary
+    assert "confirmation seeds 100–109:" in summary
+    assert "| focal-fl3-vs-ce-calibration" in page  # the shipped catalog's rows are on the page
+    assert "## Rank agreement" in page

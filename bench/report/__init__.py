@@ -73,14 +73,15 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     the summary refers to the plot folder (default: relative from ``out``)."""
     from ..findings import leaderboard_section
     from . import markdown
-    from .validity import sections
+    from .validity import PAGE, sections
 
     out = Path(out)
     m = m if m is not None else build_model(results_dir)
     link = (link if link is not None else plots_link(results_dir, out)).rstrip("/")
     pages = pages_dir(out)
     every_seed = m.runs if m.all_runs is None else m.all_runs
-    validity, caveats = sections(every_seed) if not every_seed.empty else ("", {})
+    validity, caveats, validity_page = (sections(every_seed, page_link=f"{pages.name}/{PAGE}")
+                                        if not every_seed.empty else ("", {}, ""))
     # findings declared by the suites themselves (third-party suites; '' when none declares any)
     findings = validity + (leaderboard_section(m.runs) if not m.runs.empty else "")
     jobs = _plot_jobs(m)
@@ -90,6 +91,8 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
         listed = {k: [(t, n) for t, n, _ in v] for k, v in jobs.items()}
         detail[inside(pages, f"{slug(suite)}.md")] = markdown.render_suite(
             m, suite, page_link, listed, f"../{out.name}", caveats.get(suite, ""))
+    if validity_page:
+        detail[inside(pages, PAGE)] = validity_page
     summary_stamp = stamp(results_dir, link, {p.name: t for p, t in detail.items()})
     texts = {out: markdown.render_summary(m, summary_stamp, pages.name, findings), **detail}
     if plots_dir is not None:

@@ -59,60 +59,84 @@ def disagreements(confirmation: Judgement) -> dict[str, list[str]]:
     return out
 
 
-def sections(runs: pd.DataFrame, catalog: Catalog | None = None) -> tuple[str, dict[str, str]]:
-    """(the summary's markdown section, per suite the detail page's caveat): the catalog judged
-    once on ``runs`` (every seed), so both say the same. The section has the headline, the
-    findings table (confirmation beside design), rank agreement and per-suite disagreements; a
-    suite's caveat lists its findings the confirmation seeds do not confirm."""
+#: The detail page with the full validity tables (a name no suite's page can take: a suite's
+#: file name never starts with an underscore, :func:`lossbench.file_names.slug`).
+PAGE = "_validity.md"
+
+
+def _counts(j: Judgement, suite: str) -> str:
+    verdicts = [v.verdict for v in j.findings if v.finding.suite == suite]
+    rest = ", ".join(f"{verdicts.count(v)} {v}" for v in ("contradicted", "unresolved",
+                                                           "missing") if verdicts.count(v))
+    return f"{verdicts.count('confirmed')} of {len(verdicts)} confirmed" + \
+        (f" ({rest})" if rest else "")
+
+
+def sections(runs: pd.DataFrame, catalog: Catalog | None = None,
+             page_link: str = PAGE) -> tuple[str, dict[str, str], str]:
+    """(the summary's markdown section, per suite the detail page's caveat, the validity page):
+    the catalog judged once on ``runs`` (every seed), so all three say the same. The summary has
+    the headline and per suite its counts and the findings it does not confirm; the page
+    (``page_link`` from the summary) has the findings table (confirmation beside design) and
+    rank agreement; a suite's caveat lists its findings the confirmation seeds do not confirm."""
     try:
         catalog = catalog if catalog is not None else load_catalog()
         confirmation, design = judgements(runs, catalog)
     except UsageError as exc:  # a broken catalog is shown, not hidden
-        return f"\n{TITLE}\n\n_The findings catalog could not be judged: {md_text(exc)}_\n", {}
-    parts = [f"\n{TITLE}\n",
-             f"**{md_text(confirmation.summary_line())}** — the pre-registered findings catalog "
-             f"(`{catalog.digest}`, {len(catalog.findings)} published findings, "
-             f"{len(catalog.rankings)} rank tables; `bench/catalog.toml`) judged on "
-             f"confirmation seeds that never chose a recipe. On the design seeds "
-             f"{seed_text(design.seeds)}, which the recipes were chosen on: "
-             f"{md_text(design.summary_line().split(': ', 1)[1])}.\n",
-             "*effect*: mean over shared seeds of A − B on the primary metric, signed so that "
-             "positive = A better, ± its 95 % t-interval; *published*: the source's effect in "
-             "the same units; *ratio* = effect / published; *p (Holm)*: the primary test "
-             "adjusted across the catalog. *confirmed* = the primary metric significantly as "
-             "published and no declared metric significantly the other way; *contradicted* = a "
-             "declared metric significantly the other way; *missing* = not every seed of the "
-             "set stored. `lossbench validate` prints the same with every metric; "
-             "`lossbench validate --confirm` runs what is missing.\n"]
-    rows = finding_rows(confirmation, design)
-    parts.append(table([{k: md_text(v) for k, v in r.items()} for r in rows],
-                       ["left"] * 4 + ["right", "left", "right", "right", "right", "right",
-                                       "right", "left"]) + "\n")
-    if catalog.rankings:
-        parts.append(f"\n**Rank agreement** (Kendall τ-b between the published table and the "
-                     f"task's means, seed-bootstrap 95 % interval), confirmation seeds "
-                     f"{seed_text(confirmation.seeds)}:\n")
-        parts.append(table([{k: md_text(v) for k, v in r.items()}
-                            for r in ranking_rows(confirmation)],
-                           ["left", "left", "left", "right", "right", "right", "left",
-                            "left"]) + "\n")
-    for suite, why in sorted(catalog.unranked.items()):
-        parts.append(f"- No published rank table for **{md_text(suite)}**: {md_text(why)}.")
-    if catalog.unranked:
-        parts.append("")
+        return (f"\n{TITLE}\n\n_The findings catalog could not be judged: "
+                f"{md_text(exc)}_\n", {}, "")
+    headline = (f"**{md_text(confirmation.summary_line())}** — the pre-registered findings "
+                f"catalog (`{catalog.digest}`, {len(catalog.findings)} published findings, "
+                f"{len(catalog.rankings)} rank tables; `bench/catalog.toml`) judged on "
+                f"confirmation seeds that never chose a recipe. On the design seeds "
+                f"{seed_text(design.seeds)}, which the recipes were chosen on: "
+                f"{md_text(design.summary_line().split(': ', 1)[1])}.\n")
     notes = disagreements(confirmation)
+    summary = [f"\n{TITLE}\n", headline,
+               f"Every finding with its effect, the published effect, the adjusted p and the rank "
+               f"tables: [the validity page]({page_link}). Per suite, and what its column must "
+               f"be read with:\n"]
+    for suite in sorted({f.suite for f in catalog.findings}):
+        line = f"- **{md_text(suite)}**: {_counts(confirmation, suite)}"
+        short = [f"`{md_text(v.finding.id)}` {v.verdict}" for v in confirmation.findings
+                 if v.finding.suite == suite and v.verdict != "confirmed"]
+        summary.append(line + (f"; not confirmed: {'; '.join(short)}" if short else ""))
+    summary.append("")
+    page = ["# lossbench leaderboard: do the embedded suites agree with the literature?\n",
+            "_Generated by `lossbench leaderboard` from `results/`; do not edit by hand._\n",
+            headline,
+            "*effect*: mean over shared seeds of A − B on the primary metric, signed so that "
+            "positive = A better, ± its 95 % t-interval; *published*: the source's effect in "
+            "the same units; *ratio* = effect / published; *p (Holm)*: the primary test "
+            "adjusted across the catalog. *confirmed* = the primary metric significantly as "
+            "published and no declared metric significantly the other way; *contradicted* = a "
+            "declared metric significantly the other way; *missing* = not every seed of the "
+            "set stored. `lossbench validate` prints the same with every metric; "
+            "`lossbench validate --confirm` runs what is missing.\n"]
+    rows = finding_rows(confirmation, design)
+    page.append(table([{k: md_text(v) for k, v in r.items()} for r in rows],
+                      ["left"] * 4 + ["right", "left", "right", "right", "right", "right",
+                                      "right", "left"]) + "\n")
+    if catalog.rankings:
+        page.append(f"\n## Rank agreement\n\nKendall τ-b between the published table and the "
+                    f"task's means, seed-bootstrap 95 % interval, confirmation seeds "
+                    f"{seed_text(confirmation.seeds)}:\n")
+        page.append(table([{k: md_text(v) for k, v in r.items()}
+                           for r in ranking_rows(confirmation)],
+                          ["left", "left", "left", "right", "right", "right", "left",
+                           "left"]) + "\n")
+    page += [f"- No published rank table for **{md_text(suite)}**: {md_text(why)}."
+             for suite, why in sorted(catalog.unranked.items())]
     if notes:
-        parts.append("\n**Where the proxy disagrees with the literature** (confirmation seeds); "
-                     "read these suites' columns with it:\n")
+        page.append("\n## Where the proxy disagrees with the literature\n")
         for suite in sorted(notes):
-            parts.append(f"- **{md_text(suite)}**: " + "; ".join(notes[suite]))
-        parts.append("")
+            page.append(f"- **{md_text(suite)}**: " + "; ".join(notes[suite]))
     caveats = {suite: "\n> **Disagrees with the literature** on the confirmation seeds "
                       f"({seed_text(confirmation.seeds)}):\n" + "".join(f"> - {x}\n"
                                                                           for x in lines)
                for suite, lines in notes.items()}
-    return "\n".join(parts), caveats
+    return "\n".join(summary), caveats, "\n".join(page) + "\n"
 
 
-__all__: Sequence[str] = ["TITLE", "disagreements", "judgements", "sections",
+__all__: Sequence[str] = ["PAGE", "TITLE", "disagreements", "judgements", "sections",
                           "split_confirmation"]
