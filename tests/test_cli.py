@@ -49,6 +49,7 @@ def test_list_suites_shows_tasks_versions_and_data_availability():
     assert "mnist1d" in line and "local" in line
 
 
+@pytest.mark.slow
 def test_second_run_runs_nothing_new(tmp_path):
     args = ["run", "--task", "standard/mnist1d", "--loss", "cross_entropy", "--seeds", "2",
             "--epochs", "1", "--results", str(tmp_path / "r"), "--leaderboard",

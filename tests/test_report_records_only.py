@@ -116,6 +116,7 @@ def test_rendering_the_committed_results_imports_no_torch():
     assert out.stdout.strip() == "False", out.stdout
 
 
+@pytest.mark.slow
 def test_a_plugins_runs_render_the_same_bytes_installed_or_uninstalled(plugin_site,  # noqa: F811
                                                                       tmp_path):
     """The done-when of issue 14: run a third-party loss, then render its results with the
