@@ -381,6 +381,14 @@ PACKAGES: dict[str, dict] = {
 }
 
 
+#: Packages that attack the trust boundary of a run or of the store (their runs fail or tamper):
+#: kept out of :data:`PACKAGES`, whose entries a default sweep must run without a failure and
+#: whose listing is timed; installed by the tests that use them.
+TRUST_BOUNDARY: dict[str, dict] = {
+    name: PACKAGES.pop(name) for name in ("lossbench-pipe", "lossbench-forge", "lossbench-detached",
+                                          "lossbench-forger", "lossbench-eraser")}
+
+
 #: Packages whose entries load and run but fail every run (not in :data:`PACKAGES`, whose healthy
 #: entries a default sweep must run without a failure): installed by ``install_all(root,
 #: FAILING)``.
@@ -426,7 +434,7 @@ def site_with(all_site: Path, folder: Path, *dists: str) -> Path:
     """A folder holding only the named distributions of ``all_site`` (as symlinks)."""
     folder.mkdir(parents=True, exist_ok=True)
     for dist in dists:
-        module = PACKAGES[dist]["module"]
+        module = {**PACKAGES, **TRUST_BOUNDARY, **FAILING}[dist]["module"]
         norm = dist.replace("-", "_")
         for path in [all_site / module, *all_site.glob(f"{norm}-*.dist-info")]:
             (folder / path.name).symlink_to(path)

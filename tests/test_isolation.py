@@ -42,7 +42,7 @@ TIMING = {"train_seconds", "samples_per_second", "loss_cost_ratio"}
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    everything = hostile.install_all(root)
+    everything = hostile.install_all(root, {**hostile.PACKAGES, **hostile.TRUST_BOUNDARY})
     return {
         "hostile": hostile.site_with(everything, root / "hostile-site", *hostile.PACKAGES),
         "exit": hostile.site_with(everything, root / "exit-site", "lossbench-exit"),

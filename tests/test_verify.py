@@ -215,7 +215,7 @@ def test_verify_exits_0_on_a_sound_folder_1_on_findings_2_on_a_missing_folder(tm
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile-store")
-    return hostile.install_all(root, {name: hostile.PACKAGES[name]
+    return hostile.install_all(root, {name: hostile.TRUST_BOUNDARY[name]
                                       for name in ("lossbench-forger", "lossbench-eraser")})
 
 
