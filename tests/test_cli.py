@@ -122,7 +122,10 @@ def test_killed_run_leaves_no_partial_file(tmp_path):
         time.sleep(0.1)  # until the first record is stored; the second run is then in flight
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    leftovers = [p.name for p in results.iterdir()]
+    from lossbench.ledger import LEDGER_FILE
+    from lossbench.results_lock import LOCK_FILE
+
+    leftovers = [p.name for p in results.iterdir() if p.name not in (LEDGER_FILE, LOCK_FILE)]
     assert any(name.endswith(".parquet") for name in leftovers)  # the kill came after a record
     assert all(name.endswith(".parquet") and not name.startswith(".") for name in leftovers)
     pd.read_parquet(results)  # every file that exists is complete

@@ -65,8 +65,14 @@ def test_sigkill_mid_sweep_then_resume_stores_every_spec_exactly_once(tmp_path):
     assert second.returncode == 0, out
     assert f"{SPECS - len(before)} to run, {len(before)} already stored" in out
 
-    files = sorted(results.iterdir())
-    assert [p.name for p in files if p.name.startswith(".")] == []  # no temp file left
+    from lossbench.ledger import LEDGER_FILE
+    from lossbench.results_lock import LOCK_FILE
+
+    hidden = [p.name for p in results.iterdir() if p.name.startswith(".")]
+    assert hidden == [LOCK_FILE]  # no temp file left; the sweep's lock file stays, unlocked
+    files = sorted(results.glob("*.parquet"))
+    assert sorted(p.name for p in results.iterdir()
+                  if not p.name.startswith(".")) == sorted([LEDGER_FILE, *(p.name for p in files)])
     assert len(files) == SPECS
     for path in files:
         pq.read_table(path)  # every file is a complete Parquet file
