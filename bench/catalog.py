@@ -45,6 +45,8 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 CATALOG_FILE = Path(__file__).with_name("catalog.toml")
 SCHEMA_VERSION = 1
 EXPECTATIONS = ("a_better", "a_worse", "tie")
+#: The two seed sets: ``design`` (the board; recipes are chosen on it) and ``confirmation``.
+SEED_SETS = ("design", "confirmation")
 #: The smallest rank table worth a correlation.
 MIN_RANKED = 5
 
@@ -162,7 +164,7 @@ class Catalog:
             return self.design_seeds
         if which == "confirmation":
             return self.confirmation_seeds
-        raise unknown_value("seed set", which, ("design", "confirmation"))
+        raise unknown_value("seed set", which, SEED_SETS)
 
     def only(self, suites: Iterable[str]) -> Catalog:
         """The findings and rank tables of ``suites`` only (same digest: the file is the same)."""

@@ -12,8 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .catalog import Catalog, check_catalog, load_catalog
-from .errors import UsageError
+from .catalog import SEED_SETS, Catalog, check_catalog, load_catalog
 from .findings import card_defaults
 
 if TYPE_CHECKING:
@@ -49,7 +48,7 @@ def checked_catalog(path: str | Path | None = None) -> Catalog:
     return catalog
 
 
-def catalog_specs(catalog: Catalog, seed_sets: Sequence[str] = ("design", "confirmation"),
+def catalog_specs(catalog: Catalog, seed_sets: Sequence[str] = SEED_SETS,
                   suites: Sequence[str] | None = None) -> list[RunSpec]:
     """The run specs the catalog needs on the named seed sets: every configuration a finding or
     rank table declares, default recipe, each spec once."""
@@ -92,7 +91,7 @@ def judge_results(results: str | Path = "results", catalog: Catalog | None = Non
 
 
 def missing_specs(catalog: Catalog, results: str | Path,
-                  seed_sets: Sequence[str] = ("design", "confirmation")) -> list[RunSpec]:
+                  seed_sets: Sequence[str] = SEED_SETS) -> list[RunSpec]:
     """The catalog's specs on ``seed_sets`` that ``results`` does not hold yet."""
     from .store import stored_keys
 
@@ -100,8 +99,7 @@ def missing_specs(catalog: Catalog, results: str | Path,
     return [s for s in catalog_specs(catalog, seed_sets) if s.key not in stored]
 
 
-def run_missing(results: str | Path = "results", seed_sets: Sequence[str] = ("design",
-                                                                           "confirmation"),
+def run_missing(results: str | Path = "results", seed_sets: Sequence[str] = SEED_SETS,
                 catalog: Catalog | None = None, log: Callable[[str], None] | None = None,
                 **sweep: Any) -> int:
     """Run the catalog's specs on ``seed_sets`` not yet in ``results`` (the executor options in
@@ -109,10 +107,9 @@ def run_missing(results: str | Path = "results", seed_sets: Sequence[str] = ("de
     planned."""
     from .scheduler import run_sweep
 
-    for which in seed_sets:
-        if which not in ("design", "confirmation"):
-            raise UsageError(f"unknown seed set {which!r}; valid: design, confirmation")
     catalog = catalog if catalog is not None else checked_catalog()
+    for which in seed_sets:
+        catalog.seeds(which)  # UsageError naming the valid seed sets
     specs = catalog_specs(catalog, seed_sets)
     if log is not None:
         log(f"catalog {catalog.digest}: {len(specs)} runs on the {' and '.join(seed_sets)} seeds "

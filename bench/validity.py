@@ -34,14 +34,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import aggregate as agg
-from .catalog import Catalog, CatalogFinding, MetricClaim, Ranking, resolved_hparams
+from .catalog import SEED_SETS, Catalog, CatalogFinding, MetricClaim, Ranking, resolved_hparams
 from .findings import DEFAULT_OPTIONS, EntryRef, side_values
 
 if TYPE_CHECKING:
     import pandas as pd
 
 VERDICTS = ("confirmed", "unresolved", "contradicted", "missing")
-SEED_SETS = ("design", "confirmation")
 
 Defaults = Callable[[str, str], Mapping[str, Any] | None]
 
@@ -82,7 +81,6 @@ class FindingVerdict:
     task_version: str | None
     tests: tuple[MetricTest, ...]
     verdict: str
-    min_seeds: int
     note: str = ""
 
     @property
@@ -285,8 +283,7 @@ def judge(catalog: Catalog, runs: pd.DataFrame, seed_set: str, *,
             vb, note_b = _config_values(rows, f.b, f.b_hparams, names_b, defaults, seeds)
         tests = tuple(_metric_test(m, va[m.name], vb[m.metric_b], higher(m.name), confidence)
                       for m in f.metrics)
-        verdicts.append(FindingVerdict(f, seed_set, version, tests, "", need,
-                                       note_a or note_b))
+        verdicts.append(FindingVerdict(f, seed_set, version, tests, "", note_a or note_b))
     verdicts = _holm_verdicts(verdicts, catalog.alpha, need)
     rankings = tuple(_rank(r, runs, seed_set, seeds, defaults, versions, confidence)
                      for r in catalog.rankings)
