@@ -246,8 +246,41 @@ def validate_catalog(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] |
     """The (confirmation, design) :class:`lossbench.validity.Judgement` of the catalog on
     ``path``; ``suites`` restricts it to their findings and rank tables (Holm then runs over
     those only); ``confirm`` first runs the catalog's missing specs on both seed sets."""
-    from .confirmation import checked_catalog, judge_results, run_missing
+    from .confirmation import judge_results, run_missing
     from .outputs import check_results_to_read
+
+    cat = _catalog_for(catalog, suites)
+    if confirm:
+        run_missing(path, catalog=cat, log=log or stderr, workers=workers)
+    check_results_to_read(path)
+    return judge_results(path, cat, min_seeds=min_seeds)
+
+
+def design_vector(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | None = None,
+                  min_seeds: int | None = None, confirm: bool = False,
+                  catalog: str | Path | None = None, workers: int | None = None, log=None):
+    """The catalog's unadjusted verdict vector on the **design seeds only** (a
+    :class:`lossbench.design_vector.DesignVector`): what ``lossbench validate --design`` prints to
+    judge a recipe variant on the whole catalog. ``confirm`` first runs the catalog's missing
+    specs on the design seeds; the confirmation seeds are neither run nor read."""
+    from .confirmation import card_defaults, current_versions, run_missing
+    from .design_vector import design_vector as vector
+    from .outputs import check_results_to_read
+    from .store import load_results
+    from .validity import judge
+
+    cat = _catalog_for(catalog, suites)
+    if confirm:
+        run_missing(path, seed_sets=("design",), catalog=cat, log=log or stderr, workers=workers)
+    check_results_to_read(path)
+    j = judge(cat, load_results(path, wide=True), "design", defaults=card_defaults,
+              task_versions=current_versions(cat), min_seeds=min_seeds)
+    return vector(j)
+
+
+def _catalog_for(catalog: str | Path | None, suites: Sequence[str] | None):
+    """The checked catalog (shipped or ``catalog``), restricted to ``suites`` when given."""
+    from .confirmation import checked_catalog
 
     cat = checked_catalog(catalog)
     if suites:
@@ -256,10 +289,7 @@ def validate_catalog(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] |
         for name in suites:
             SUITES.get(name)  # UsageError naming the valid suites
         cat = cat.only(suites)
-    if confirm:
-        run_missing(path, catalog=cat, log=log or stderr, workers=workers)
-    check_results_to_read(path)
-    return judge_results(path, cat, min_seeds=min_seeds)
+    return cat
 
 
 def reproduce(results: str | Path = DEFAULT_RESULTS, sample: int = 20, random_seed: int = 0,

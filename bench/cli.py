@@ -158,6 +158,8 @@ EXAMPLES = {
     "validate": """examples:
   lossbench validate                    the catalog on the design and confirmation seeds
   lossbench validate --confirm          first run what the catalog still needs, then judge
+  lossbench validate --design --results /tmp/variant --confirm
+                                        a recipe variant: the design seeds' verdict vector
   lossbench validate --suite imbalanced --json""",
     "verify": """examples:
   lossbench verify                              results/ against its ledger (exit 1: findings)
@@ -291,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="judge another catalog file (default: the one shipped with lossbench)")
     p.add_argument("--json", action="store_true",
                    help="print the results as JSON (both seed sets) instead of tables")
+    p.add_argument("--design", action="store_true",
+                   help="recipe design: judge (and with --confirm run) the design seeds only and "
+                        "print the whole catalog's unadjusted verdict vector and its score "
+                        "(supported − contradicted); the confirmation seeds are not read")
 
     p = _sub(sub, "reproduce", help="re-run a random sample of the stored ok records in a "
                                          "scratch folder and print how far each quality metric "
@@ -595,6 +601,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     def log(msg: str) -> None:
         print(for_terminal(msg), file=sys.stderr)
 
+    if args.design:
+        return _validate_design(args, log)
     confirmation, design = validate_catalog(
         args.results, args.suites, min_seeds=args.min_seeds, confirm=args.confirm,
         catalog=args.catalog, workers=args.workers, log=log)
@@ -623,6 +631,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(findings.render_text(declared, args.min_seeds))
     contradicted = any(v.verdict == "contradicted" for v in confirmation.findings)
     return 1 if contradicted or any(r.verdict == "inverted" for r in declared) else 0
+
+
+def _validate_design(args: argparse.Namespace, log) -> int:
+    from .api import design_vector
+    from .design_vector import render_vector
+
+    vec = design_vector(args.results, args.suites, min_seeds=args.min_seeds,
+                        confirm=args.confirm, catalog=args.catalog, workers=args.workers, log=log)
+    if args.json:
+        import json
+
+        from .validity import clean_nan
+
+        print(json.dumps(clean_nan({
+            "seed_set": vec.seed_set, "alpha": vec.alpha, "score": vec.score,
+            "mean_tau": vec.mean_tau,
+            "findings": [{"id": f, "verdict": v, "effect": e} for f, v, e in vec.verdicts],
+            "rankings": [{"id": t, "tau": tau} for t, tau in vec.taus]}), indent=2,
+            ensure_ascii=False))
+    else:
+        print(render_vector(vec))
+    return 0
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
