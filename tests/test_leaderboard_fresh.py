@@ -29,8 +29,8 @@ def test_committed_leaderboard_matches_committed_results():
 
 
 def test_committed_leaderboard_is_a_one_screen_summary():
-    """At most 40 KB, opening with the entry × suite matrix; the full tables are on the detail
-    pages (leaderboard/<suite>.md)."""
+    """At most 40 KB, opening with the per-suite answers and the rankings; the full tables are
+    on the detail pages (leaderboard/<suite>.md)."""
     if not LEADERBOARD.is_file():
         pytest.skip("no leaderboard committed yet")
     text = LEADERBOARD.read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The leaderboard model's rules, one by one: tie groups, primary metrics, paper links and the
+"""The leaderboard model's rules, one by one: primary metrics, paper links and the
 provenance a table must not mix."""
 
 from __future__ import annotations
@@ -7,22 +7,6 @@ import pandas as pd
 import pytest
 
 from lossbench.report import model as M
-
-
-def test_tie_groups_put_every_interval_that_overlaps_the_leaders_into_group_one():
-    cells = [("a", (0.90, 0.02)), ("b", (0.89, 0.02)), ("c", (0.80, 0.01)),
-             ("d", (0.79, 0.02)), ("e", (0.50, 0.01))]
-    assert M.tie_groups(cells, +1.0) == {"a": 1, "b": 1, "c": 2, "d": 2, "e": 3}
-
-
-def test_tie_groups_follow_the_metric_direction():
-    cells = [("low", (0.01, 0.001)), ("high", (0.05, 0.001))]  # ECE: lower is better
-    assert M.tie_groups(cells, -1.0) == {"low": 1, "high": 2}
-
-
-def test_without_an_interval_no_difference_is_claimed():
-    assert M.tie_groups([("a", (0.9, float("nan"))), ("b", (0.1, 0.01))], 1.0) == \
-        {"a": 1, "b": 1}
 
 
 @pytest.mark.parametrize(("headline", "measured", "expected"), [

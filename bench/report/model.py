@@ -19,15 +19,19 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .. import aggregate as agg
 from ..store import RUN_COLUMNS, is_missing, version_key
+from .groups import groups_by_test
 from .stability import Flag
 from .stability import flags as training_flags
+
+if TYPE_CHECKING:
+    from .answers import Answer
 
 CONFIDENCE = 0.95
 MIN_SEEDS = 3
@@ -405,12 +409,17 @@ class TaskBoard:
         return sorted(self.configs, key=key)
 
     def tie_groups(self, metric: str | None = None) -> dict[str, int]:
-        """Honest ranks: group 1 holds the leader and every configuration whose interval
-        overlaps the leader's; group 2 starts at the best configuration outside group 1, and so
-        on. Configurations without a value get no group."""
+        """Honest ranks on ``metric`` (default: the primary), by a paired test against the
+        leader (:mod:`.groups`): group 1 holds the configuration with the best mean and every
+        configuration not significantly worse than it (paired t-test over shared seeds, Holm
+        across the configurations compared, α = 0.05); group 2 starts at the best configuration
+        outside group 1, and so on. Configurations without a value (none recorded, or flagged
+        unstable) get no group."""
         metric = metric or self.primary
-        return tie_groups([(c.key, self.cells[(c.key, metric)]) for c in self.configs],
-                          self.sign(metric))
+        means = {c.key: self.cells[(c.key, metric)][0] for c in self.configs}
+        samples = {c.key: c.by_seed(metric) for c in self.configs
+                   if not math.isnan(means[c.key])}
+        return groups_by_test(samples, means, self.sign(metric))
 
     def baseline(self) -> Config | None:
         """The cross-entropy row without regularizer (tuned first, then most seeds)."""
@@ -423,23 +432,6 @@ class TaskBoard:
             return None
         self._baseline = sorted(ce, key=lambda c: (not c.tuned, -c.n_ok, c.key))[0]
         return self._baseline
-
-
-def tie_groups(items: list[tuple[str, tuple[float, float]]], sign: float) -> dict[str, int]:
-    """``{key: group}`` for ``(key, (mean, half-width))`` items (see :meth:`TaskBoard.tie_groups`);
-    ``sign`` = +1 when higher is better."""
-    scored = sorted((-sign * v[0], k, v) for k, v in items if not math.isnan(v[0]))
-    out: dict[str, int] = {}
-    group = 0
-    rest = scored
-    while rest:
-        group += 1
-        leader = rest[0][2]
-        members = [r for r in rest if agg.intervals_overlap(leader, r[2])]
-        for r in members:
-            out[r[1]] = group
-        rest = [r for r in rest if r[1] not in out]
-    return out
 
 
 def choose_metrics(headline: list[str], measured: set[str],
@@ -689,6 +681,11 @@ class EntrySummary:
     #: column -> flag text where its configuration on a task of that column is unstable or
     #: failed to train (the cell shows it instead of an IQM, and takes no tie group)
     flags: dict[str, str] = field(default_factory=dict)
+    #: what the entry optimises (its loss card's ``objective``: classification | embedding);
+    #: entries of different objectives are ranked apart (:meth:`Summary.ranking`)
+    objective: str = "classification"
+    #: column -> ``{(task, seed): CE-normalised primary score}``, what the column's groups pair
+    scores: dict[str, dict[tuple[str, int], float]] = field(default_factory=dict)
 
     @property
     def order(self) -> float:
@@ -698,10 +695,36 @@ class EntrySummary:
         return sum(suites) / len(suites) if suites else math.inf
 
 
+#: objectives in the order the summary shows their rankings (others follow, sorted)
+OBJECTIVE_ORDER = ("classification", "embedding")
+
+
 @dataclass
 class Summary:
+    """The summary's rows, one per entry. Its rankings (tie groups, row order) are computed
+    within one objective at a time: a classification entry and an embedding entry are never in
+    one ranking, since their scores on a task measure different things (an embedding loss's
+    MAP@R against a classifier's penultimate features)."""
+
     suites: list[str]
     rows: list[EntrySummary]
+
+    def objectives(self) -> list[str]:
+        """The objectives present, classification first, then embedding, then any other."""
+        present = {r.objective for r in self.rows}
+        return [o for o in OBJECTIVE_ORDER if o in present] + \
+            sorted(present - set(OBJECTIVE_ORDER))
+
+    def ranking(self, objective: str) -> list[EntrySummary]:
+        """The rows of one objective, in the summary's order; their groups rank them among
+        themselves only."""
+        return [r for r in self.rows if r.objective == objective]
+
+    def columns(self, objective: str) -> list[str]:
+        """The suites where some entry of ``objective`` has a cell or a flag."""
+        rows = self.ranking(objective)
+        return [s for s in self.suites
+                if any(r.cells.get(s) is not None or s in r.flags for r in rows)]
 
 
 def best_validated(configs: list[Config], entry: str) -> Config | None:
@@ -713,11 +736,13 @@ def best_validated(configs: list[Config], entry: str) -> Config | None:
     return sorted(mine, key=lambda c: (not c.tuned, not c.defaults, -c.n_ok, c.key))[0]
 
 
-def entry_aggregate(boards: list[TaskBoard], entry: str) -> AggregateRow | None:
-    """IQM (with its stratified-bootstrap interval) of ``entry``'s CE-normalised primary scores
-    over the ``boards`` it ran on (newest versions, tasks with a CE baseline), its best validated
-    configuration on each; P(> CE) against the baseline on the same tasks."""
-    per_task, base_scores, names = {}, {}, []
+def normalised_scores(boards: list[TaskBoard], entry: str
+                      ) -> tuple[dict[str, dict[int, float]], dict[str, dict[int, float]]]:
+    """``entry``'s CE-normalised primary scores by task (``"suite/task"``) and seed over the
+    ``boards`` it ran on (newest versions, tasks with a CE baseline), its best validated
+    configuration on each; and the baseline's own normalised scores on the same tasks."""
+    mine: dict[str, dict[int, float]] = {}
+    base_scores: dict[str, dict[int, float]] = {}
     for b in newest_boards(boards)[0]:
         base = b.baseline()
         c = best_validated(b.configs, entry)
@@ -730,15 +755,35 @@ def entry_aggregate(boards: list[TaskBoard], entry: str) -> AggregateRow | None:
         hib = higher_is_better(m, b.directions)
         base_mean = float(np.mean(base_values))
         name = f"{b.suite}/{b.task}"
-        names.append(name)
-        per_task[name] = agg.normalized_score(
-            np.array([v for _, v in sorted(c.by_seed(m).items())]), base_mean, hib)
-        base_scores[name] = agg.normalized_score(
-            np.array([v for _, v in sorted(base.by_seed(m).items())]), base_mean, hib)
-    x = _matrix(per_task, names) if names else None
+        for out, config in ((mine, c), (base_scores, base)):
+            seeds = sorted(config.by_seed(m))
+            values = agg.normalized_score(np.array([config.by_seed(m)[s] for s in seeds]),
+                                          base_mean, hib)
+            out[name] = dict(zip(seeds, values.tolist(), strict=True))
+    return mine, base_scores
+
+
+def paired_scores(boards: list[TaskBoard], entry: str) -> dict[tuple[str, int], float]:
+    """``{(task, seed): CE-normalised primary score}`` of ``entry`` over ``boards`` (see
+    :func:`normalised_scores`): what a summary column's groups pair on."""
+    return {(task, seed): v for task, by_seed in normalised_scores(boards, entry)[0].items()
+            for seed, v in by_seed.items()}
+
+
+def entry_aggregate(boards: list[TaskBoard], entry: str) -> AggregateRow | None:
+    """IQM (with its stratified-bootstrap interval) of ``entry``'s CE-normalised primary scores
+    over the ``boards`` it ran on (newest versions, tasks with a CE baseline), its best validated
+    configuration on each; P(> CE) against the baseline on the same tasks."""
+    mine, base_scores = normalised_scores(boards, entry)
+    names = list(mine)
+
+    def arrays(by_task: dict[str, dict[int, float]]) -> dict[str, np.ndarray]:
+        return {t: np.array([v for _, v in sorted(d.items())]) for t, d in by_task.items()}
+
+    x = _matrix(arrays(mine), names) if names else None
     if x is None:
         return None
-    y = _matrix(base_scores, names)
+    y = _matrix(arrays(base_scores), names)
     poi = agg.probability_of_improvement(x, y) if y is not None else math.nan
     return AggregateRow(entry, entry, len(names), x.shape[0], agg.iqm_interval(x, CONFIDENCE),
                         float(np.mean(x)), poi, x)
@@ -755,7 +800,17 @@ def entry_flags(boards: list[TaskBoard], entry: str) -> list[str]:
     return out
 
 
+def objective_of(cards: Mapping[str, dict]) -> str:
+    """What an entry optimises: its loss card's ``objective`` (a ``loss + regularizer`` entry's
+    is its loss's); classification when the card does not say."""
+    return str((cards.get("loss") or {}).get("objective") or "classification")
+
+
 def build_summary(boards: list[TaskBoard]) -> Summary:
+    """One row per entry, its cells per column (``own`` and each suite), and in each suite column
+    its tie group from a paired test against the column's leader (:mod:`.groups`, pairs =
+    ``(task, seed)``), computed within each objective apart. The ``own`` column (every task the
+    entry ran on) gets no group: its entries ran on different tasks, so no test compares them."""
     suites = sorted({b.suite for b in boards})
     newest, _ = newest_boards(boards)
     entries: dict[str, Config] = {}
@@ -773,11 +828,13 @@ def build_summary(boards: list[TaskBoard]) -> Summary:
                 flagged[col] = "; ".join(found) if col == "own" or len(found) > 1 else \
                     found[0].partition(": ")[2] + f" on {found[0].partition(': ')[0]}"
         cells = {"own": None if "own" in flagged else entry_aggregate(boards, entry)}
+        scores = {"own": {} if "own" in flagged else paired_scores(boards, entry)}
         tuned = False
         counts = {}
         for s in suites:
             suite_boards = [b for b in boards if b.suite == s]
             cells[s] = None if s in flagged else entry_aggregate(suite_boards, entry)
+            scores[s] = {} if s in flagged else paired_scores(suite_boards, entry)
             b_c_w = [0, 0, 0]
             for b in newest_boards(suite_boards)[0]:
                 base, c = b.baseline(), best_validated(b.configs, entry)
@@ -797,32 +854,20 @@ def build_summary(boards: list[TaskBoard]) -> Summary:
                                  unpublished=any(unpublished(first.first.get(n),
                                                              first.first.get(f"{n}_version"))
                                                  for n in ("loss", "regularizer")),
-                                 alias_cards=first.alias_cards, flags=flagged))
-    for col in ["own", *suites]:
-        groups = _interval_groups([(r.entry, r.cells[col].iqm) for r in rows
-                                   if r.cells.get(col) is not None])
-        for r in rows:
-            if r.entry in groups:
+                                 alias_cards=first.alias_cards, flags=flagged,
+                                 objective=objective_of(first.cards), scores=scores))
+    for objective in {r.objective for r in rows}:
+        ranked = [r for r in rows if r.objective == objective]
+        for col in suites:  # "own" gets no group: entries ran on different tasks there
+            present = [r for r in ranked if r.cells.get(col) is not None]
+            groups = groups_by_test({r.entry: r.scores[col] for r in present},
+                                    {r.entry: r.cells[col].iqm[0] for r in present})
+            for r in present:
                 r.groups[col] = groups[r.entry]
     rows.sort(key=lambda r: (-sum(s in r.groups for s in suites), r.order,
-                             r.groups.get("own", math.inf), r.entry))
+                             -r.cells["own"].iqm[0] if r.cells.get("own") else math.inf,
+                             r.entry))
     return Summary(suites, rows)
-
-
-def _interval_groups(items: list[tuple[str, tuple[float, float, float]]]) -> dict[str, int]:
-    """Tie groups on ``(point, low, high)`` intervals, higher is better (see
-    :func:`tie_groups`)."""
-    rest = sorted(items, key=lambda kv: (-kv[1][0], kv[0]))
-    out: dict[str, int] = {}
-    group = 0
-    while rest:
-        group += 1
-        _, (_, low, high) = rest[0]
-        for k, (_, lo, hi) in rest:
-            if lo <= high and hi >= low:
-                out[k] = group
-        rest = [kv for kv in rest if kv[0] not in out]
-    return out
 
 
 # ---------------------------------------------------------------- provenance
@@ -888,6 +933,8 @@ class Model:
     store_check: str = ""  # whether the records verified (lossbench.integrity.Verification)
     #: every trusted record, confirmation seeds included (``runs`` holds the board's seeds)
     all_runs: pd.DataFrame | None = None
+    #: the per-suite answers of the summarised section (:func:`.answers.answers`)
+    answers: list[Answer] = field(default_factory=list)
 
     @property
     def default(self) -> Section | None:
@@ -919,5 +966,8 @@ def build(runs: pd.DataFrame, manifests: list[dict],
         sections.append(Section(options, boards, build_aggregate(boards)))
     m = Model(runs, tunings, sections, None, list(untrusted), store_check)
     if m.summarised is not None:
+        from .answers import answers
+
         m.summary = build_summary(m.summarised.boards)
+        m.answers = answers(m.summarised.boards)
     return m
