@@ -61,26 +61,64 @@ def close(value: torch.Tensor, expected: float, tol: float = 1e-5) -> bool:
 
 
 # -- self-adjusting Dice ---------------------------------------------------------------------------
-def test_dice_matches_the_self_adjusting_dsc_of_the_gold_class_by_hand():
+def shannonai_dice_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float,
+                        smooth: float) -> torch.Tensor:
+    """The authors' multi-class DiceLoss, transcribed (github.com/ShannonAI/dice_loss_for_NLP,
+    loss/dice_loss.py at d1ff9e5): with_logits=True, square_denominator=True, ohem_ratio=0,
+    index_label_position=True, reduction="mean", no mask."""
+    logits_size = logits.shape[-1]
+    flat_target = F.one_hot(target, num_classes=logits_size).float()
+    flat_input = torch.nn.Softmax(dim=1)(logits)
+    loss = None
+    for label_idx in range(logits_size):
+        flat_input_idx = flat_input[:, label_idx].view(-1, 1)
+        flat_target_idx = flat_target[:, label_idx].view(-1, 1)
+        # _compute_dice_loss
+        flat_input_idx = ((1 - flat_input_idx) ** alpha) * flat_input_idx
+        interection = torch.sum(flat_input_idx * flat_target_idx, -1)
+        loss_idx = 1 - ((2 * interection + smooth)
+                        / (torch.sum(torch.square(flat_input_idx), -1)
+                           + torch.sum(torch.square(flat_target_idx), -1) + smooth))
+        loss = loss_idx if loss is None else loss + loss_idx
+    return loss.mean()
+
+
+@pytest.mark.parametrize("alpha,gamma", [(0.01, 1.0), (1.0, 1.0), (0.5, 0.1), (0.0, 2.0)])
+def test_dice_matches_the_authors_multi_class_dice_loss(alpha, gamma):
+    torch.manual_seed(0)
+    logits = torch.randn(6, 4) * 2
+    targets = torch.randint(0, 4, (6,))
+    expected = shannonai_dice_loss(logits, targets, alpha, gamma)
+    assert torch.allclose(SelfAdjustingDice(alpha, gamma)(logits, targets), expected, rtol=1e-6)
+
+
+def test_dice_defaults_are_the_authors_classification_settings():
+    # scripts/textcl_tnews/bert_dice.sh: DICE_ALPHA=0.01, DICE_SMOOTH=1, --dice_square
+    assert SelfAdjustingDice.hparams == {"alpha": 0.01, "gamma": 1.0}
+    expected = shannonai_dice_loss(LOGITS, TARGETS, 0.01, 1.0)
+    assert torch.allclose(SelfAdjustingDice()(LOGITS, TARGETS), expected, rtol=1e-6)
+
+
+def test_dice_sums_one_dsc_per_sample_and_class_by_hand():
     alpha, gamma = 1.0, 1.0
     expected = 0.0
-    for p, y in zip(softmax_rows(Z), Y, strict=True):
-        q = (1 - p[y]) ** alpha * p[y]
-        expected += 1 - (2 * q + gamma) / (q + 1 + gamma)
-    assert close(SelfAdjustingDice()(LOGITS, TARGETS), expected / 2)
+    for probs, y in zip(softmax_rows(Z), Y, strict=True):
+        for c, p in enumerate(probs):
+            q, t = (1 - p) ** alpha * p, float(c == y)
+            expected += 1 - (2 * q * t + gamma) / (q * q + t * t + gamma)
+    assert close(SelfAdjustingDice(alpha, gamma)(LOGITS, TARGETS), expected / 2)
 
 
-def test_dice_without_self_adjustment_is_the_smoothed_dsc():
-    expected = sum(1 - (2 * p[y] + 0.5) / (p[y] + 1 + 0.5)
-                   for p, y in zip(softmax_rows(Z), Y, strict=True)) / 2
-    assert close(SelfAdjustingDice(alpha=0.0, gamma=0.5)(LOGITS, TARGETS), expected)
+def test_dice_without_self_adjustment_falls_as_the_gold_logit_grows():
+    values = [SelfAdjustingDice(alpha=0.0)(torch.tensor([[d, 0.0, 0.0]]), torch.tensor([0]))
+              for d in (0.0, 2.0, 8.0)]
+    assert values[0] > values[1] > values[2]
 
 
-def test_dice_is_smallest_at_gold_probability_one_over_one_plus_alpha():
-    # two classes: p_y = sigmoid(z_y - z_other); p_y = 1/2 at equal logits, the optimum for α = 1
-    values = [SelfAdjustingDice()(torch.tensor([[d, 0.0]]), torch.tensor([0])).item()
-              for d in (-2.0, 0.0, 2.0)]
-    assert values[1] < values[0] and values[1] < values[2]
+def test_dice_gradient_is_finite_at_a_saturated_softmax():
+    logits = torch.tensor([[60.0, 0.0, 0.0]], requires_grad=True)
+    SelfAdjustingDice()(logits, torch.tensor([0])).backward()
+    assert torch.isfinite(logits.grad).all()
 
 
 # -- asymmetric loss -------------------------------------------------------------------------------
