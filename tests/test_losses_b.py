@@ -164,6 +164,47 @@ def test_sigmoid_ova_soft_one_hot_equals_class_indices():
     assert torch.allclose(SigmoidOVA()(LOGITS, soft), SigmoidOVA()(LOGITS, TARGETS))
 
 
+def big_vision_sigmoid_xent(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``sigmoid_xent`` of big_vision (github.com/google-research/big_vision,
+    ``big_vision/utils.py`` at 0127fb6), the ImageNet objective of Beyer et al., in torch."""
+    log_p = F.logsigmoid(logits)
+    log_not_p = F.logsigmoid(-logits)
+    nll = -torch.sum(labels * log_p + (1.0 - labels) * log_not_p, dim=-1)
+    return torch.mean(nll)
+
+
+def big_vision_siglip_loss(scores: torch.Tensor, positives: torch.Tensor, t: float, b: float
+                           ) -> torch.Tensor:
+    """SigLIP's ``loss_fn`` (big_vision ``trainers/proj/image_text/siglip.py`` at 0127fb6) in
+    torch, with the (sample, class) scores for ``zimg @ ztxt.T`` and the targets' one-hot matrix
+    for its ``eye``."""
+    logits = scores * t + b
+    m1_diag1 = -torch.ones_like(logits) + 2 * positives
+    loglik = F.logsigmoid(m1_diag1 * logits)
+    nll = -torch.sum(loglik, dim=-1)
+    return torch.mean(nll)
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_sigmoid_ova_matches_big_vision_sigmoid_xent(soft):
+    torch.manual_seed(0)
+    logits = torch.randn(5, 4) * 3
+    targets = torch.randint(0, 4, (5,))
+    labels = F.one_hot(targets, 4).float()
+    if soft:
+        labels = 0.9 * labels + 0.1 / 4
+    ours = SigmoidOVA()(logits, labels if soft else targets)
+    assert torch.allclose(ours, big_vision_sigmoid_xent(logits, labels), rtol=1e-6)
+
+
+def test_learnable_sigmoid_matches_big_vision_siglip_loss_at_its_init():
+    torch.manual_seed(1)
+    scores = torch.randn(5, 4).tanh()  # cosine-like scores in [-1, 1]
+    targets = torch.randint(0, 4, (5,))
+    expected = big_vision_siglip_loss(scores, F.one_hot(targets, 4).float(), t=10.0, b=-10.0)
+    assert torch.allclose(SigmoidOVALearnable()(scores, targets), expected, rtol=1e-6)
+
+
 def test_learnable_sigmoid_starts_at_siglip_init_and_learns_temperature_and_bias():
     loss = SigmoidOVALearnable()
     assert {n for n, _ in loss.named_parameters()} == {"log_temperature", "bias"}
@@ -201,6 +242,21 @@ def test_mw_averages_pairwise_bce_over_all_positive_negative_pairs():
     pairs = [(p, n) for p in positives for n in negatives]
     expected = sum(-math.log(1 / (1 + math.exp(-(p - n)))) for p, n in pairs) / len(pairs)
     assert close(MannWhitney()(LOGITS, TARGETS), expected)
+
+
+def test_mw_is_eq3_of_the_paper_divided_by_the_number_of_negatives():
+    # arXiv:2510.00137 eq. 3: L = -(1/B) Σ_i Σ_{s- in S-} log σ(s+_i - s-), S- every negative
+    # score of the batch (here every non-target logit of every row)
+    positives = [row[y] for row, y in zip(Z, Y, strict=True)]
+    negatives = [v for row, y in zip(Z, Y, strict=True) for c, v in enumerate(row) if c != y]
+    eq3 = sum(-math.log(1 / (1 + math.exp(-(p - n)))) for p in positives for n in negatives)
+    eq3 /= len(positives)
+    assert close(MannWhitney()(LOGITS, TARGETS), eq3 / len(negatives))
+
+
+def test_mw_declares_a_cosine_head_at_the_papers_temperature():
+    # §5.1: "a temperature of 0.01" on the cosine scores: logits cos/τ with 1/τ = 100
+    assert MannWhitney.model_needs == {"head": "cosine", "head_scale": 1 / 0.01}
 
 
 def test_mw_is_small_when_every_positive_outranks_every_negative():
