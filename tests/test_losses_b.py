@@ -197,19 +197,38 @@ def test_sigmoid_ova_matches_big_vision_sigmoid_xent(soft):
     assert torch.allclose(ours, big_vision_sigmoid_xent(logits, labels), rtol=1e-6)
 
 
+# SigmoidOVALearnable's input is t₀·cos θ, the logits of the cosine head of scale
+# temperature_init = t₀ it declares; the tanh of random numbers plays the cosines below.
+def test_learnable_sigmoid_declares_a_cosine_head_scaled_by_the_initial_temperature():
+    assert SigmoidOVALearnable.model_needs == {"head": "cosine",
+                                               "head_scale": "temperature_init"}
+
+
 def test_learnable_sigmoid_matches_big_vision_siglip_loss_at_its_init():
     torch.manual_seed(1)
-    scores = torch.randn(5, 4).tanh()  # cosine-like scores in [-1, 1]
+    cosines = torch.randn(5, 4).tanh()
     targets = torch.randint(0, 4, (5,))
-    expected = big_vision_siglip_loss(scores, F.one_hot(targets, 4).float(), t=10.0, b=-10.0)
-    assert torch.allclose(SigmoidOVALearnable()(scores, targets), expected, rtol=1e-6)
+    expected = big_vision_siglip_loss(cosines, F.one_hot(targets, 4).float(), t=10.0, b=-10.0)
+    assert torch.allclose(SigmoidOVALearnable()(10 * cosines, targets), expected, rtol=1e-6)
+
+
+def test_learnable_sigmoid_temperature_is_the_heads_scale_times_the_learned_factor():
+    torch.manual_seed(2)
+    cosines = torch.randn(5, 4).tanh()
+    targets = torch.randint(0, 4, (5,))
+    loss = SigmoidOVALearnable(temperature_init=10.0, bias_init=-10.0)
+    with torch.no_grad():
+        loss.log_temperature.fill_(math.log(2.0))  # t = 10 · 2
+        loss.bias.fill_(-3.0)
+    expected = big_vision_siglip_loss(cosines, F.one_hot(targets, 4).float(), t=20.0, b=-3.0)
+    assert torch.allclose(loss(10 * cosines, targets), expected, rtol=1e-6)
 
 
 def test_learnable_sigmoid_starts_at_siglip_init_and_learns_temperature_and_bias():
     loss = SigmoidOVALearnable()
     assert {n for n, _ in loss.named_parameters()} == {"log_temperature", "bias"}
     expected = SigmoidOVA()(10 * LOGITS - 10, TARGETS)
-    value = loss(LOGITS, TARGETS)
+    value = loss(10 * LOGITS, TARGETS)
     assert torch.allclose(value, expected)
     value.backward()
     assert loss.log_temperature.grad is not None and loss.bias.grad is not None
