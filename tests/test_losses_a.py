@@ -19,7 +19,7 @@ from lossbench.registry import LOSSES, build
 from lossbench_registry.losses.anyloss import AnyLoss, AnyLossBalancedAccuracy
 from lossbench_registry.losses.comp_sum import GCE, MAE, SUM_EXP_LOG_CAP, SumExp
 from lossbench_registry.losses.dual_focal import DualFocal
-from lossbench_registry.losses.ensloss import EnsLoss
+from lossbench_registry.losses.ensloss import EnsLoss, calibrated_derivatives
 from lossbench_registry.losses.focal import focal_loss
 from lossbench_registry.losses.focal_flsd53 import FocalFLSD53
 from lossbench_registry.losses.ldr_kl import ALDRKL, LDRKL
@@ -303,6 +303,41 @@ def test_anyloss_f1_matches_hand_soft_confusion_matrix():
     assert close(AnyLoss("f1", amplify)(logits, y), mean(scores), rel=1e-4)
 
 
+def authors_any_fbeta(y_true: torch.Tensor, y_pred: torch.Tensor, L: float) -> torch.Tensor:
+    """``Any_Fbeta`` of the authors' code (github.com/doheonhan/anyloss_extension, README.md and
+    AnyLoss_Code.ipynb at 0074373), transcribed from TensorFlow: one binary problem."""
+    s, b, batch = 1e-5, 1, len(y_true)
+    y_pred = 1 / (1 + torch.exp(-L * (y_pred - 0.5)))
+    N = batch  # noqa: N806 (the authors' names)
+    y1 = torch.sum(y_true)
+    TP = torch.sum(y_true * y_pred)  # noqa: N806
+    assert N - y1 >= 0
+    F_beta = ((1 + b**2) * TP) / ((b**2) * y1 + torch.sum(y_pred) + s)  # noqa: N806
+    return 1 - F_beta
+
+
+def authors_any_baccu(y_true: torch.Tensor, y_pred: torch.Tensor, L: float) -> torch.Tensor:
+    """``Any_BAccu`` of the same code, transcribed: one binary problem."""
+    s, N = 1e-5, len(y_true)  # noqa: N806
+    y_pred = 1 / (1 + torch.exp(-L * (y_pred - 0.5)))
+    y1 = torch.sum(y_true)
+    y0 = N - y1
+    TN = N - torch.sum(y_true) - torch.sum(y_pred) + torch.sum(y_true * y_pred)  # noqa: N806
+    TP = torch.sum(y_true * y_pred)  # noqa: N806
+    baccu = (y0 * TP + y1 * TN) / (2 * y1 * y0 + s)
+    return 1 - baccu
+
+
+@pytest.mark.parametrize(("cls", "authors"), [(AnyLoss, authors_any_fbeta),
+                                              (AnyLossBalancedAccuracy, authors_any_baccu)])
+def test_anyloss_is_the_authors_binary_loss_averaged_one_vs_rest(cls, authors):
+    torch.manual_seed(0)
+    logits = torch.randn(8, 3) * 0.3  # σ(z) near 1/2, where A(p) is not saturated
+    y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 0])
+    per_class = [authors((y == c).float(), torch.sigmoid(logits[:, c]), 73.0) for c in range(3)]
+    assert torch.allclose(cls(amplify=73.0)(logits, y), torch.stack(per_class).mean(), rtol=1e-5)
+
+
 # -- LDR-KL ------------------------------------------------------------------------------------
 
 def test_ldr_kl_with_no_margin_unit_lambda_on_logits_is_cross_entropy_minus_log_c():
@@ -379,6 +414,51 @@ def test_ensloss_assigns_sorted_clipped_draws_to_sorted_margins():
             s = margins[i, c].item()
             expected = (g / s if s > 1 else g) - 1e-6
             assert derivs[i, c].item() == pytest.approx(expected, rel=1e-5, abs=1e-7)
+
+
+def authors_ensloss(output: torch.Tensor, target: torch.Tensor, lam: float = 0.0
+                    ) -> torch.Tensor:
+    """``ensLoss.forward`` of the authors' code (github.com/statmlben/ensLoss, losses.py at
+    fd37682), transcribed without its ``.to("cuda")``: one binary problem, labels in {0, 1}."""
+    def bc_inv(z):
+        if lam == 0.0:
+            return torch.exp(z)
+        diff = 1.0 + lam * z
+        return (torch.where(diff > 0.0, diff, 0.0)) ** (1.0 / lam)
+
+    target = 2.0 * target - 1.0
+    batch_size_tmp = len(target)
+    s_batch = output.flatten() * target.flatten()
+    g_batch = torch.zeros(batch_size_tmp)
+    rd_grad = torch.randn((batch_size_tmp,))
+    rd_grad = -bc_inv(rd_grad)
+    rd_grad, _ = torch.sort(rd_grad)
+    rd_grad = torch.maximum(rd_grad, torch.tensor(-1.0))  # the code's np.maximum(rd_grad, -1.0)
+    _, ind_tmp = torch.sort(s_batch)
+    g_batch[ind_tmp] = rd_grad
+    s_batch_no_grad = s_batch.detach()
+    pos_ind = s_batch_no_grad > 1.0
+    if len(s_batch_no_grad[pos_ind]) > 0:
+        g_batch[pos_ind] *= 1 / s_batch_no_grad[pos_ind]
+    g_batch = g_batch.detach() - 1e-6
+    return (g_batch * s_batch).mean()
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5])
+def test_ensloss_per_class_step_is_the_authors_binary_ensloss(lam):
+    torch.manual_seed(2)
+    output = (torch.randn(10) * 2).requires_grad_()
+    target = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1, 1, 0]).float()
+    torch.manual_seed(7)
+    expected = authors_ensloss(output, target, lam)
+    (expected_grad,) = torch.autograd.grad(expected, output)
+    ours_output = output.detach().clone().requires_grad_()
+    margins = ((2 * target - 1) * ours_output)[:, None]  # one column: one binary problem
+    torch.manual_seed(7)
+    ours = (calibrated_derivatives(margins.detach(), lam) * margins).mean()
+    ours.backward()
+    assert torch.allclose(ours, expected, rtol=1e-6)
+    assert torch.allclose(ours_output.grad, expected_grad, rtol=1e-6)
 
 
 def test_ensloss_derivatives_are_negative_and_non_decreasing_in_the_margin():

@@ -61,26 +61,64 @@ def close(value: torch.Tensor, expected: float, tol: float = 1e-5) -> bool:
 
 
 # -- self-adjusting Dice ---------------------------------------------------------------------------
-def test_dice_matches_the_self_adjusting_dsc_of_the_gold_class_by_hand():
+def shannonai_dice_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float,
+                        smooth: float) -> torch.Tensor:
+    """The authors' multi-class DiceLoss, transcribed (github.com/ShannonAI/dice_loss_for_NLP,
+    loss/dice_loss.py at d1ff9e5): with_logits=True, square_denominator=True, ohem_ratio=0,
+    index_label_position=True, reduction="mean", no mask."""
+    logits_size = logits.shape[-1]
+    flat_target = F.one_hot(target, num_classes=logits_size).float()
+    flat_input = torch.nn.Softmax(dim=1)(logits)
+    loss = None
+    for label_idx in range(logits_size):
+        flat_input_idx = flat_input[:, label_idx].view(-1, 1)
+        flat_target_idx = flat_target[:, label_idx].view(-1, 1)
+        # _compute_dice_loss
+        flat_input_idx = ((1 - flat_input_idx) ** alpha) * flat_input_idx
+        interection = torch.sum(flat_input_idx * flat_target_idx, -1)
+        loss_idx = 1 - ((2 * interection + smooth)
+                        / (torch.sum(torch.square(flat_input_idx), -1)
+                           + torch.sum(torch.square(flat_target_idx), -1) + smooth))
+        loss = loss_idx if loss is None else loss + loss_idx
+    return loss.mean()
+
+
+@pytest.mark.parametrize("alpha,gamma", [(0.01, 1.0), (1.0, 1.0), (0.5, 0.1), (0.0, 2.0)])
+def test_dice_matches_the_authors_multi_class_dice_loss(alpha, gamma):
+    torch.manual_seed(0)
+    logits = torch.randn(6, 4) * 2
+    targets = torch.randint(0, 4, (6,))
+    expected = shannonai_dice_loss(logits, targets, alpha, gamma)
+    assert torch.allclose(SelfAdjustingDice(alpha, gamma)(logits, targets), expected, rtol=1e-6)
+
+
+def test_dice_defaults_are_the_authors_classification_settings():
+    # scripts/textcl_tnews/bert_dice.sh: DICE_ALPHA=0.01, DICE_SMOOTH=1, --dice_square
+    assert SelfAdjustingDice.hparams == {"alpha": 0.01, "gamma": 1.0}
+    expected = shannonai_dice_loss(LOGITS, TARGETS, 0.01, 1.0)
+    assert torch.allclose(SelfAdjustingDice()(LOGITS, TARGETS), expected, rtol=1e-6)
+
+
+def test_dice_sums_one_dsc_per_sample_and_class_by_hand():
     alpha, gamma = 1.0, 1.0
     expected = 0.0
-    for p, y in zip(softmax_rows(Z), Y, strict=True):
-        q = (1 - p[y]) ** alpha * p[y]
-        expected += 1 - (2 * q + gamma) / (q + 1 + gamma)
-    assert close(SelfAdjustingDice()(LOGITS, TARGETS), expected / 2)
+    for probs, y in zip(softmax_rows(Z), Y, strict=True):
+        for c, p in enumerate(probs):
+            q, t = (1 - p) ** alpha * p, float(c == y)
+            expected += 1 - (2 * q * t + gamma) / (q * q + t * t + gamma)
+    assert close(SelfAdjustingDice(alpha, gamma)(LOGITS, TARGETS), expected / 2)
 
 
-def test_dice_without_self_adjustment_is_the_smoothed_dsc():
-    expected = sum(1 - (2 * p[y] + 0.5) / (p[y] + 1 + 0.5)
-                   for p, y in zip(softmax_rows(Z), Y, strict=True)) / 2
-    assert close(SelfAdjustingDice(alpha=0.0, gamma=0.5)(LOGITS, TARGETS), expected)
+def test_dice_without_self_adjustment_falls_as_the_gold_logit_grows():
+    values = [SelfAdjustingDice(alpha=0.0)(torch.tensor([[d, 0.0, 0.0]]), torch.tensor([0]))
+              for d in (0.0, 2.0, 8.0)]
+    assert values[0] > values[1] > values[2]
 
 
-def test_dice_is_smallest_at_gold_probability_one_over_one_plus_alpha():
-    # two classes: p_y = sigmoid(z_y - z_other); p_y = 1/2 at equal logits, the optimum for α = 1
-    values = [SelfAdjustingDice()(torch.tensor([[d, 0.0]]), torch.tensor([0])).item()
-              for d in (-2.0, 0.0, 2.0)]
-    assert values[1] < values[0] and values[1] < values[2]
+def test_dice_gradient_is_finite_at_a_saturated_softmax():
+    logits = torch.tensor([[60.0, 0.0, 0.0]], requires_grad=True)
+    SelfAdjustingDice()(logits, torch.tensor([0])).backward()
+    assert torch.isfinite(logits.grad).all()
 
 
 # -- asymmetric loss -------------------------------------------------------------------------------
@@ -126,11 +164,71 @@ def test_sigmoid_ova_soft_one_hot_equals_class_indices():
     assert torch.allclose(SigmoidOVA()(LOGITS, soft), SigmoidOVA()(LOGITS, TARGETS))
 
 
+def big_vision_sigmoid_xent(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``sigmoid_xent`` of big_vision (github.com/google-research/big_vision,
+    ``big_vision/utils.py`` at 0127fb6), the ImageNet objective of Beyer et al., in torch."""
+    log_p = F.logsigmoid(logits)
+    log_not_p = F.logsigmoid(-logits)
+    nll = -torch.sum(labels * log_p + (1.0 - labels) * log_not_p, dim=-1)
+    return torch.mean(nll)
+
+
+def big_vision_siglip_loss(scores: torch.Tensor, positives: torch.Tensor, t: float, b: float
+                           ) -> torch.Tensor:
+    """SigLIP's ``loss_fn`` (big_vision ``trainers/proj/image_text/siglip.py`` at 0127fb6) in
+    torch, with the (sample, class) scores for ``zimg @ ztxt.T`` and the targets' one-hot matrix
+    for its ``eye``."""
+    logits = scores * t + b
+    m1_diag1 = -torch.ones_like(logits) + 2 * positives
+    loglik = F.logsigmoid(m1_diag1 * logits)
+    nll = -torch.sum(loglik, dim=-1)
+    return torch.mean(nll)
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_sigmoid_ova_matches_big_vision_sigmoid_xent(soft):
+    torch.manual_seed(0)
+    logits = torch.randn(5, 4) * 3
+    targets = torch.randint(0, 4, (5,))
+    labels = F.one_hot(targets, 4).float()
+    if soft:
+        labels = 0.9 * labels + 0.1 / 4
+    ours = SigmoidOVA()(logits, labels if soft else targets)
+    assert torch.allclose(ours, big_vision_sigmoid_xent(logits, labels), rtol=1e-6)
+
+
+# SigmoidOVALearnable's input is t₀·cos θ, the logits of the cosine head of scale
+# temperature_init = t₀ it declares; the tanh of random numbers plays the cosines below.
+def test_learnable_sigmoid_declares_a_cosine_head_scaled_by_the_initial_temperature():
+    assert SigmoidOVALearnable.model_needs == {"head": "cosine",
+                                               "head_scale": "temperature_init"}
+
+
+def test_learnable_sigmoid_matches_big_vision_siglip_loss_at_its_init():
+    torch.manual_seed(1)
+    cosines = torch.randn(5, 4).tanh()
+    targets = torch.randint(0, 4, (5,))
+    expected = big_vision_siglip_loss(cosines, F.one_hot(targets, 4).float(), t=10.0, b=-10.0)
+    assert torch.allclose(SigmoidOVALearnable()(10 * cosines, targets), expected, rtol=1e-6)
+
+
+def test_learnable_sigmoid_temperature_is_the_heads_scale_times_the_learned_factor():
+    torch.manual_seed(2)
+    cosines = torch.randn(5, 4).tanh()
+    targets = torch.randint(0, 4, (5,))
+    loss = SigmoidOVALearnable(temperature_init=10.0, bias_init=-10.0)
+    with torch.no_grad():
+        loss.log_temperature.fill_(math.log(2.0))  # t = 10 · 2
+        loss.bias.fill_(-3.0)
+    expected = big_vision_siglip_loss(cosines, F.one_hot(targets, 4).float(), t=20.0, b=-3.0)
+    assert torch.allclose(loss(10 * cosines, targets), expected, rtol=1e-6)
+
+
 def test_learnable_sigmoid_starts_at_siglip_init_and_learns_temperature_and_bias():
     loss = SigmoidOVALearnable()
     assert {n for n, _ in loss.named_parameters()} == {"log_temperature", "bias"}
     expected = SigmoidOVA()(10 * LOGITS - 10, TARGETS)
-    value = loss(LOGITS, TARGETS)
+    value = loss(10 * LOGITS, TARGETS)
     assert torch.allclose(value, expected)
     value.backward()
     assert loss.log_temperature.grad is not None and loss.bias.grad is not None
@@ -163,6 +261,21 @@ def test_mw_averages_pairwise_bce_over_all_positive_negative_pairs():
     pairs = [(p, n) for p in positives for n in negatives]
     expected = sum(-math.log(1 / (1 + math.exp(-(p - n)))) for p, n in pairs) / len(pairs)
     assert close(MannWhitney()(LOGITS, TARGETS), expected)
+
+
+def test_mw_is_eq3_of_the_paper_divided_by_the_number_of_negatives():
+    # arXiv:2510.00137 eq. 3: L = -(1/B) Σ_i Σ_{s- in S-} log σ(s+_i - s-), S- every negative
+    # score of the batch (here every non-target logit of every row)
+    positives = [row[y] for row, y in zip(Z, Y, strict=True)]
+    negatives = [v for row, y in zip(Z, Y, strict=True) for c, v in enumerate(row) if c != y]
+    eq3 = sum(-math.log(1 / (1 + math.exp(-(p - n)))) for p in positives for n in negatives)
+    eq3 /= len(positives)
+    assert close(MannWhitney()(LOGITS, TARGETS), eq3 / len(negatives))
+
+
+def test_mw_declares_a_cosine_head_at_the_papers_temperature():
+    # §5.1: "a temperature of 0.01" on the cosine scores: logits cos/τ with 1/τ = 100
+    assert MannWhitney.model_needs == {"head": "cosine", "head_scale": 1 / 0.01}
 
 
 def test_mw_is_small_when_every_positive_outranks_every_negative():

@@ -64,9 +64,15 @@ class AnyLoss(nn.Module):
     ``A(p) = 1/(1 + e^{−L(p − 0.5)})`` (L = 73 in the authors' experiments) and builds the
     confusion matrix from sums over the batch: ``TP = Σ y A``, ``FN = Σ y (1−A)``,
     ``FP = Σ (1−y) A``, ``TN = Σ (1−y)(1−A)``;
-    F1 = 2TP/(2TP + FP + FN), balanced accuracy = (TP/(TP+FN) + TN/(TN+FP))/2 (the authors' code,
-    github.com/doheonhan/anyloss_extension). The paper is binary; this entry is multi-class by
-    one-vs-rest over per-class sigmoids, macro-averaged over the classes present in the batch.
+    F1 = 2TP/(2TP + FP + FN), balanced accuracy = (TP/(TP+FN) + TN/(TN+FP))/2, each denominator
+    plus ``s = 1e-5``: ``Any_Fbeta`` (β = 1) and ``Any_BAccu`` of the authors' code
+    (github.com/doheonhan/anyloss_extension, ``README.md`` and ``AnyLoss_Code.ipynb`` at 0074373).
+    The paper and that code are binary (one sigmoid output; the CIFAR-10-LT notebook keeps two
+    classes) and name the multi-class case as future work; this entry is multi-class by
+    one-vs-rest over per-class sigmoids — each class's term is the authors' binary loss on
+    ``σ(z_c)`` and ``[y = c]`` —, macro-averaged over the classes present in the batch.
+    One-vs-rest on softmax probabilities instead was measured and not taken (docs/plugins.md,
+    "Entry fidelity: measured choices").
     With a large L the slope of A vanishes once σ(z) leaves a narrow band around 0.5, so a model
     whose outputs all collapse to A ≈ 0 (F1 = 0) gets no gradient back.
     """
@@ -81,8 +87,10 @@ class AnyLoss(nn.Module):
     # The paper targets imbalanced data (binary metrics such as F1): long-tail suite.
     suites = ("standard", "imbalanced")
     fidelity = (
-        "approximate: the paper is binary; multi-class by one-vs-rest over per-class sigmoid "
-        "outputs, macro-averaged over the classes present in each batch"
+        "approximate: the paper and the authors' code (doheonhan/anyloss_extension at 0074373, "
+        "every notebook) are binary; multi-class by one-vs-rest over per-class sigmoid outputs, "
+        "the authors' binary loss per class, macro-averaged over the classes present in each "
+        "batch (chosen over softmax probabilities by a measured comparison, docs/plugins.md)"
     )
 
     def __init__(self, metric: str = "f1", amplify: float = 73.0):
