@@ -80,7 +80,8 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     link = (link if link is not None else plots_link(results_dir, out)).rstrip("/")
     pages = pages_dir(out)
     every_seed = m.runs if m.all_runs is None else m.all_runs
-    validity, caveats, validity_page = (sections(every_seed, page_link=f"{pages.name}/{PAGE}")
+    validity, caveats, validity_page = (sections(every_seed, page_link=f"{pages.name}/{PAGE}",
+                                                 source=str(results_dir))
                                         if not every_seed.empty else ("", {}, ""))
     # findings declared by the suites themselves (third-party suites; '' when none declares any)
     findings = validity + (leaderboard_section(m.runs) if not m.runs.empty else "")
@@ -90,11 +91,13 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     for suite in sorted({b.suite for s in m.sections for b in s.boards}):
         listed = {k: [(t, n) for t, n, _ in v] for k, v in jobs.items()}
         detail[inside(pages, f"{slug(suite)}.md")] = markdown.render_suite(
-            m, suite, page_link, listed, f"../{out.name}", caveats.get(suite, ""))
+            m, suite, page_link, listed, f"../{out.name}", caveats.get(suite, ""),
+            source=str(results_dir))
     if validity_page:
         detail[inside(pages, PAGE)] = validity_page
     summary_stamp = stamp(results_dir, link, {p.name: t for p, t in detail.items()})
-    texts = {out: markdown.render_summary(m, summary_stamp, pages.name, findings), **detail}
+    texts = {out: markdown.render_summary(m, summary_stamp, pages.name, findings,
+                                                   source=str(results_dir)), **detail}
     if plots_dir is not None:
         draw_plots([j for v in jobs.values() for j in v], Path(plots_dir), results_dir)
     return texts
