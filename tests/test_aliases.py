@@ -195,7 +195,7 @@ def test_the_site_row_of_a_merged_alias_links_both_papers():
     runs["card_json"] = [json.dumps({"loss": card(name, "la" if name == "bs" else None,
                                                   paper=papers[name]), "regularizer": None})
                          for name in runs["loss"]]
-    page = site.index_page(M.build(runs, []), ["standard"])
+    page = site.index_page(M.build(runs, []))
     assert ('<a href="https://arxiv.org/abs/2007.07314">paper</a>, '
             '<a href="https://arxiv.org/abs/2007.10740">paper</a>') in page
     assert ">la = bs</a>" in page

@@ -107,3 +107,69 @@ def test_plots_are_redrawn_only_when_the_results_or_the_plot_code_change(tmp_pat
     (results / "_plots" / "aggregate_iqm__standard.png").unlink()
     report.write(results, tmp_path / "lb.md")
     assert len(drawn) == 2  # a plot file missing: redrawn
+
+
+# ---------------------------------------------------------------- plots a person reads
+
+LONG = "logit_adjustment_with_a_name_longer_than_thirty_characters"
+
+
+@pytest.fixture(scope="module")
+def binned_board():
+    """standard/mnist1d: cross_entropy and an entry with a long name, 3 seeds each, with the
+    recorded reliability bins of one fixed set of logits and an ECE."""
+    from lossbench.report import model as M
+    from tests.test_report_stability import runs_frame
+
+    g = torch.Generator().manual_seed(0)
+    logits, labels = torch.randn(100, 3, generator=g), torch.randint(0, 3, (100,), generator=g)
+    bins = calibration.reliability_metrics(logits, labels)
+    runs = runs_frame({"cross_entropy": [0.80, 0.82, 0.84], LONG: [0.83, 0.85, 0.86]},
+                      extra={"ece": 0.05, **bins})
+    return M.build(runs, []).sections[0].boards[0]
+
+
+def test_reliability_titles_are_whole_and_do_not_say_untuned(binned_board):
+    fig = plots.reliability_figure(binned_board)
+    titles = [ax.get_title().replace("\n", " ") for ax in fig.axes if ax.get_visible()]
+    assert titles == [f"{LONG} (3 seeds)", "cross_entropy (3 seeds)"]  # best first, not cut
+    assert "untuned" in fig._suptitle.get_text()  # said once, for the figure
+
+
+def test_the_aggregate_labels_do_not_say_untuned(binned_board):
+    from lossbench.report import model as M
+
+    fig = plots.iqm_figure(M.build_aggregate([binned_board]), "standard")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert sorted(labels) == sorted(["cross_entropy", LONG])  # whole (one word: not wrapped)
+    assert "untuned" in fig.axes[0].get_xlabel()
+
+
+def test_every_scatter_point_has_one_hover_title(binned_board, tmp_path):
+    import re
+
+    path = tmp_path / "scatter.svg"
+    plots.save(plots.accuracy_ece_figure([binned_board]), path)
+    titles = re.findall(r"<title>([^<]*)</title>", path.read_text(encoding="utf-8"))
+    assert titles == [f"{LONG} on mnist1d: top1 0.8467, ECE 0.0500 (3 seeds)",
+                      "cross_entropy on mnist1d: top1 0.8200, ECE 0.0500 (3 seeds)"]
+
+
+def test_entry_page_reliability_diagrams_have_tick_values():
+    import numpy as np
+
+    from lossbench.report import site
+
+    svg = site.reliability_svg(np.array([0.5, 0.5]), np.array([0.3, 0.8]),
+                               np.array([0.25, 0.9]), "a title (3 seeds)")
+    assert svg.count(">0</text>") == 2 and svg.count(">0.5</text>") == 2  # both axes
+    assert svg.count(">1</text>") == 2 and "a title (3 seeds)</figcaption>" in svg
+
+
+def test_card_text_shows_code_not_rest_markup():
+    from lossbench.report import site
+
+    assert site.rest_inline("Focal loss: ``L = -(1 - p_y)^γ log p_y``.") == \
+        "Focal loss: <code>L = -(1 - p_y)^γ log p_y</code>."
+    assert site.rest_inline(":math:`x<1` and <b>") == "<code>x&lt;1</code> and &lt;b&gt;"
+

@@ -87,3 +87,11 @@ def test_an_entry_link_opens_its_page_with_the_paper(browser, site):
     assert browser.find_element("tag name", "h1").text == "focal"
     paper = browser.find_element("id", "paper")
     assert paper.get_attribute("href") == "https://example.org/focal"
+
+
+def test_no_page_scrolls_sideways_in_a_1400_px_window(browser, site):
+    browser.set_window_size(1400, 1000)
+    for name in ("index.html", "suite/standard.html", "entry/focal.html"):
+        browser.get((site / name).as_uri())
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= browser.execute_script("return window.innerWidth"), name

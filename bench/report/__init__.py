@@ -172,7 +172,7 @@ def write(results_dir: str | Path = "results", out: str | Path = "leaderboard.md
     if html is not None:
         from . import site
 
-        site.write(m, results_dir, Path(html), plots_dir)
+        site.write(m, results_dir, Path(html), plots_dir, texts, out)
     detail = {path: text for path, text in texts.items() if path != out}
 
     def build(folder: Path) -> None:

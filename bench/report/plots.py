@@ -4,17 +4,24 @@
   bin's share of samples; the style of Błasiok & Nakkiran, *Smooth ECE*, arXiv:2309.12236), from
   the per-bin metrics a run records, pooled over seeds, on a grid of small panels;
 - primary metric versus ECE per suite (newest task versions), intervals clipped to the metric's
-  range, labels on the few best points of each task only, one colour per task;
+  range, one colour per task, labels on the few best points of each task, and every point
+  identifiable: the figure is an SVG whose points each carry a hover ``<title>`` (entry,
+  hyperparameters, task, both values), which the HTML site shows inline;
 - the suite aggregate: IQM of CE-normalised scores with bootstrap intervals.
 
-No cross-task rank heat map: ranks on different tasks are not comparable. Files are written
-without timestamps (``metadata={"Software": None}``), so the same results give the same PNG bytes
+Labels are whole (long ones wrap, none is cut) and say "(untuned)" nowhere: each figure says
+once that configurations are the cards' untuned defaults unless marked *tuned*. No cross-task
+rank heat map: ranks on different tasks are not comparable. Files are written without
+timestamps (``metadata``; SVG ids from a fixed salt), so the same results give the same bytes
 with the same matplotlib.
 """
 
 from __future__ import annotations
 
+import html
 import math
+import re
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +38,8 @@ UNIT_RANGE_PREFIXES = ("top1", "balanced_accuracy", "many_shot", "medium_shot", 
                        "macro_f1", "ece", "smooth_ece", "adaptive_ece", "shift_top1",
                        "shift_ece", "p_at_1", "map_at_r", "r_precision", "nmi", "opis",
                        "noisy_fit")
+#: said once per figure instead of "(untuned)" on every label
+UNTUNED_NOTE = "card defaults (untuned) unless marked tuned"
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")  # matplotlib's tab10
 
@@ -43,6 +52,8 @@ def pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    matplotlib.rcParams["svg.hashsalt"] = "lossbench"  # the same ids in every drawing
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text (searchable, selectable)
     return plt
 
 
@@ -104,12 +115,58 @@ def save(fig, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     try:
-        fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight",
-                    metadata={"Software": None})
+        if path.suffix == ".svg":
+            fig.savefig(tmp, format="svg", bbox_inches="tight",
+                        metadata={"Date": None, "Creator": None})
+            titles = getattr(fig, "point_titles", {})
+            tmp.write_text(with_titles(tmp.read_text(encoding="utf-8"), titles),
+                           encoding="utf-8")
+        else:
+            fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight",
+                        metadata={"Software": None})
         tmp.replace(path)
     finally:
         plt.close(fig)
         tmp.unlink(missing_ok=True)
+
+
+def with_titles(svg: str, titles: dict[str, str]) -> str:
+    """An SVG written by matplotlib with a hover ``<title>`` as the first child of each group
+    whose id (an artist's ``gid``) is a key of ``titles``."""
+    def add(m: re.Match) -> str:
+        gid = m.group(1)
+        return m.group(0) + (f"\n   <title>{html.escape(titles[gid])}</title>"
+                             if gid in titles else "")
+
+    return re.sub(r'<g id="([^"]+)">', add, svg)
+
+
+def inline_svg(svg: str) -> str:
+    """An SVG file's markup to inline in an HTML page: without the XML prolog and doctype,
+    scaled to its box (class ``plot``)."""
+    start = svg.index("<svg")
+    return re.sub(r"^<svg ", '<svg class="plot" ', svg[start:], count=1)
+
+
+#: the longest label drawn whole; a longer one (no real entry name comes near) is cut, so a
+#: hostile name cannot make a figure thousands of pixels wide
+MAX_LABEL = 160
+
+
+def label(text: str) -> str:
+    """A label from a record, whole: control and bidi characters shown visibly
+    (:func:`lossbench.text_safety.visible`), a trailing "(untuned)" dropped (each figure says
+    once that configurations are untuned unless marked); only past :data:`MAX_LABEL`
+    characters is it cut."""
+    text = visible(text)
+    text = text[:-len(" (untuned)")] if text.endswith(" (untuned)") else text
+    return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 1] + "…"
+
+
+def wrapped(text: str, width: int) -> str:
+    """``text`` on lines of at most ``width`` characters where it has spaces (never cut)."""
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False,
+                                    break_on_hyphens=False)) or text
 
 
 def reliability_panel(ax, frac: np.ndarray, conf: np.ndarray, acc: np.ndarray,
@@ -143,31 +200,29 @@ def reliability_figure(board: M.TaskBoard, prefix: str = M.RELIABILITY_PREFIX, c
             panels.append((c, pooled))
     cols = max(1, min(cols, len(panels)))
     rows = math.ceil(len(panels) / cols)
-    fig, axes = pyplot().subplots(rows, cols, figsize=(2.1 * cols, 2.3 * rows + 0.4), squeeze=False)
+    fig, axes = pyplot().subplots(rows, cols, figsize=(2.3 * cols, 2.6 * rows + 0.5),
+                                  squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     for i, (ax, (c, (frac, conf, acc))) in enumerate(zip(axes.flat, panels, strict=False)):
-        reliability_panel(ax, frac, conf, acc, _short(f"{c.agg_key} ({c.n_ok} seeds)", 30))
+        reliability_panel(ax, frac, conf, acc,
+                          wrapped(f"{label(c.agg_key)} ({c.n_ok} seeds)", 28))
         if i % cols:
             ax.set_yticklabels([])
         if i < len(panels) - cols:
             ax.set_xticklabels([])
-    fig.suptitle(f"{visible(board.name)}: reliability (pooled seeds; x confidence, y accuracy)",
-                 fontsize=10)
+    fig.suptitle(f"{visible(board.name)}: reliability (pooled seeds; x confidence, y accuracy; "
+                 f"{UNTUNED_NOTE})", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig
 
 
-def _short(text: str, n: int) -> str:
-    """A label from a record, control and bidi characters shown visibly, cut to ``n``."""
-    text = visible(text)
-    return text if len(text) <= n else text[:n - 1] + "…"
-
-
 def accuracy_ece_figure(boards: list[M.TaskBoard]):
     """Primary metric versus ECE, mean ± 95 % interval clipped to each metric's range, one colour
-    per task; only the best few configurations of each task carry a label."""
+    per task; the best few configurations of each task carry a label and every point a hover
+    title (``fig.point_titles``: artist gid -> text, written by :func:`save` into the SVG)."""
     fig, ax = pyplot().subplots(figsize=(7.5, 5))
+    titles: dict[str, str] = {}
     for i, b in enumerate(boards):
         colour = COLOURS[i % len(COLOURS)]
         for rank, c in enumerate(b.ranked()):
@@ -176,19 +231,25 @@ def accuracy_ece_figure(boards: list[M.TaskBoard]):
                 continue
             xerr = np.array(clipped_errors(xm, xh, "ece")).reshape(2, 1)
             yerr = np.array(clipped_errors(ym, yh, b.primary)).reshape(2, 1)
-            ax.errorbar(xm, ym, xerr=xerr, yerr=yerr, fmt="o", ms=4, capsize=2, alpha=0.75,
-                        color=colour, label=_short(b.task, 60) if rank == 0 else None)
+            bars = ax.errorbar(xm, ym, xerr=xerr, yerr=yerr, fmt="o", ms=4, capsize=2,
+                               alpha=0.75, color=colour,
+                               label=visible(b.task) if rank == 0 else None)
+            gid = f"point-{len(titles)}"
+            bars.lines[0].set_gid(gid)
+            titles[gid] = (f"{label(c.agg_key)} on {visible(b.task)}: {b.primary} "
+                           f"{ym:.4f}, ECE {xm:.4f} ({c.n_ok} seeds)")
             if rank < LABELLED:
-                ax.annotate(_short(c.label, 22), (xm, ym), fontsize=7, xytext=(4, 3),
+                ax.annotate(label(c.label), (xm, ym), fontsize=7, xytext=(4, 3),
                             textcoords="offset points", color=colour)
     primary = boards[0].primary
     ax.set_xlabel("ECE ↓")
     ax.set_ylabel(f"{primary} {M.arrow(primary, boards[0].directions)}")
     ax.set_title(f"{visible(boards[0].suite)}: {primary} vs ECE (labels: best {LABELLED} per "
-                 f"task)", fontsize=10)
+                 f"task; hover a point for its entry; {UNTUNED_NOTE})", fontsize=9)
     ax.legend(fontsize=8, loc="best", title="task", title_fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    fig.point_titles = titles
     return fig
 
 
@@ -201,8 +262,9 @@ def iqm_figure(aggregate: M.Aggregate, title: str):
     high = np.array([r.iqm[2] for r in rows]) - points
     ax.errorbar(points, y, xerr=[low, high], fmt="o", ms=4, capsize=3)
     ax.axvline(1.0, color="k", lw=0.8, ls="--")
-    ax.set_yticks(y, [_short(r.name, 40) for r in rows], fontsize=8)
-    ax.set_xlabel("IQM of CE-normalised score (1 = cross-entropy), 95 % bootstrap CI")
+    ax.set_yticks(y, [wrapped(label(r.name), 50) for r in rows], fontsize=8)
+    ax.set_xlabel(f"IQM of CE-normalised score (1 = cross-entropy), 95 % bootstrap CI; "
+                  f"{UNTUNED_NOTE}")
     ax.set_title(visible(title), fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -214,10 +276,11 @@ def iqm_figure(aggregate: M.Aggregate, title: str):
 Job = Callable[[], object]
 
 
-def plot_name(kind: str, *parts: str) -> str:
+def plot_name(kind: str, *parts: str, suffix: str = ".png") -> str:
     """The file name of a plot: its kind and the suite, task, version and options it shows,
-    joined by ``__``, made a file name by :func:`lossbench.file_names.slug`."""
-    return f"{slug('__'.join(p for p in (kind, *parts) if p))}.png"
+    joined by ``__``, made a file name by :func:`lossbench.file_names.slug`; ``suffix`` its
+    format (``.png``, or ``.svg`` for a figure with hover titles)."""
+    return f"{slug('__'.join(p for p in (kind, *parts) if p))}{suffix}"
 
 
 def suite_jobs(section: M.Section, suite: str, tag: str,
@@ -235,7 +298,7 @@ def suite_jobs(section: M.Section, suite: str, tag: str,
     with_ece = [b for b in newest if "ece" in b.metrics]
     if with_ece:
         out.append((f"{suite}: {with_ece[0].primary} vs ECE",
-                    plot_name("accuracy_vs_ece", suite, tag),
+                    plot_name("accuracy_vs_ece", suite, tag, suffix=".svg"),
                     lambda bs=with_ece: accuracy_ece_figure(bs)))
     for b in newest:
         if any(has_bins(c, prefix) for c in b.configs):
