@@ -109,3 +109,23 @@ def test_retrieval_compares_embedding_losses_with_triplet_semihard_not_cross_ent
     assert a.baseline_value == pytest.approx(np.mean(CE))
     assert sorted(g.entry for g in a.gains) == ["ntxent", "weak"]  # CE is not compared
     assert [g.entry for g in a.winners] == ["ntxent"]
+
+
+def test_the_first_table_of_the_summary_answers_every_question_in_one_row():
+    model = M.build(frame({"cross_entropy": CE, "better": BETTER, "noise": NOISE}), [])
+    text = markdown.render_summary(model, "", "leaderboard", "")
+    summary = text.split("## Summary", 1)[1]
+    first_table = [line for line in summary.split("\n\n###", 1)[0].splitlines()
+                   if line.startswith("|")]
+    rows = first_table[2:]  # header and alignment first
+    assert len(rows) == len(model.answers)
+    accuracy = next(r for r in rows if "Clean data: accuracy" in r)
+    gain = np.subtract(BETTER, CE).mean()
+    assert f"better +{gain:.3f}" in accuracy and "noise" not in accuracy
+
+
+def test_the_glance_counts_the_winners_it_does_not_name():
+    values = {"cross_entropy": CE, **{f"b{i}": [v + i / 1000 for v in BETTER] for i in range(5)}}
+    model = M.build(frame(values), [])
+    row = markdown.answers_glance([accuracy_answer(model)], shown=3)
+    assert "(+2 more)" in row and row.count("+0.0") == 3

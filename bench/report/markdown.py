@@ -466,6 +466,31 @@ def answer_block(a: A.Answer) -> str:
     return text + compact_table(rows, ["left"] + ["right"] * (len(rows[0]) - 1))
 
 
+def answers_glance(answers: Sequence[A.Answer], shown: int = 3) -> str:
+    """The first screen of the summary: one row per question — the metric and baseline, and
+    the best ``shown`` entries significantly better than the baseline with their gains (the
+    rest counted), or "none of N"; the blocks below give every winner with its interval and
+    calibration."""
+    rows = []
+    for a in answers:
+        q = a.question
+        base = "cross-entropy" if q.baseline == M.BASELINE_LOSS else code(q.baseline)
+        if a.missing:
+            better = f"_not answered: {md_text(a.missing)}_"
+        elif not a.winners:
+            better = f"none of {len(a.gains)}"
+        else:
+            best = [f"{entry_md(g.entry, bool(g.approximate), g.unpublished)} "
+                    f"{gain_text(g.mean, math.nan)}" for g in a.winners[:shown]]
+            more = len(a.winners) - shown
+            better = ", ".join(best) + (f" (+{more} more)" if more > 0 else "")
+        rows.append({"question": md_text(q.title),
+                     "metric (vs)": f"{code(a.metric)} {'↑' if a.higher_is_better else '↓'} "
+                                    f"(vs {base})",
+                     "significantly better (gain)": better})
+    return compact_table(rows, ["left", "left", "left"]) if rows else ""
+
+
 def answers_legend() -> str:
     return (f"*How the answers are computed:* for each entry of the question's objective, its "
             f"row on each of the suite's tasks (tuned where tuning ran, else its card defaults) "
@@ -579,6 +604,9 @@ def render_summary(model: M.Model, stamp: str, pages: str, findings: str,
                          f"default-recipe results._\n")
         parts.append("Which entries beat the baseline, per suite (significantly, after a "
                      "paired test with Holm correction; how: below the tables).\n")
+        glance = answers_glance(model.answers)
+        if glance:
+            parts.append(glance + "\n")
         for a in model.answers:
             parts.append(answer_block(a) + "\n")
         for objective in s.objectives():
