@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import sys
 import tempfile
 from collections import Counter
@@ -114,19 +113,20 @@ class RunDigest:
 
 
 def digests_of(results: str | Path) -> dict[str, RunDigest]:
-    """``{run label: RunDigest}`` of the records in ``results`` (the label is the spec in words,
-    without its key, so the harness version does not change it)."""
-    from .reproduction import quality_metrics, spec_label
+    """``{run label: RunDigest}`` of the records in ``results``, read in the store's long format
+    (one row per stored metric; the label is the spec in words, without its key, so the harness
+    version does not change it)."""
+    from .metrics import is_timing
+    from .reproduction import spec_label
     from .store import load_results
 
-    frame = load_results(results)
-    names = quality_metrics(frame.columns)
+    long = load_results(results, wide=False)
     out = {}
-    for _, row in frame.iterrows():
-        metrics = {m: float(row[m]) for m in names
-                   if row.get(m) is not None and not (isinstance(row[m], float)
-                                                      and math.isnan(row[m]))}
-        out[spec_label(row)] = RunDigest(str(row["status"]), metrics)
+    for _, rows in long.groupby("spec_key", sort=True):
+        first = rows.iloc[0]
+        metrics = {str(m): float(v) for m, v in zip(rows["metric"], rows["value"], strict=True)
+                   if isinstance(m, str) and not is_timing(m)}
+        out[spec_label(first)] = RunDigest(str(first["status"]), metrics)
     return out
 
 
