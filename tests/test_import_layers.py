@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("importlinter")
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
