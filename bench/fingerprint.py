@@ -64,7 +64,7 @@ RESULT_NEUTRAL = (
     "file_names",  # the store and its bookkeeping
     # the readers of records: statistics, findings, catalog, report, checks, re-runs
     "aggregate", "findings", "catalog", "validity", "confirmation", "report", "reproduction",
-    "conformance", "freshness", "design_vector",
+    "conformance", "freshness", "design_vector", "canary",
 )
 PACKAGE_DIR = Path(__file__).resolve().parent
 PIN_FILE = PACKAGE_DIR / "harness_pin.json"

@@ -108,3 +108,17 @@ def kill_tree(pid: int | None, token: str | None = None, group: int | None = Non
         for p in victims:
             with contextlib.suppress(OSError):
                 os.kill(p, signal.SIGKILL)
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """``exit code 3`` / ``signal SIGSEGV (11)`` for a child's exit status."""
+    if exitcode is None:
+        return "unknown exit status"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "signal"
+        hint = " (the kernel's OOM killer sends SIGKILL too)" if -exitcode == signal.SIGKILL else ""
+        return f"signal {name} ({-exitcode}){hint}"
+    return f"exit code {exitcode}"

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .procs import TOKEN_ENV, kill_tree, new_token
+from .procs import TOKEN_ENV, describe_exit, kill_tree, new_token
 
 TIMEOUT_ENV = "LOSSBENCH_IMPORT_TIMEOUT"
 #: Seconds a child may take to import a distribution's entries and describe them (``import
@@ -101,12 +101,6 @@ class ChildOutcome:
 
     value: Any = None
     error: str = ""
-
-
-def _describe_exit(code: int | None) -> str:
-    from .executors.local import describe_exit
-
-    return describe_exit(code)
 
 
 def _output_tail(fh) -> str:
@@ -175,7 +169,7 @@ def run_children(requests: Sequence[Mapping[str, Any]], timeout: float,
                 if not child["done"]:
                     reason = f"{what} did not finish within {timeout:g}s (killed)"
                 else:
-                    reason = f"{what} crashed the process ({_describe_exit(proc.returncode)})"
+                    reason = f"{what} crashed the process ({describe_exit(proc.returncode)})"
                 child["outcome"] = ChildOutcome(error=one_line(
                     reason + (f"; last output: {tail}" if tail else "")))
         return [c["outcome"] for c in children]

@@ -9,9 +9,10 @@ import pytest
 
 from lossbench.errors import UsageError
 from lossbench.executors import make_executor
-from lossbench.executors.local import LocalExecutor, describe_exit
+from lossbench.executors.local import LocalExecutor
 from lossbench.executors.serial import SerialExecutor
 from lossbench.plan import plan
+from lossbench.procs import describe_exit
 from lossbench.progress import SweepProgress, format_seconds
 from lossbench.runner import Record, execute
 from lossbench.scheduler import remove_stale_temp_files, run_sweep

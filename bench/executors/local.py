@@ -44,7 +44,7 @@ from typing import Any
 
 from ..confinement import confine_writes, writable_folders
 from ..machine import canonical, stored_machine
-from ..procs import TOKEN_ENV, kill_tree, new_token
+from ..procs import TOKEN_ENV, describe_exit, kill_tree, new_token
 from ..replay import Request
 from ..run_outputs import MAX_BYTES_ENV, OutputsRefused, decode, encode, max_output_bytes
 from ..runner import (
@@ -282,20 +282,6 @@ def _describe_limit(slot: _Slot) -> str:
         return (f"default {slot.limit:g}s timeout (max(600 s, allowance × epochs); --timeout "
                 f"sets another)")
     return f"{slot.limit:g}s timeout"
-
-
-def describe_exit(exitcode: int | None) -> str:
-    """``exit code 3`` / ``signal SIGSEGV (11)`` for a child's exit status."""
-    if exitcode is None:
-        return "unknown exit status"
-    if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = "signal"
-        hint = " (the kernel's OOM killer sends SIGKILL too)" if -exitcode == signal.SIGKILL else ""
-        return f"signal {name} ({-exitcode}){hint}"
-    return f"exit code {exitcode}"
 
 
 #: The longest ``--timeout`` accepted: 30 days (the OS's poll() cannot wait much longer).

@@ -1,0 +1,49 @@
+"""bench/'s imports go one way: the ``layers`` contract of ``[tool.importlinter]`` in
+pyproject.toml (import-linter; imports inside functions count) holds, and an upward import breaks
+it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def lint_imports(package_parent: Path, config: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` on ``config``, with the ``lossbench`` found under ``package_parent``."""
+    env = {**os.environ, "PYTHONPATH": str(package_parent)}
+    return subprocess.run(
+        [sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()",
+         "--no-cache", str(config)],
+        cwd=package_parent, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def copy(tmp_path) -> Path:
+    """The package as ``lossbench`` beside a copy of pyproject.toml."""
+    shutil.copytree(ROOT / "bench", tmp_path / "lossbench",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def test_the_import_layers_contract_holds(copy):
+    result = lint_imports(copy, copy / "pyproject.toml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+def test_an_upward_import_inside_a_function_breaks_the_contract(copy):
+    """The spec (a low layer) importing the report (a high one), even inside a function."""
+    spec = copy / "lossbench" / "spec.py"
+    spec.write_text(spec.read_text() + "\n\ndef _upward():\n    from .report import render\n\n"
+                    "    return render\n")
+    result = lint_imports(copy, copy / "pyproject.toml")
+    assert result.returncode == 1
+    assert "lossbench.spec is not allowed to import lossbench.report" in result.stdout
