@@ -326,6 +326,15 @@ def verify(path: str | Path = DEFAULT_RESULTS, adopt: bool = False):
     return _verify(path, adopt=adopt)
 
 
+def retire_below(results: str | Path, version: str) -> list[tuple[str, str]]:
+    """Remove the records of harness versions below ``version`` from ``results``, each with a
+    ``retire`` line in its ledger (:func:`lossbench.integrity.retire_below`); returns
+    ``(key, harness version)`` of each."""
+    from .integrity import retire_below as retire
+
+    return retire(results, version)
+
+
 def merge(source: str | Path, path: str | Path = DEFAULT_RESULTS, distribution: str = ""):
     """Merge the records one third-party distribution's job made in ``source`` into ``path``
     (:mod:`lossbench.merging`): sound records of that distribution's own entries, never replacing

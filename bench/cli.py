@@ -164,7 +164,8 @@ EXAMPLES = {
     "verify": """examples:
   lossbench verify                              results/ against its ledger (exit 1: findings)
   lossbench verify --results /tmp/try --json    for scripts
-  lossbench verify --adopt                      vouch for records stored before the ledger""",
+  lossbench verify --adopt                      vouch for records stored before the ledger
+  lossbench verify --retire-below 0.4.0         after a harness bump: retire the old records""",
     "merge": """examples:
   lossbench merge job-results/ --distribution lossbench-polyloss
                                                 the records of that distribution's own job""",
@@ -331,6 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first vouch, in the ledger, for every sound record it has no entry for "
                         "(records stored before the folder had a ledger); review the folder "
                         "first: adopted records are trusted from then on")
+    p.add_argument("--retire-below", default=None, metavar="X.Y.Z",
+                   help="first remove every record made by a harness version below X.Y.Z (after "
+                        "a harness bump re-ran the board), each with a 'retire' line in the "
+                        "ledger so it is not reported deleted; commit the folder afterwards: the "
+                        "project's history keeps the retired files")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
     p = _sub(sub, "merge", help="merge the records one third-party distribution's job made in "
@@ -687,6 +693,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from .outputs import check_results_to_read
 
     check_results_to_read(args.results, "--results")
+    if args.retire_below:
+        from .api import retire_below
+
+        retired = retire_below(args.results, args.retire_below)
+        versions = sorted({v for _, v in retired})
+        print(f"retired {len(retired)} records of harness {', '.join(versions) or '–'} from "
+              f"{args.results} (ledger: 'retire')", file=sys.stderr)
     outcome = verify(args.results, adopt=args.adopt)
     if args.adopt:
         print(f"adopted {outcome.adopted} records into {args.results}/_ledger.jsonl",

@@ -161,6 +161,37 @@ def verify(results_dir: str | Path, *, adopt: bool = False) -> Verification:
     return out
 
 
+def retire_below(results_dir: str | Path, version: str) -> list[tuple[str, str]]:
+    """Remove from ``results_dir`` every record made by a harness version below ``version``
+    (a harness bump re-runs every spec under new keys; the board must not count a seed twice),
+    each with a ``retire`` line in the ledger, so :func:`verify` does not report it deleted.
+    Takes the folder's lock. Returns ``(key, its harness version)`` of each retired record.
+    ``UsageError`` for a version that is not ``X.Y.Z``."""
+    import re
+
+    from .errors import UsageError
+    from .results_lock import locked
+    from .store import version_key
+
+    if not re.fullmatch(r"\d+(\.\d+)*", version):
+        raise UsageError(f"--retire-below {version!r} is not a harness version (X.Y.Z, digits "
+                         f"and dots)")
+    results_dir = Path(results_dir)
+    retired: list[tuple[str, str]] = []
+    with locked(results_dir, wait=True):
+        for path, (problem, content) in _contents(_files(results_dir)).items():
+            if problem or content is None:
+                continue  # not a sound record: verify names it, retiring would hide it
+            old = str(content.run.get("harness_version") or "")
+            if not old or version_key(old) >= version_key(version):
+                continue
+            path.unlink()
+            append(results_dir, entry("retire", path.stem, content.digest,
+                                      f"harness {old} superseded by {version}"))
+            retired.append((path.stem, old))
+    return retired
+
+
 def _attempts(results_dir: Path) -> list[tuple[Path, str, str | None, str]]:
     """``(path, key, digest, problem)`` of every kept earlier attempt."""
     out = []

@@ -7,7 +7,9 @@
 * ``event``: ``write`` (the sweep stored the record), ``adopt`` (``lossbench verify --adopt``
   vouched for a record stored before the folder had a ledger, or one the ledger never saw),
   ``set_aside`` (the sweep moved an untrusted file at that key to ``_untrusted/``; ``digest`` is
-  null and ``reason`` says why);
+  null and ``reason`` says why), ``retire`` (``lossbench verify --retire-below`` removed the
+  record of a superseded harness version from the folder; ``digest`` is the record's, ``reason``
+  names the versions; the project's history keeps the file);
 * ``key``: the spec key (the record's file name); ``digest``: :func:`lossbench.digest.record_digest`
   of the record; ``at``: UTC time of the entry.
 
@@ -27,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 LEDGER_FILE = "_ledger.jsonl"
-EVENTS = ("write", "adopt", "merge", "set_aside")
+EVENTS = ("write", "adopt", "merge", "set_aside", "retire")
 #: the events that vouch for a digest: stored by the sweep, adopted by ``verify --adopt``, merged
 #: from a third-party distribution's job by ``lossbench merge``
 VOUCHING_EVENTS = ("write", "adopt", "merge")

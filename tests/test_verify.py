@@ -287,3 +287,42 @@ def test_a_confined_run_cannot_forge_records_at_all(site, tmp_path):
     assert {p.name: p.read_bytes() for p in results.glob("*.parquet")
             if p.name in before} == before
     assert verify(results).ok and 7 not in set(runs["seed"])
+
+
+# ---------------------------------------------------------------- retiring superseded records
+
+
+def versioned(seed: int, harness: str) -> Record:
+    spec = RunSpec(loss="focal", loss_version="1", suite="standard", task="mnist1d",
+                   task_version="1", seed=seed, harness_version=harness)
+    return Record(spec, "ok", {"top1": 0.5}, "", {"device": "cpu", "wall_seconds": 1.0})
+
+
+def test_retiring_removes_the_older_harness_records_and_verify_stays_clean(tmp_path):
+    from lossbench.integrity import retire_below
+
+    old, new = versioned(0, "0.3.0"), versioned(0, "0.4.0")
+    write_record(tmp_path, old)
+    write_record(tmp_path, new)
+    assert retire_below(tmp_path, "0.4.0") == [(old.spec.key, "0.3.0")]
+    assert not result_path(tmp_path, old.spec.key).exists()
+    assert result_path(tmp_path, new.spec.key).exists()
+    outcome = verify(tmp_path)
+    assert outcome.ok and outcome.records == 1  # the retired record is not "deleted"
+    last = read_ledger(tmp_path).entries[-1]
+    assert (last.event, last.key, last.reason) == ("retire", old.spec.key,
+                                                   "harness 0.3.0 superseded by 0.4.0")
+
+
+def test_a_record_deleted_without_retiring_is_still_reported(tmp_path):
+    write_record(tmp_path, versioned(0, "0.3.0"))
+    result_path(tmp_path, versioned(0, "0.3.0").spec.key).unlink()
+    assert [f.category for f in verify(tmp_path).findings] == ["deleted"]
+
+
+def test_retire_below_names_a_bad_version(tmp_path):
+    from lossbench.errors import UsageError
+    from lossbench.integrity import retire_below
+
+    with pytest.raises(UsageError, match="'latest' is not a harness version"):
+        retire_below(tmp_path, "latest")
