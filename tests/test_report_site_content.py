@@ -271,3 +271,12 @@ def test_no_page_of_the_site_shows_rest_markup(boards, root):
         assert "``" not in path.read_text(encoding="utf-8"), path
     focal = (root / "site" / "entry" / "focal.html").read_text(encoding="utf-8")
     assert "The focal loss: <code>L = -log p_y</code>." in focal
+
+
+def test_the_filters_sit_on_the_ranking_not_on_an_answer_table(boards):
+    _, pages = boards
+    index = pages["index.html"]
+    summary_table = index[index.index('id="summary"'):]
+    header = summary_table[:summary_table.index("</thead>")]
+    assert ">paper<" in header  # the entry × suite ranking, not a per-question answer table
+    assert index.index('class="filters"') < index.index('id="summary"')

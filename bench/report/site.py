@@ -263,8 +263,10 @@ def markdown_html(text: str, links: PageLinks) -> str:
             entry_col = header.index("entry") if "entry" in header else -1
             _add_class(tok, "sortable")
             if index and entry_col == 0:
-                _add_class(tok, "filterable fit")
-                if first_entry_table:
+                # the rankings (entry, paper, …) filter; the answers' tables above them only fit
+                ranking = "paper" in header
+                _add_class(tok, "filterable fit" if ranking else "fit")
+                if first_entry_table and ranking:
                     tok.attrSet("id", "summary")
                     tok.meta["before"] = links.filters
                     first_entry_table = False
