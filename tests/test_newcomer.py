@@ -349,6 +349,8 @@ def test_a_real_sigint_during_leaderboard_exits_130_with_its_message(tmp_path):
 
     (tmp_path / "r").mkdir()
     code = ("import os, signal, sys, time\n"
+            # a shell's background job starts with SIGINT ignored: restore Python's handler
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
             "from lossbench import report\n"
             "from lossbench.cli import main\n"
             "def write(*args, **kwargs):\n"

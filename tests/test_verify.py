@@ -65,7 +65,7 @@ def test_a_ledger_line_with_an_unknown_event_is_a_bad_line(tmp_path):
     with open(tmp_path / LEDGER_FILE, "a") as fh:
         fh.write('{"at":"x","digest":null,"event":"erase","key":"k"}\n')
     assert read_ledger(tmp_path).torn == [
-        (2, "bad line: event 'erase' is not one of write, adopt, merge, set_aside")]
+        (2, "bad line: event 'erase' is not one of write, adopt, merge, set_aside, retire")]
 
 
 # ---------------------------------------------------------------- what verify finds

@@ -65,6 +65,17 @@ def _plot_jobs(m: Model) -> dict[str, list]:
     return jobs
 
 
+def results_name(results_dir: str | Path, out: str | Path) -> str:
+    """The results folder as the board names it: relative to the summary's folder when inside
+    it (``results`` for ``leaderboard.md`` beside ``results/``, however the command spelled the
+    paths), else its absolute path, so the same folder always renders the same bytes."""
+    folder, base = Path(results_dir).resolve(), Path(out).resolve().parent
+    try:
+        return folder.relative_to(base).as_posix() or "."
+    except ValueError:
+        return folder.as_posix()
+
+
 def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderboard.md",
                  plots_dir: str | Path | None = None, link: str | None = None,
                  m: Model | None = None) -> dict[Path, str]:
@@ -76,12 +87,13 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     from .validity import PAGE, sections
 
     out = Path(out)
+    source = results_name(results_dir, out)
     m = m if m is not None else build_model(results_dir)
     link = (link if link is not None else plots_link(results_dir, out)).rstrip("/")
     pages = pages_dir(out)
     every_seed = m.runs if m.all_runs is None else m.all_runs
     validity, caveats, validity_page = (sections(every_seed, page_link=f"{pages.name}/{PAGE}",
-                                                 source=str(results_dir))
+                                                 source=source)
                                         if not every_seed.empty else ("", {}, ""))
     # findings declared by the suites themselves (third-party suites; '' when none declares any)
     findings = validity + (leaderboard_section(m.runs) if not m.runs.empty else "")
@@ -92,12 +104,12 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
         listed = {k: [(t, n) for t, n, _ in v] for k, v in jobs.items()}
         detail[inside(pages, f"{slug(suite)}.md")] = markdown.render_suite(
             m, suite, page_link, listed, f"../{out.name}", caveats.get(suite, ""),
-            source=str(results_dir))
+            source=source)
     if validity_page:
         detail[inside(pages, PAGE)] = validity_page
     summary_stamp = stamp(results_dir, link, {p.name: t for p, t in detail.items()})
     texts = {out: markdown.render_summary(m, summary_stamp, pages.name, findings,
-                                                   source=str(results_dir)), **detail}
+                                                   source=source), **detail}
     if plots_dir is not None:
         draw_plots([j for v in jobs.values() for j in v], Path(plots_dir), results_dir)
     return texts
