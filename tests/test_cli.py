@@ -62,6 +62,7 @@ def test_second_run_runs_nothing_new(tmp_path):
     assert "0 to run, 2 already stored" in second.stderr
 
 
+@pytest.mark.slow  # several seconds of subprocesses: the CI's slow step
 def test_rerunning_a_finished_sweep_imports_no_entry_and_keeps_the_leaderboard(tmp_path):
     args = ["run", "--task", "standard/mnist1d", "--loss", "cross_entropy", "--seeds", "1",
             "--epochs", "1", "--results", str(tmp_path / "r"), "--leaderboard",

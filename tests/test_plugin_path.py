@@ -93,6 +93,7 @@ def test_broken_plugin_is_listed_with_its_error_and_the_rest_still_lists(plugin_
     assert "focal" in out.stdout and "sq_hinge" in out.stdout
 
 
+@pytest.mark.slow  # several seconds of subprocesses: the CI's slow step
 def test_plugin_runs_and_its_result_is_stored(plugin_site, tmp_path):
     results = tmp_path / "results"
     out = run_cli("run", "--task", "standard/mnist1d", "--loss", "sq_hinge", "--seeds", "1",

@@ -100,6 +100,7 @@ def test_a_record_of_an_entry_whose_card_cannot_be_read_still_stores_why():
     assert cards["loss"] is None and "no_such_loss" in cards["errors"]["loss"]
 
 
+@pytest.mark.slow  # several seconds of subprocesses: the CI's slow step
 def test_rendering_the_committed_results_imports_no_torch():
     """(Its time is a benchmark, not an assertion: ``nox -s bench``,
     benchmarks/test_render_speed.py; figures in docs/performance.md.)"""

@@ -197,6 +197,7 @@ def test_into_a_folder_inside_the_results_is_refused(stored, capsys):
     assert "is inside the results folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # several seconds of subprocesses: the CI's slow step
 def test_the_command_prints_the_report_as_json_and_exits_0(stored):
     out = run_cli("reproduce", "--results", str(stored), "--sample", "1", "--executor",
                   "serial", "--json")

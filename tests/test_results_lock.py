@@ -92,6 +92,7 @@ def test_a_dead_writers_temporary_file_is_removed_and_a_live_ones_kept(tmp_path)
     assert remove_stale_temp_files(tmp_path) == [dead] and live.exists()
 
 
+@pytest.mark.slow  # several seconds of subprocesses: the CI's slow step
 def test_two_sweeps_into_one_folder_run_each_spec_once(tmp_path):
     results = tmp_path / "results"
     args = [sys.executable, "-m", "lossbench.cli", "run", "--loss", "cross_entropy", "--task",
