@@ -263,19 +263,16 @@ def design_vector(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | No
     :class:`lossbench.design_vector.DesignVector`): what ``lossbench validate --design`` prints to
     judge a recipe variant on the whole catalog. ``confirm`` first runs the catalog's missing
     specs on the design seeds; the confirmation seeds are neither run nor read."""
-    from .confirmation import card_defaults, current_versions, run_missing
+    from .confirmation import judge_seed_set, run_missing
     from .design_vector import design_vector as vector
     from .outputs import check_results_to_read
     from .store import load_results
-    from .validity import judge
 
     cat = _catalog_for(catalog, suites)
     if confirm:
         run_missing(path, seed_sets=("design",), catalog=cat, log=log or stderr, workers=workers)
     check_results_to_read(path)
-    j = judge(cat, load_results(path, wide=True), "design", defaults=card_defaults,
-              task_versions=current_versions(cat), min_seeds=min_seeds)
-    return vector(j)
+    return vector(judge_seed_set(cat, load_results(path, wide=True), "design", min_seeds))
 
 
 def _catalog_for(catalog: str | Path | None, suites: Sequence[str] | None):

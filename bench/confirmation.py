@@ -78,16 +78,22 @@ def judge_results(results: str | Path = "results", catalog: Catalog | None = Non
     """The (confirmation, design) judgements of the catalog on ``results`` (or ``runs``), with
     the live cards' defaults and the suites' current task versions."""
     from .store import load_results
-    from .validity import judge
 
     catalog = catalog if catalog is not None else checked_catalog()
     if runs is None:
         runs = load_results(results, wide=True)
-    versions = current_versions(catalog)
-    kw: dict[str, Any] = {"defaults": card_defaults, "task_versions": versions}
-    design = judge(catalog, runs, "design", min_seeds=min_seeds, **kw)
-    confirmation = judge(catalog, runs, "confirmation", **kw)
-    return confirmation, design
+    return (judge_seed_set(catalog, runs, "confirmation"),
+            judge_seed_set(catalog, runs, "design", min_seeds=min_seeds))
+
+
+def judge_seed_set(catalog: Catalog, runs: pd.DataFrame, seed_set: str,
+                   min_seeds: int | None = None) -> Judgement:
+    """The catalog judged on one seed set of ``runs`` (the wide records frame), with the live
+    cards' defaults and the suites' current task versions."""
+    from .validity import judge
+
+    return judge(catalog, runs, seed_set, defaults=card_defaults,
+                 task_versions=current_versions(catalog), min_seeds=min_seeds)
 
 
 def missing_specs(catalog: Catalog, results: str | Path,

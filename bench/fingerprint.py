@@ -356,9 +356,9 @@ VERSION_FILES = {  # file (relative to the project root) -> the line holding the
 
 def bump(new_version: str, project_root: Path = PACKAGE_DIR.parent) -> str:
     """Set ``new_version`` in every :data:`VERSION_FILES` and pin the current code to it."""
-    from .store import version_key
+    from .store import is_harness_version, version_key
 
-    if not re.fullmatch(r"\d+(\.\d+)*", new_version):
+    if not is_harness_version(new_version):
         raise ValueError(f"version {new_version!r} is not of the form X.Y.Z (digits and dots)")
     if version_key(new_version) <= version_key(__version__):
         raise ValueError(f"version {new_version} is not above the current {__version__}")

@@ -167,13 +167,11 @@ def retire_below(results_dir: str | Path, version: str) -> list[tuple[str, str]]
     each with a ``retire`` line in the ledger, so :func:`verify` does not report it deleted.
     Takes the folder's lock. Returns ``(key, its harness version)`` of each retired record.
     ``UsageError`` for a version that is not ``X.Y.Z``."""
-    import re
-
     from .errors import UsageError
     from .results_lock import locked
-    from .store import version_key
+    from .store import is_harness_version, version_key
 
-    if not re.fullmatch(r"\d+(\.\d+)*", version):
+    if not is_harness_version(version):
         raise UsageError(f"--retire-below {version!r} is not a harness version (X.Y.Z, digits "
                          f"and dots)")
     results_dir = Path(results_dir)

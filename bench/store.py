@@ -25,6 +25,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -527,6 +528,11 @@ def load_results(results_dir: str | Path = "results", wide: bool = True,
     wide_df = runs.join(metrics, how="left").reset_index()
     wide_df.columns.name = None
     return wide_df
+
+
+def is_harness_version(text: str) -> bool:
+    """Whether ``text`` has the form of a harness version, ``X.Y.Z`` (digits and dots)."""
+    return re.fullmatch(r"\d+(\.\d+)*", text) is not None
 
 
 def version_key(version: str) -> tuple:

@@ -425,6 +425,11 @@ def value_text(value: float, digits: int = 3) -> str:
     return "–" if math.isnan(value) else f"{value:.{digits}f}"
 
 
+def baseline_text(q: A.Question) -> str:
+    """How a question's baseline is named: "cross-entropy", else the entry as code."""
+    return "cross-entropy" if q.baseline == M.BASELINE_LOSS else code(q.baseline)
+
+
 def answer_block(a: A.Answer) -> str:
     """One question's block: what is compared with what, then the entries significantly better
     than the baseline (gain [95 % CI], tasks where fewer than the suite's, ECE after temperature
@@ -433,7 +438,7 @@ def answer_block(a: A.Answer) -> str:
     head = f"### {md_text(q.title)}\n\n"
     if a.missing:
         return head + f"_Not answered: {md_text(a.missing)}._"
-    base = "cross-entropy" if q.baseline == M.BASELINE_LOSS else code(q.baseline)
+    base = baseline_text(q)
     tasks = f"{len(a.tasks)} task{'s' if len(a.tasks) != 1 else ''}"
     calibration = ", ".join(f"{name} {value_text(v)}" for name, v in
                             (("ECE after TS", a.baseline_ece_ts), ("raw ECE", a.baseline_ece))
@@ -474,7 +479,7 @@ def answers_glance(answers: Sequence[A.Answer], shown: int = 3) -> str:
     rows = []
     for a in answers:
         q = a.question
-        base = "cross-entropy" if q.baseline == M.BASELINE_LOSS else code(q.baseline)
+        base = baseline_text(q)
         if a.missing:
             better = f"_not answered: {md_text(a.missing)}_"
         elif not a.winners:
