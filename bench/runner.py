@@ -30,7 +30,6 @@ import subprocess
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from . import __version__, selection
 from .fingerprint import harness_fingerprint
 from .machine import machine_provenance
 from .model_needs import resolve as resolve_model_needs
+from .record import TRACEBACK_TAIL, Record
 from .record_meta import record_meta
 from .registry import (
     LOCAL_ORIGIN,
@@ -57,24 +57,6 @@ from .run_outputs import RunOutputs, output_key
 from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # noqa: F401
 from .suites.base import EvalInput, Evaluator, Suite, Task
 from .train import Diverged, TrainConfig, train
-
-STATUSES = ("ok", "error", "diverged", "timeout", "oom", "crashed")
-TRACEBACK_TAIL = 2000
-
-
-@dataclass
-class Record:
-    """The outcome of one run: its spec, status, metrics and provenance."""
-
-    spec: RunSpec
-    status: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    error: str = ""
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
 
 
 @functools.lru_cache(maxsize=1)

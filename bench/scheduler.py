@@ -22,17 +22,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .all_or_nothing import process_alive
 from .executors import DEFAULT_EXECUTOR, Executor, make_executor
 from .outputs import check_replaceable, prepare_results
 from .progress import SweepProgress, stderr
+from .record import Record
 from .spec import RunSpec
 from .store import result_path, set_aside, stored_keys, stored_status, write_record
-
-if TYPE_CHECKING:  # the runner imports torch; these modules stay light
-    from .runner import Record
 
 
 @dataclass

@@ -29,7 +29,6 @@ import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,10 +37,8 @@ from .all_or_nothing import temp_path
 from .digest import DIGEST_COLUMN, RecordContent, table_contents
 from .errors import LossbenchError
 from .ledger import VOUCHING_EVENTS, Ledger, append, entry, ledger_path, read_ledger
+from .record import Record
 from .spec import RunSpec, canonical_json
-
-if TYPE_CHECKING:  # the runner imports torch; these modules stay light
-    from .runner import Record
 
 SPEC_COLUMNS = ("spec_key", "loss", "loss_version", "loss_hparams", "regularizer",
                 "regularizer_version", "regularizer_hparams", "suite", "task", "task_version",

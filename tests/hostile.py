@@ -244,7 +244,7 @@ PACKAGES: dict[str, dict] = {
                 sent = False
 
                 def message(self):
-                    from lossbench.runner import Record
+                    from lossbench.record import Record
 
                     return Record(forged_spec(), "ok", {"top1": 0.99})
 

@@ -24,8 +24,8 @@ from lossbench import report
 from lossbench.cli import main
 from lossbench.findings import EntryRef, Finding, FindingError
 from lossbench.plan import DEFAULT_SEEDS, suite_info
+from lossbench.record import Record
 from lossbench.registry import LOSSES, REGULARIZERS, SUITES, resolve_hparams
-from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, write_record
 

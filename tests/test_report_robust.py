@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lossbench import report
-from lossbench.runner import Record
+from lossbench.record import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_long, result_path, spec_of, write_record
 

@@ -14,7 +14,8 @@ from lossbench.executors.serial import SerialExecutor
 from lossbench.plan import plan
 from lossbench.procs import describe_exit
 from lossbench.progress import SweepProgress, format_seconds
-from lossbench.runner import Record, execute
+from lossbench.record import Record
+from lossbench.runner import execute
 from lossbench.scheduler import remove_stale_temp_files, run_sweep
 from lossbench.store import attempts, load_results, write_record
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lossbench.runner import Record
+from lossbench.record import Record
 from lossbench.spec import RunSpec
 from lossbench.store import (
     attempts,

@@ -13,7 +13,7 @@ import pytest
 
 from lossbench.digest import DIGEST_COLUMN, record_digest, table_contents
 from lossbench.ledger import read_ledger
-from lossbench.runner import Record
+from lossbench.record import Record
 from lossbench.spec import RunSpec
 from lossbench.store import (
     SCHEMA,

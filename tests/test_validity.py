@@ -14,8 +14,8 @@ from lossbench import aggregate as agg
 from lossbench import validity
 from lossbench.catalog import parse_catalog
 from lossbench.findings import card_defaults
+from lossbench.record import Record
 from lossbench.registry import LOSSES, resolve_hparams
-from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, write_record
 

@@ -45,10 +45,10 @@ from typing import Any
 from ..confinement import confine_writes, writable_folders
 from ..machine import canonical, stored_machine
 from ..procs import TOKEN_ENV, describe_exit, kill_tree, new_token
+from ..record import Record
 from ..replay import Request
 from ..run_outputs import MAX_BYTES_ENV, OutputsRefused, decode, encode, max_output_bytes
 from ..runner import (
-    Record,
     configure_threads,
     evaluation_plans,
     failure_record,
