@@ -436,8 +436,8 @@ def stored_summary(results: str | Path, name: str, kind: str) -> list[dict[str, 
     import json
     import math
 
+    from .cells import is_missing
     from .plan import BASELINE_LOSS
-    from .store import is_missing
     from .store import load_results as _load
 
     if not Path(results).is_dir():

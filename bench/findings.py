@@ -327,7 +327,7 @@ def card_defaults(kind: str, name: str) -> dict[str, Any] | None:
 
 
 def _hparams(text: Any) -> dict[str, Any]:
-    from .store import is_missing
+    from .cells import is_missing
 
     return {} if is_missing(text) or not text else json.loads(text)
 
@@ -348,7 +348,7 @@ def side_values(runs: pd.DataFrame, ref: EntryRef, metrics: Sequence[str],
     """The comparable runs of ``ref`` in ``runs`` (one task's rows): its records whose stored
     hyperparameters equal ``defaults(kind, name)`` for the loss and the regularizer, one per
     seed (the newest start wins), values of ``metrics`` by seed from the ``ok`` ones."""
-    from .store import is_missing
+    from .cells import is_missing
 
     side = _Side()
     loss_default = defaults("loss", ref.loss)
@@ -444,7 +444,7 @@ def evaluate(runs: pd.DataFrame, suite: str, findings: Iterable[Finding], *,
     (``--results DIR``).
     """
     from . import aggregate as agg
-    from .store import version_key
+    from .versions import version_key
 
     if isinstance(min_seeds, bool) or not isinstance(min_seeds, int) or min_seeds < 2:
         raise UsageError(f"min_seeds must be an integer >= 2 (an interval needs two seeds), got "
@@ -635,7 +635,7 @@ def stored_declarations(runs: pd.DataFrame) -> list[SuiteFindings]:
     time: see :mod:`lossbench.record_meta`): per suite, the declarations stored by its newest
     default-recipe record, judged on each task's newest stored version. What is installed now
     plays no part."""
-    from .store import version_key
+    from .versions import version_key
 
     if "task_json" not in runs or not len(runs):
         return []

@@ -60,6 +60,7 @@ RESULT_NEUTRAL = (
     "scheduler", "executors", "sandbox", "confinement", "procs", "progress", "machine",
     "metadata_cache", "outputs",
     "record_meta", "errors", "text_safety", "fingerprint",  # what a record says besides numbers
+    "versions", "cells",  # comparing version strings, telling an empty cell
     "store", "digest", "ledger", "integrity", "results_lock", "merging", "all_or_nothing",
     "file_names",  # the store and its bookkeeping
     # the readers of records: statistics, findings, catalog, report, checks, re-runs
@@ -356,7 +357,7 @@ VERSION_FILES = {  # file (relative to the project root) -> the line holding the
 
 def bump(new_version: str, project_root: Path = PACKAGE_DIR.parent) -> str:
     """Set ``new_version`` in every :data:`VERSION_FILES` and pin the current code to it."""
-    from .store import is_harness_version, version_key
+    from .versions import is_harness_version, version_key
 
     if not is_harness_version(new_version):
         raise ValueError(f"version {new_version!r} is not of the form X.Y.Z (digits and dots)")

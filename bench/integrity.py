@@ -169,7 +169,7 @@ def retire_below(results_dir: str | Path, version: str) -> list[tuple[str, str]]
     ``UsageError`` for a version that is not ``X.Y.Z``."""
     from .errors import UsageError
     from .results_lock import locked
-    from .store import is_harness_version, version_key
+    from .versions import is_harness_version, version_key
 
     if not is_harness_version(version):
         raise UsageError(f"--retire-below {version!r} is not a harness version (X.Y.Z, digits "

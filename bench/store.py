@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
-import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .all_or_nothing import temp_path
+from .cells import is_missing
 from .digest import DIGEST_COLUMN, RecordContent, table_contents
 from .errors import LossbenchError
 from .ledger import VOUCHING_EVENTS, Ledger, append, entry, ledger_path, read_ledger
@@ -525,22 +524,6 @@ def load_results(results_dir: str | Path = "results", wide: bool = True,
     wide_df = runs.join(metrics, how="left").reset_index()
     wide_df.columns.name = None
     return wide_df
-
-
-def is_harness_version(text: str) -> bool:
-    """Whether ``text`` has the form of a harness version, ``X.Y.Z`` (digits and dots)."""
-    return re.fullmatch(r"\d+(\.\d+)*", text) is not None
-
-
-def version_key(version: str) -> tuple:
-    """Sort key of a task or entry version: numeric parts numerically (``"10" > "9"``), text
-    parts after numbers."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in str(version).split("."))
-
-
-def is_missing(value) -> bool:
-    """A null cell as pandas reads it back: None, or NaN for a null string or number."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def spec_of(row) -> RunSpec:

@@ -122,7 +122,8 @@ def test_attempts_counts_every_run_of_a_spec(tmp_path):
 
 
 def test_a_record_made_before_the_provenance_columns_were_added_is_still_read(tmp_path):
-    from lossbench.store import ADDED_COLUMNS, is_missing, record_table
+    from lossbench.cells import is_missing
+    from lossbench.store import ADDED_COLUMNS, record_table
 
     table = record_table(record())
     old = table.drop_columns(list(ADDED_COLUMNS))
@@ -133,7 +134,8 @@ def test_a_record_made_before_the_provenance_columns_were_added_is_still_read(tm
 
 
 def test_a_record_made_before_the_machine_columns_were_added_is_still_read(tmp_path):
-    from lossbench.store import COLUMN_ADDITIONS, is_missing, record_table
+    from lossbench.cells import is_missing
+    from lossbench.store import COLUMN_ADDITIONS, record_table
 
     made = record()
     made.provenance["harness_fingerprint"] = "f" * 16

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..store import RUN_COLUMNS, is_missing
+from ..cells import is_missing
+from ..store import RUN_COLUMNS
 
 if TYPE_CHECKING:
     from .model import Config

@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from .. import aggregate as agg
-from ..store import RUN_COLUMNS, is_missing, version_key
+from ..cells import is_missing
+from ..store import RUN_COLUMNS
+from ..versions import version_key
 from .groups import groups_by_test
 from .stability import Flag
 from .stability import flags as training_flags

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..store import is_missing
+from ..cells import is_missing
 
 #: lift (v − chance) / (1 − chance) at or below which a run failed to train
 FAILED_LIFT = 0.05
