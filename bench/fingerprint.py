@@ -62,7 +62,7 @@ RESULT_NEUTRAL = (
     "record_meta", "errors", "text_safety", "fingerprint",  # what a record says besides numbers
     "versions", "cells",  # comparing version strings, telling an empty cell
     "store", "digest", "ledger", "integrity", "results_lock", "merging", "all_or_nothing",
-    "file_names",  # the store and its bookkeeping
+    "file_names", "record_format", "record_trust",  # the store and its bookkeeping
     # the readers of records: statistics, findings, catalog, report, checks, re-runs
     "aggregate", "findings", "catalog", "validity", "confirmation", "report", "reproduction",
     "conformance", "freshness", "design_vector", "canary",

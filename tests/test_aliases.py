@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from lossbench.record_format import RUN_COLUMNS
 from lossbench.registry import REGISTRIES
 from lossbench.report import aliases as A
 from lossbench.report import model as M
-from lossbench.report.records import load_runs
-from lossbench.store import RUN_COLUMNS
+from lossbench.store import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,7 +75,7 @@ def installed_aliases() -> dict[tuple[str, str], str]:
 def committed() -> pd.DataFrame:
     if not any((ROOT / "results").glob("*.parquet")):
         pytest.skip("no committed results")
-    return load_runs(ROOT / "results")
+    return load_results(ROOT / "results")
 
 
 def test_no_two_undeclared_entries_give_bit_identical_records(committed):

@@ -13,9 +13,9 @@ import math
 import pandas as pd
 import pytest
 
+from lossbench.record_format import RUN_COLUMNS
 from lossbench.report import model as M
 from lossbench.report import stability as S
-from lossbench.store import RUN_COLUMNS
 
 
 def runs_frame(values: dict[str, list[float]], num_classes: int | None = 10,

@@ -12,7 +12,7 @@ from lossbench.plan import plan
 from lossbench.registry import LOSSES
 from lossbench.scheduler import run_sweep
 from lossbench.spec import RunSpec
-from lossbench.store import load_long
+from lossbench.store import load_results
 
 from . import fault_plugins as fp
 
@@ -36,7 +36,7 @@ def sweep(tmp_path, losses, executor="local", **kwargs):
     specs, _ = plan(["standard"], ["mnist1d"], losses, None, 1, options={"epochs": 1})
     results = tmp_path / f"results-{executor}-{'-'.join(losses)}"
     run_sweep(specs, results, executor=executor, progress="quiet", **kwargs)
-    return load_long(results)
+    return load_results(results, wide=False)
 
 
 def metrics(long, loss):

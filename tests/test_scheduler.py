@@ -55,6 +55,22 @@ def test_a_cached_sweep_runs_nothing(tmp_path):
     assert len(summary.cached) == 2
 
 
+def test_a_sweep_checks_the_stored_records_once(tmp_path, monkeypatch):
+    """What is stored, what is set aside and the estimate's timings come from one scan."""
+    import lossbench.store as store
+
+    specs = smoke_specs(seeds=2)
+    run_sweep(specs[:1], tmp_path, executor=CountingExecutor(), progress="quiet")
+    checked = []
+    real = store.file_problems
+    monkeypatch.setattr(store, "file_problems",
+                        lambda files, ledger: checked.append(len(files)) or real(files, ledger))
+    executor = CountingExecutor()
+    summary = run_sweep(specs, tmp_path, executor=executor, retry_failed=True, progress="quiet")
+    assert checked == [1]  # the one stored record, checked once
+    assert len(executor.ran) == 2 and summary.cached == []
+
+
 def test_failed_runs_are_retried_only_with_retry_failed(tmp_path):
     specs = smoke_specs()
     run_sweep(specs, tmp_path, executor=CountingExecutor(), progress="quiet")

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..cells import is_missing
-from ..store import RUN_COLUMNS
+from ..record_format import RUN_COLUMNS
 
 if TYPE_CHECKING:
     from .model import Config

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .. import aggregate as agg
 from ..cells import is_missing
-from ..store import RUN_COLUMNS
+from ..record_format import RUN_COLUMNS
 from ..versions import version_key
 from .groups import groups_by_test
 from .stability import Flag
