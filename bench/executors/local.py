@@ -12,7 +12,7 @@ that hangs past ``timeout`` is killed (``timeout``); a child that dies without r
 its output (``faulthandler`` prints the Python stack of a segfault). The sweep always goes on.
 
 Children are forked from this process (``fork`` on Linux), after the parent has imported torch,
-the entries and the task data of the run (:func:`lossbench.runner.warm_up`): a child starts in
+the entries and the task data of the run (:func:`lossbench.warm_up.warm_up`): a child starts in
 milliseconds instead of re-importing torch and rebuilding the data (seconds), and sees entries
 registered in-process. Each child asks the kernel to kill it if the parent dies (``kill -9`` of
 the sweep leaves no orphan computing), runs in its own process group (a timeout kills what it
@@ -54,10 +54,10 @@ from ..runner import (
     failure_record,
     score,
     train_run,
-    warm_up,
 )
 from ..sandbox import mark_plugin_process
 from ..spec import RunSpec
+from ..warm_up import warm_up
 from . import default_threads, default_workers, worker_device
 
 OUTPUT_TAIL = 1500  # of the child's output, after the reason (records keep 2,000 characters)
