@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .errors import EntryLoadError, unknown_value
+from .gradient_check import gradient_problem
 from .model_needs import factory_hparams
 from .registry import (
     FIDELITY_HINT,
@@ -44,7 +45,7 @@ from .registry import (
     search_space_problem,
 )
 from .selection import scorer
-from .train import CALL_CONTEXT, HOOKS, TrainConfig, gradient_problem, train
+from .train import CALL_CONTEXT, HOOKS, TrainConfig, train
 
 KINDS = ("loss", "regularizer")
 PASS, FAIL, SKIP = "pass", "fail", "skip"

@@ -7,16 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lossbench.gradient_check import NoGradient
 from lossbench.selection import scorer
-from lossbench.train import (
-    Diverged,
-    NoGradient,
-    TargetError,
-    TrainConfig,
-    epoch_order,
-    loss_on_targets,
-    train,
-)
+from lossbench.targets import TargetError, loss_on_targets
+from lossbench.train import Diverged, TrainConfig, epoch_order, train
 
 CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2)
 
