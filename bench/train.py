@@ -9,7 +9,7 @@ any of them:
                     or reparametrize the model (multi-sample dropout, weight compander).
 ``transform_batch`` ``transform_batch(x, y, ctx) -> (x, y)`` each step (MixUp). ``y`` may come
                     back as class indices, soft targets ``[N, C]``, or a *mixture of hard
-                    targets* ``[(w_1, y_1), (w_2, y_2), ...]`` (see :mod:`lossbench.targets`).
+                    targets* ``[(w_1, y_1), (w_2, y_2), ...]`` (see :mod:`lossbench.loss_targets`).
 ``penalty``         ``penalty(outputs, y, ctx) -> scalar`` added to the loss (z-loss, VAT, ...).
 ``step``            ``step(closure, optimizer, ctx)`` replaces ``closure(); optimizer.step()``
                     (SAM-style two-pass steps); at most one regularizer may define it.
@@ -39,8 +39,8 @@ from torch import nn
 
 from .augment import get_augmentation
 from .gradient_check import check_first_step
+from .loss_targets import loss_on_targets
 from .registry import context_kwargs
-from .targets import loss_on_targets
 
 #: Keyword context a loss receives when (and only when) its signature names it.
 CALL_CONTEXT = ("index", "epoch", "num_epochs", "model", "inputs", "class_counts")
