@@ -382,8 +382,9 @@ def create_regularizer(name: str, **kwargs: Any) -> Any:
 
 
 def _create(kind: str, name: str, kwargs: dict[str, Any]) -> Any:
+    from .build import build, resolve_hparams
     from .plan import typed_hparam
-    from .registry import BUILD_CONTEXT, build, resolve_hparams
+    from .signatures import BUILD_CONTEXT
 
     entry = registry_for(kind).get(name)
     entry.load()  # EntryLoadError with the reason when it does not import

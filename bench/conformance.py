@@ -28,22 +28,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from .build import build
+from .cards import FIDELITY_HINT, OBJECTIVES, Card, search_space_problem
 from .errors import EntryLoadError, unknown_value
 from .model_needs import factory_hparams
-from .registry import (
-    FIDELITY_HINT,
-    LOSSES,
-    OBJECTIVES,
-    REGULARIZERS,
-    Card,
-    Entry,
-    build,
-    card_from_target,
-    context_kwargs,
-    is_target,
-    search_space_problem,
-)
+from .registry import LOSSES, REGULARIZERS, Entry, card_from_target
 from .selection import scorer
+from .signatures import context_kwargs
+from .targets import is_target
 from .train import CALL_CONTEXT, HOOKS, TrainConfig, gradient_problem, train
 
 KINDS = ("loss", "regularizer")
