@@ -108,7 +108,7 @@ def run(
     _check_device(device)
     specs, skipped = plan(suites, tasks, losses, regularizers, seeds, loss_hparams,
                           regularizer_hparams, options, baseline=baseline, hparams=hparams)
-    from .sandbox import one_line
+    from .text_safety import one_line
 
     for s in skipped:
         (log or stderr)(f"skipped {s.what}: {one_line(s.reason)}")

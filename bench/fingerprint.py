@@ -57,8 +57,8 @@ RESULT_NEUTRAL = (
     "__init__", "__main__", "api", "cli",  # the front ends (the version is in every spec key)
     "plan", "tune", "estimate",  # planning: what it decides is in the spec
     # where and how runs execute, not what they compute
-    "scheduler", "executors", "sandbox", "confinement", "procs", "progress", "machine",
-    "metadata_cache", "outputs",
+    "scheduler", "executors", "sandbox", "describe_child", "confinement", "procs", "progress",
+    "machine", "metadata_cache", "outputs",
     "record_meta", "errors", "text_safety", "fingerprint",  # what a record says besides numbers
     "store", "digest", "ledger", "integrity", "results_lock", "merging", "all_or_nothing",
     "file_names",  # the store and its bookkeeping
