@@ -405,6 +405,7 @@ def show(name: str, kind: str | None = None, results: str | Path | None = DEFAUL
     same seeds where it is stored. The entry is read the way ``list`` reads it (a third-party
     or ``module:attr`` entry in a child process, never imported here)."""
     from .conformance import resolve
+    from .paper_links import paper_url
 
     entry, kind = resolve(name, kind)
     try:
@@ -414,20 +415,6 @@ def show(name: str, kind: str | None = None, results: str | Path | None = DEFAUL
     out = {"kind": kind, "card": {**card.to_dict(), "paper_url": paper_url(card.paper)}}
     out["results"] = stored_summary(results, card.name, kind) if results is not None else []
     return out
-
-
-def paper_url(paper: str) -> str:
-    """A link for a citation: its first URL, else its arXiv id or DOI as a URL ('' if none)."""
-    import re
-
-    found = re.search(r"https?://[^\s,;)]+", paper or "")
-    if found:
-        return found.group(0).rstrip(".")
-    found = re.search(r"arXiv[:\s]*(\d{4}\.\d{4,5})", paper or "", re.IGNORECASE)
-    if found:
-        return f"https://arxiv.org/abs/{found.group(1)}"
-    found = re.search(r"\b(10\.\d{4,9}/[^\s,;]+)", paper or "")
-    return f"https://doi.org/{found.group(1).rstrip('.')}" if found else ""
 
 
 def stored_summary(results: str | Path, name: str, kind: str) -> list[dict[str, Any]]:

@@ -59,7 +59,8 @@ RESULT_NEUTRAL = (
     # where and how runs execute, not what they compute
     "scheduler", "executors", "sandbox", "describe_child", "confinement", "procs", "progress",
     "machine", "metadata_cache", "outputs",
-    "record_meta", "errors", "text_safety", "fingerprint",  # what a record says besides numbers
+    # what a record says besides numbers
+    "record_meta", "errors", "text_safety", "paper_links", "fingerprint",
     "store", "digest", "ledger", "integrity", "results_lock", "merging", "all_or_nothing",
     "file_names",  # the store and its bookkeeping
     # the readers of records: statistics, findings, catalog, report, checks, re-runs
