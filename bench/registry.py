@@ -11,9 +11,16 @@ with the same name are both reported as broken, since neither can be chosen sile
 
 Third-party entries (any distribution but ``lossbench``) are never imported by the process that
 lists, plans or schedules: their cards and status come from a child process
-(:mod:`lossbench.sandbox`), unless this process is itself a plugin process (a run's child) or the
-entry was loaded explicitly. Every card — built-in or not, read in-process, from the cache or
-from a child — is validated by :func:`card_problems`.
+(:func:`describe_isolated`, through :mod:`lossbench.sandbox`), unless this process is itself a
+plugin process (a run's child) or the entry was loaded explicitly. Every card — built-in or not,
+read in-process, from the cache or from a child — is validated by :func:`card_problems`.
+
+Reading a card from its target (:func:`card_from_target`) and validating it live here, beside
+the discovery, because they consult it: a card's ``suites`` must name registered suites and its
+``alias_of`` a registered entry, and an :class:`Entry` validates its card when read. The card
+rules that need no registry are in :mod:`lossbench.cards`, ``module:attr`` targets in
+:mod:`lossbench.targets`, signature introspection in :mod:`lossbench.signatures`, and building
+an entry in :mod:`lossbench.build`.
 """
 
 from __future__ import annotations
