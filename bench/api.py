@@ -108,7 +108,7 @@ def run(
     _check_device(device)
     specs, skipped = plan(suites, tasks, losses, regularizers, seeds, loss_hparams,
                           regularizer_hparams, options, baseline=baseline, hparams=hparams)
-    from .sandbox import one_line
+    from .text_safety import one_line
 
     for s in skipped:
         (log or stderr)(f"skipped {s.what}: {one_line(s.reason)}")
@@ -382,8 +382,9 @@ def create_regularizer(name: str, **kwargs: Any) -> Any:
 
 
 def _create(kind: str, name: str, kwargs: dict[str, Any]) -> Any:
+    from .build import build, resolve_hparams
     from .plan import typed_hparam
-    from .registry import BUILD_CONTEXT, build, resolve_hparams
+    from .signatures import BUILD_CONTEXT
 
     entry = registry_for(kind).get(name)
     entry.load()  # EntryLoadError with the reason when it does not import
@@ -404,6 +405,7 @@ def show(name: str, kind: str | None = None, results: str | Path | None = DEFAUL
     same seeds where it is stored. The entry is read the way ``list`` reads it (a third-party
     or ``module:attr`` entry in a child process, never imported here)."""
     from .conformance import resolve
+    from .paper_links import paper_url
 
     entry, kind = resolve(name, kind)
     try:
@@ -413,20 +415,6 @@ def show(name: str, kind: str | None = None, results: str | Path | None = DEFAUL
     out = {"kind": kind, "card": {**card.to_dict(), "paper_url": paper_url(card.paper)}}
     out["results"] = stored_summary(results, card.name, kind) if results is not None else []
     return out
-
-
-def paper_url(paper: str) -> str:
-    """A link for a citation: its first URL, else its arXiv id or DOI as a URL ('' if none)."""
-    import re
-
-    found = re.search(r"https?://[^\s,;)]+", paper or "")
-    if found:
-        return found.group(0).rstrip(".")
-    found = re.search(r"arXiv[:\s]*(\d{4}\.\d{4,5})", paper or "", re.IGNORECASE)
-    if found:
-        return f"https://arxiv.org/abs/{found.group(1)}"
-    found = re.search(r"\b(10\.\d{4,9}/[^\s,;]+)", paper or "")
-    return f"https://doi.org/{found.group(1).rstrip('.')}" if found else ""
 
 
 def stored_summary(results: str | Path, name: str, kind: str) -> list[dict[str, Any]]:

@@ -403,7 +403,7 @@ LONG_LIST_WIDTHS = {"name": 60, "kind": 12, "version": 24, "origin": 60, "summar
 
 def _cell(value: object, limit: int) -> str:
     """``value`` on one line, cut to ``limit`` characters (with … when cut)."""
-    from .sandbox import one_line
+    from .text_safety import one_line
 
     return one_line(str(value), limit)
 
@@ -707,7 +707,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False))
     else:
-        from .sandbox import one_line
+        from .text_safety import one_line
 
         print(outcome.line())
         for category in outcome.counts():
@@ -737,7 +737,7 @@ def render_show(info: dict, results: str) -> str:
     indented line by line."""
     from tabulate import tabulate
 
-    from .sandbox import one_line, printable
+    from .text_safety import one_line
 
     c = info["card"]
 
@@ -780,7 +780,7 @@ def render_show(info: dict, results: str) -> str:
     ]
     if info["kind"] == "loss":
         lines.append(field("soft targets", "accepted" if c["accepts_soft_targets"] else "no"))
-    doc = [printable(ln) for ln in (c.get("doc") or "").splitlines()[1:]]
+    doc = [for_terminal(ln) for ln in (c.get("doc") or "").splitlines()[1:]]
     while doc and not doc[0].strip():
         doc.pop(0)
     if doc:
@@ -792,7 +792,7 @@ def render_show(info: dict, results: str) -> str:
     folder = Path(results).absolute()
     if not rows:
         state = "" if folder.is_dir() else " (no such folder)"
-        lines.append(f"no stored runs in {printable(str(folder))}{state}; for runs stored "
+        lines.append(f"no stored runs in {for_terminal(folder)}{state}; for runs stored "
                      f"elsewhere, add --results DIR")
         return "\n".join(lines)
 
@@ -809,7 +809,7 @@ def render_show(info: dict, results: str) -> str:
               "mean ± sd": f"{num(r['mean'])} ± {num(r['sd'])}",
               "cross_entropy": f"{num(r['cross_entropy_mean'])} "
                                f"({r['cross_entropy_seeds']} seeds)"} for r in rows]
-    lines += [f"stored runs in {printable(str(folder))} (mean over ok seeds):",
+    lines += [f"stored runs in {for_terminal(folder)} (mean over ok seeds):",
               tabulate(table, headers="keys", tablefmt="simple", disable_numparse=True)]
     return "\n".join(lines)
 

@@ -57,9 +57,10 @@ RESULT_NEUTRAL = (
     "__init__", "__main__", "api", "cli",  # the front ends (the version is in every spec key)
     "plan", "tune", "estimate",  # planning: what it decides is in the spec
     # where and how runs execute, not what they compute
-    "scheduler", "executors", "sandbox", "confinement", "procs", "progress", "machine",
-    "metadata_cache", "outputs",
-    "record_meta", "errors", "text_safety", "fingerprint",  # what a record says besides numbers
+    "scheduler", "executors", "sandbox", "describe_child", "confinement", "procs", "progress",
+    "machine", "metadata_cache", "outputs",
+    # what a record says besides numbers
+    "record_meta", "errors", "text_safety", "paper_links", "fingerprint",
     "store", "digest", "ledger", "integrity", "results_lock", "merging", "all_or_nothing",
     "file_names",  # the store and its bookkeeping
     # the readers of records: statistics, findings, catalog, report, checks, re-runs

@@ -11,11 +11,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .build import resolve_hparams
+from .cards import Card
 from .errors import EntryLoadError, UsageError, unknown_value
 from .findings import DEFAULT_MIN_SEEDS
-from .registry import LOSSES, REGULARIZERS, SUITES, Card, is_target, resolve_hparams
+from .registry import LOSSES, REGULARIZERS, SUITES
 from .spec import RECIPE_OPTIONS, RunSpec, option_problem
 from .suites.info import SuiteInfo, TaskInfo  # noqa: F401 - planning's view of suites and tasks
+from .targets import is_target
 
 NO_REGULARIZER = "none"
 BASELINE_LOSS = "cross_entropy"

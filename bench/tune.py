@@ -30,12 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from .all_or_nothing import temp_path
+from .build import resolve_hparams
+from .cards import NO_DEFAULT, Card, search_space_problem
 from .errors import UsageError
 from .file_names import inside, slug
 from .metrics import metric_info
 from .plan import BASELINE_LOSS, DEFAULT_SEEDS, plan
 from .progress import stderr
-from .registry import LOSSES, NO_DEFAULT, REGULARIZERS, Card, resolve_hparams, search_space_problem
+from .registry import LOSSES, REGULARIZERS
 from .spec import RunSpec, canonical_json
 from .store import TUNING_DIR
 

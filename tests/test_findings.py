@@ -21,10 +21,11 @@ from scipy import stats
 import lossbench
 from lossbench import findings as fd
 from lossbench import report
+from lossbench.build import resolve_hparams
 from lossbench.cli import main
 from lossbench.findings import EntryRef, Finding, FindingError
 from lossbench.plan import DEFAULT_SEEDS, suite_info
-from lossbench.registry import LOSSES, REGULARIZERS, SUITES, resolve_hparams
+from lossbench.registry import LOSSES, REGULARIZERS, SUITES
 from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, write_record

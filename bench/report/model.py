@@ -110,27 +110,6 @@ def arrow(metric: str, directions: Mapping[str, bool]) -> str:
     return "↑" if higher_is_better(metric, directions) else "↓"
 
 
-def paper_url(paper: str) -> str | None:
-    """A link for a card's ``paper`` text: its first http(s) URL, else an arXiv id as an
-    arxiv.org link, else a DOI, else a Google Scholar search for the citation; None for an
-    empty text."""
-    text = str(paper or "")
-    m = re.search(r"https?://[^\s)>\]]+", text)
-    if m:
-        return m.group(0).rstrip(".,;")
-    m = re.search(r"arXiv[:\s]*(\d{4}\.\d{4,5})", text, re.IGNORECASE)
-    if m:
-        return f"https://arxiv.org/abs/{m.group(1)}"
-    m = re.search(r"\b(10\.\d{4,9}/[^\s,;]+)", text)
-    if m:
-        return f"https://doi.org/{m.group(1).rstrip('.')}"
-    if text.strip():  # a citation without an address: a scholarly search for it
-        from urllib.parse import quote_plus
-
-        return "https://scholar.google.com/scholar?q=" + quote_plus(" ".join(text.split()))
-    return None
-
-
 # ---------------------------------------------------------------- configurations
 
 def unpublished(name, version) -> bool:
