@@ -221,8 +221,8 @@ def run_check(entry: str, kind: str | None, timeout: float) -> dict[str, Any]:
 
 def _describe(entries: Sequence[Mapping[str, str]]) -> dict[str, Any]:
     from .errors import LossbenchError
-    from .plan import describe_suite
     from .registry import _import_target, entry_card
+    from .suites.description import describe_suite
 
     out: dict[str, Any] = {}
     for e in entries:

@@ -11,7 +11,7 @@ import pytest
 
 from lossbench import metadata_cache
 from lossbench import registry as reg
-from lossbench.plan import suite_info
+from lossbench.suites.description import suite_info
 
 PLUGIN = '''
 class MyLoss:

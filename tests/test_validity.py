@@ -13,7 +13,7 @@ from scipy import stats
 from lossbench import aggregate as agg
 from lossbench import validity
 from lossbench.catalog import parse_catalog
-from lossbench.findings import card_defaults
+from lossbench.comparable_runs import card_defaults
 from lossbench.registry import LOSSES, resolve_hparams
 from lossbench.runner import Record
 from lossbench.spec import RunSpec
