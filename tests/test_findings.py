@@ -361,3 +361,17 @@ def test_markdown_cells_escape_pipes_and_line_breaks():
 def test_finding_text_from_a_suite_cannot_inject_markup():
     assert catalog_section.md_escape("<script>x</script> [a](javascript:1)") == (
         "&lt;script>x&lt;/script> \\[a\\](javascript:1)")
+
+
+def test_an_entrys_stored_defaults_are_those_of_its_newest_records_card():
+    import pandas as pd
+
+    def card(gamma: float) -> str:
+        return json.dumps({"loss": {"name": "focal", "hparams": {"gamma": gamma}},
+                           "regularizer": None})
+
+    runs = pd.DataFrame({"card_json": [card(3.0), card(2.0)], "spec_key": ["a", "b"],
+                         "started_at": ["2026-01-02T00:00:00", "2026-01-01T00:00:00"]})
+    defaults = catalog_section.stored_card_defaults(runs)
+    assert defaults("loss", "focal") == {"gamma": 3.0}
+    assert defaults("loss", "gce") is None
