@@ -268,8 +268,8 @@ def plan(
             where = ", ".join(f"{s.name}/{t.name}" for s, t in pairs)
             if lc.objective == "embedding":
                 raise UsageError(
-                    f"loss {lc.name!r} is an embedding loss (kind='embedding') and none of the "
-                    f"selected tasks ({where}) takes embedding losses; tasks that do: "
+                    f"loss {lc.name!r} is an embedding loss (objective='embedding') and none of "
+                    f"the selected tasks ({where}) takes embedding losses; tasks that do: "
                     f"{', '.join(_embedding_tasks()) or '(none)'}")
             raise UsageError(f"loss {lc.name!r} applies to none of the selected tasks ({where}); "
                              f"its card declares suites: {', '.join(lc.suites)}")
