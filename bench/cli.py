@@ -422,7 +422,7 @@ def _list_suites(pattern: str | None) -> int:
                          "status": _cell(status, 300)})
             continue
         if entry.isolated:  # a third-party suite: its task list comes from a child
-            from .plan import suite_info
+            from .suites.description import suite_info
 
             for task in suite_info(entry.name).tasks.values():
                 rows.append({"suite": _cell(entry.name, 60), "task": _cell(task.name, 60),
@@ -518,7 +518,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     _check_leaderboard_path(args)
 
-    from .plan import parse_hparams
+    from .hparam_values import parse_hparams
 
     df = run(suites=args.suites, tasks=args.tasks, losses=args.losses,
              regularizers=args.regularizers, seeds=_seeds(args), results=args.results,
@@ -601,7 +601,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from . import findings
+    from . import findings, findings_text
     from .api import validate_catalog
 
     def log(msg: str) -> None:
@@ -612,17 +612,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     confirmation, design = validate_catalog(
         args.results, args.suites, min_seeds=args.min_seeds, confirm=args.confirm,
         catalog=args.catalog, workers=args.workers, log=log)
-    from . import validity
+    from . import validity_text
 
     declared = findings.validate(args.results, args.suites, min_seeds=args.min_seeds, log=log)
     if args.json:
         import json
 
-        out = validity.to_dict(confirmation, design)
-        out["suite_findings"] = [validity.clean_nan(r.to_dict()) for r in declared]
+        out = validity_text.to_dict(confirmation, design)
+        out["suite_findings"] = [validity_text.clean_nan(r.to_dict()) for r in declared]
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
-        print(validity.render_text(confirmation, design))
+        print(validity_text.render_text(confirmation, design))
         if any(v.verdict == "missing" for j in (confirmation, design) for v in j.findings):
             from .confirmation import checked_catalog, missing_specs
 
@@ -634,7 +634,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                       f"`lossbench validate --confirm{more}` runs them.")
         if declared:
             print("\nFindings declared by the suites themselves (Suite.findings):")
-            print(findings.render_text(declared, args.min_seeds))
+            print(findings_text.render_text(declared, args.min_seeds))
     contradicted = any(v.verdict == "contradicted" for v in confirmation.findings)
     return 1 if contradicted or any(r.verdict == "inverted" for r in declared) else 0
 
@@ -648,7 +648,7 @@ def _validate_design(args: argparse.Namespace, log) -> int:
     if args.json:
         import json
 
-        from .validity import clean_nan
+        from .validity_text import clean_nan
 
         print(json.dumps(clean_nan({
             "seed_set": vec.seed_set, "alpha": vec.alpha, "score": vec.score,

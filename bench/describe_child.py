@@ -3,9 +3,9 @@
 Started by :func:`lossbench.sandbox.describe_entries`, one per distribution, so the parent
 never imports a third-party entry (:mod:`lossbench.sandbox`). It imports each entry's target,
 reads its card (:func:`lossbench.registry.entry_card`, validated) and, for a suite, its task
-list (:func:`lossbench.plan.describe_suite`), and answers ``{"group/name": {"card": ..., "tasks":
-...} | {"error": reason}}``: a failure of one entry is that entry's one-line reason, never the
-others'.
+list (:func:`lossbench.suites.description.describe_suite`), and answers ``{"group/name":
+{"card": ..., "tasks": ...} | {"error": reason}}``: a failure of one entry is that entry's
+one-line reason, never the others'.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import LossbenchError
-from .plan import describe_suite
 from .registry import entry_card
 from .sandbox import serve
+from .suites.description import describe_suite
 from .targets import _import_target
 from .text_safety import one_line
 

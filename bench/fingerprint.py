@@ -65,7 +65,12 @@ RESULT_NEUTRAL = (
     "file_names",  # the store and its bookkeeping
     # the readers of records: statistics, findings, catalog, report, checks, re-runs
     "aggregate", "findings", "catalog", "validity", "confirmation", "report", "reproduction",
-    "conformance", "freshness", "design_vector", "canary",
+    "conformance", "freshness", "design_vector", "canary", "comparable_runs", "findings_text",
+    "validity_text", "catalog_checks",
+    "hparam_values",  # the user's --hparam values, typed by the card (what they set is in the spec)
+    # what a suite describes and declares, read without loading it: its tasks, each recipe's
+    # epochs (the estimate, the default timeout), its published findings (the readers' business)
+    "suites.description", "suites.declared_findings",
 )
 PACKAGE_DIR = Path(__file__).resolve().parent
 PIN_FILE = PACKAGE_DIR / "harness_pin.json"

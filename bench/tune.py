@@ -280,10 +280,11 @@ def tune(
     seed_list = _seed_list(seeds)
     groups: list[tuple[str, Card, RunSpec]] = []
     if losses:
-        specs, _ = plan(suites, tasks, losses, None, [SELECTION_SEED], options=options)
+        specs = plan(suites, tasks, losses, None, [SELECTION_SEED], options=options).specs
         groups += [("loss", LOSSES.card(s.loss), s) for s in specs]
     for reg in regularizers or []:
-        specs, _ = plan(suites, tasks, [BASELINE_LOSS], [reg], [SELECTION_SEED], options=options)
+        specs = plan(suites, tasks, [BASELINE_LOSS], [reg], [SELECTION_SEED],
+                     options=options).specs
         groups += [("regularizer", REGULARIZERS.card(s.regularizer), s) for s in specs]
 
     tuned = [TuningResult(kind, card.name, _trial_specs(base, card, kind, trials), [],

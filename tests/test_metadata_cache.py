@@ -12,7 +12,7 @@ import pytest
 from lossbench import metadata_cache
 from lossbench import registry as reg
 from lossbench.cards import Card
-from lossbench.plan import suite_info
+from lossbench.suites.description import suite_info
 
 PLUGIN = '''
 class MyLoss:

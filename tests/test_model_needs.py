@@ -10,9 +10,9 @@ from torch import nn
 
 from lossbench.build import build, resolve_hparams
 from lossbench.errors import EntryLoadError, UsageError
+from lossbench.hparam_values import typed_hparam
 from lossbench.model_needs import ModelNeeds, needs_problems, resolve
 from lossbench.models import Classifier, CosineHead, build_model
-from lossbench.plan import typed_hparam
 from lossbench.registry import LOSSES, card_from_target
 from lossbench.spec import RunSpec
 from lossbench.train import TrainConfig, build_optimizer, train

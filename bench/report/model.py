@@ -493,14 +493,11 @@ class Versus:
     @property
     def verdict(self) -> str:
         """better / worse when the paired interval excludes 0 (in the metric's good
-        direction), tie otherwise (also with fewer than two paired seeds)."""
-        if self.n < 2 or math.isnan(self.half):
+        direction, :func:`lossbench.aggregate.interval_side`), tie otherwise (also with fewer
+        than two paired seeds)."""
+        if self.n < 2:
             return "tie"
-        if self.mean - self.half > 0:
-            return "better"
-        if self.mean + self.half < 0:
-            return "worse"
-        return "tie"
+        return {1: "better", -1: "worse", 0: "tie"}[agg.interval_side(self.mean, self.half)]
 
 
 def test_train_ratio(a: Config, b: Config) -> tuple[float, bool]:
