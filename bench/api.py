@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .plan import DEFAULT_SEEDS, plan
+from .plan import DEFAULT_SEEDS, Plan, plan
 from .progress import stderr
 from .registry import registry_for
 
@@ -106,16 +106,17 @@ def run(
     options = _with_speed_options(options, amp, compile)
     _check_executor(executor)
     _check_device(device)
-    specs, skipped = plan(suites, tasks, losses, regularizers, seeds, loss_hparams,
-                          regularizer_hparams, options, baseline=baseline, hparams=hparams)
-    from .sandbox import one_line
+    planned = plan(suites, tasks, losses, regularizers, seeds, loss_hparams,
+                   regularizer_hparams, options, baseline=baseline, hparams=hparams)
+    specs = planned.specs
+    from .text_safety import one_line
 
-    for s in skipped:
+    for s in planned.skipped:
         (log or stderr)(f"skipped {s.what}: {one_line(s.reason)}")
     if not specs:
         raise UsageError("the selection matches no run (check --suite/--task/--loss/"
                          "--regularizer against `lossbench list`)")
-    added = _baseline_note(specs, losses, regularizers) if baseline else ""
+    added = _baseline_note(planned)
     if added:
         (log or stderr)(added)
     run_sweep(specs, results, force=force, retry_failed=retry_failed, device=device, log=log,
@@ -127,23 +128,16 @@ def run(
     return load_results(results, keys=keys).reset_index(drop=True)
 
 
-def _baseline_note(specs, losses: Sequence[str] | None,
-                   regularizers: Sequence[str] | None) -> str:
-    """The line saying the cross-entropy baseline was added ('' when it was not: nothing was
-    named, or the selection runs plain cross-entropy itself)."""
-    from .plan import BASELINE_LOSS, NO_REGULARIZER
+def _baseline_note(planned: Plan) -> str:
+    """The line saying the cross-entropy baseline was added (``planned.baseline``; '' when the
+    plan added none: nothing was named, or the selection runs plain cross-entropy itself)."""
+    from .plan import BASELINE_LOSS
 
-    if not (losses or regularizers):
+    if not planned.baseline:
         return ""
-    plain = not regularizers or NO_REGULARIZER in regularizers
-    if plain and (BASELINE_LOSS in (losses or []) or not losses):
-        return ""
-    base = [s for s in specs if s.loss == BASELINE_LOSS and s.regularizer is None]
-    if not base:
-        return ""
-    tasks = sorted({f"{s.suite}/{s.task}" for s in base})
-    return (f"baseline: {BASELINE_LOSS} added on {', '.join(tasks)} ({len(base)} runs; stored "
-            f"ones are reused; --no-baseline / baseline=False leaves it out)")
+    tasks = sorted({f"{s.suite}/{s.task}" for s in planned.baseline})
+    return (f"baseline: {BASELINE_LOSS} added on {', '.join(tasks)} ({len(planned.baseline)} "
+            f"runs; stored ones are reused; --no-baseline / baseline=False leaves it out)")
 
 
 def _with_speed_options(options: Mapping[str, Any] | None, amp: bool | str,
@@ -382,8 +376,9 @@ def create_regularizer(name: str, **kwargs: Any) -> Any:
 
 
 def _create(kind: str, name: str, kwargs: dict[str, Any]) -> Any:
-    from .plan import typed_hparam
-    from .registry import BUILD_CONTEXT, build, resolve_hparams
+    from .build import build, resolve_hparams
+    from .hparam_values import typed_hparam
+    from .signatures import BUILD_CONTEXT
 
     entry = registry_for(kind).get(name)
     entry.load()  # EntryLoadError with the reason when it does not import
@@ -404,6 +399,7 @@ def show(name: str, kind: str | None = None, results: str | Path | None = DEFAUL
     same seeds where it is stored. The entry is read the way ``list`` reads it (a third-party
     or ``module:attr`` entry in a child process, never imported here)."""
     from .conformance import resolve
+    from .paper_links import paper_url
 
     entry, kind = resolve(name, kind)
     try:
@@ -413,20 +409,6 @@ def show(name: str, kind: str | None = None, results: str | Path | None = DEFAUL
     out = {"kind": kind, "card": {**card.to_dict(), "paper_url": paper_url(card.paper)}}
     out["results"] = stored_summary(results, card.name, kind) if results is not None else []
     return out
-
-
-def paper_url(paper: str) -> str:
-    """A link for a citation: its first URL, else its arXiv id or DOI as a URL ('' if none)."""
-    import re
-
-    found = re.search(r"https?://[^\s,;)]+", paper or "")
-    if found:
-        return found.group(0).rstrip(".")
-    found = re.search(r"arXiv[:\s]*(\d{4}\.\d{4,5})", paper or "", re.IGNORECASE)
-    if found:
-        return f"https://arxiv.org/abs/{found.group(1)}"
-    found = re.search(r"\b(10\.\d{4,9}/[^\s,;]+)", paper or "")
-    return f"https://doi.org/{found.group(1).rstrip('.')}" if found else ""
 
 
 def stored_summary(results: str | Path, name: str, kind: str) -> list[dict[str, Any]]:
@@ -482,11 +464,10 @@ def stored_summary(results: str | Path, name: str, kind: str) -> list[dict[str, 
 
 def _first_metric(suite: str, runs) -> str:
     """The suite's first headline metric the runs recorded, else top1."""
-    from .plan import describe_suite
-    from .registry import SUITES
+    from .suites.description import suite_description
 
     try:
-        headline = SUITES.get(suite).metadata("tasks", describe_suite).get("headline", [])
+        headline = suite_description(suite).get("headline", [])
     except Exception:  # noqa: BLE001 - a suite that no longer loads: fall back to top1
         headline = []
     for metric in [*headline, "top1"]:

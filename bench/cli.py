@@ -403,7 +403,7 @@ LONG_LIST_WIDTHS = {"name": 60, "kind": 12, "version": 24, "origin": 60, "summar
 
 def _cell(value: object, limit: int) -> str:
     """``value`` on one line, cut to ``limit`` characters (with … when cut)."""
-    from .sandbox import one_line
+    from .text_safety import one_line
 
     return one_line(str(value), limit)
 
@@ -422,7 +422,7 @@ def _list_suites(pattern: str | None) -> int:
                          "status": _cell(status, 300)})
             continue
         if entry.isolated:  # a third-party suite: its task list comes from a child
-            from .plan import suite_info
+            from .suites.description import suite_info
 
             for task in suite_info(entry.name).tasks.values():
                 rows.append({"suite": _cell(entry.name, 60), "task": _cell(task.name, 60),
@@ -518,7 +518,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     _check_leaderboard_path(args)
 
-    from .plan import parse_hparams
+    from .hparam_values import parse_hparams
 
     df = run(suites=args.suites, tasks=args.tasks, losses=args.losses,
              regularizers=args.regularizers, seeds=_seeds(args), results=args.results,
@@ -601,7 +601,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from . import findings
+    from . import findings, findings_text
     from .api import validate_catalog
 
     def log(msg: str) -> None:
@@ -612,17 +612,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     confirmation, design = validate_catalog(
         args.results, args.suites, min_seeds=args.min_seeds, confirm=args.confirm,
         catalog=args.catalog, workers=args.workers, log=log)
-    from . import validity
+    from . import validity_text
 
     declared = findings.validate(args.results, args.suites, min_seeds=args.min_seeds, log=log)
     if args.json:
         import json
 
-        out = validity.to_dict(confirmation, design)
-        out["suite_findings"] = [validity.clean_nan(r.to_dict()) for r in declared]
+        out = validity_text.to_dict(confirmation, design)
+        out["suite_findings"] = [validity_text.clean_nan(r.to_dict()) for r in declared]
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
-        print(validity.render_text(confirmation, design))
+        print(validity_text.render_text(confirmation, design))
         if any(v.verdict == "missing" for j in (confirmation, design) for v in j.findings):
             from .confirmation import checked_catalog, missing_specs
 
@@ -634,7 +634,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                       f"`lossbench validate --confirm{more}` runs them.")
         if declared:
             print("\nFindings declared by the suites themselves (Suite.findings):")
-            print(findings.render_text(declared, args.min_seeds))
+            print(findings_text.render_text(declared, args.min_seeds))
     contradicted = any(v.verdict == "contradicted" for v in confirmation.findings)
     return 1 if contradicted or any(r.verdict == "inverted" for r in declared) else 0
 
@@ -648,7 +648,7 @@ def _validate_design(args: argparse.Namespace, log) -> int:
     if args.json:
         import json
 
-        from .validity import clean_nan
+        from .validity_text import clean_nan
 
         print(json.dumps(clean_nan({
             "seed_set": vec.seed_set, "alpha": vec.alpha, "score": vec.score,
@@ -707,7 +707,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False))
     else:
-        from .sandbox import one_line
+        from .text_safety import one_line
 
         print(outcome.line())
         for category in outcome.counts():
@@ -737,7 +737,7 @@ def render_show(info: dict, results: str) -> str:
     indented line by line."""
     from tabulate import tabulate
 
-    from .sandbox import one_line, printable
+    from .text_safety import one_line
 
     c = info["card"]
 
@@ -780,7 +780,7 @@ def render_show(info: dict, results: str) -> str:
     ]
     if info["kind"] == "loss":
         lines.append(field("soft targets", "accepted" if c["accepts_soft_targets"] else "no"))
-    doc = [printable(ln) for ln in (c.get("doc") or "").splitlines()[1:]]
+    doc = [for_terminal(ln) for ln in (c.get("doc") or "").splitlines()[1:]]
     while doc and not doc[0].strip():
         doc.pop(0)
     if doc:
@@ -792,7 +792,7 @@ def render_show(info: dict, results: str) -> str:
     folder = Path(results).absolute()
     if not rows:
         state = "" if folder.is_dir() else " (no such folder)"
-        lines.append(f"no stored runs in {printable(str(folder))}{state}; for runs stored "
+        lines.append(f"no stored runs in {for_terminal(folder)}{state}; for runs stored "
                      f"elsewhere, add --results DIR")
         return "\n".join(lines)
 
@@ -809,7 +809,7 @@ def render_show(info: dict, results: str) -> str:
               "mean ± sd": f"{num(r['mean'])} ± {num(r['sd'])}",
               "cross_entropy": f"{num(r['cross_entropy_mean'])} "
                                f"({r['cross_entropy_seeds']} seeds)"} for r in rows]
-    lines += [f"stored runs in {printable(str(folder))} (mean over ok seeds):",
+    lines += [f"stored runs in {for_terminal(folder)} (mean over ok seeds):",
               tabulate(table, headers="keys", tablefmt="simple", disable_numparse=True)]
     return "\n".join(lines)
 

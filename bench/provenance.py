@@ -18,8 +18,9 @@ import torch
 from . import __version__
 from .fingerprint import harness_fingerprint
 from .machine import machine_provenance
-from .registry import LOCAL_ORIGIN, LOCAL_VERSION_TAG, LOSSES, REGULARIZERS, is_target
+from .registry import LOSSES, REGULARIZERS
 from .spec import RunSpec
+from .targets import LOCAL_ORIGIN, LOCAL_VERSION_TAG, is_target
 
 
 @functools.lru_cache(maxsize=1)

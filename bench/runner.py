@@ -32,11 +32,12 @@ import numpy as np
 import torch
 
 from . import selection
+from .build import build
 from .model_needs import resolve as resolve_model_needs
 from .provenance import device_name, provenance
 from .record import TRACEBACK_TAIL, Record
 from .record_meta import record_meta
-from .registry import LOSSES, REGULARIZERS, SUITES, build
+from .registry import LOSSES, REGULARIZERS, SUITES
 from .replay import MissingOutputs, Request, answer, recording, replaying
 from .run_outputs import RunOutputs, output_key
 from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # noqa: F401

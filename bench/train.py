@@ -40,7 +40,7 @@ from torch import nn
 from .augment import get_augmentation
 from .gradient_check import check_first_step
 from .loss_targets import loss_on_targets
-from .registry import context_kwargs
+from .signatures import context_kwargs
 
 #: Keyword context a loss receives when (and only when) its signature names it.
 CALL_CONTEXT = ("index", "epoch", "num_epochs", "model", "inputs", "class_counts")

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..record import Record
-from ..registry import EXECUTORS, context_kwargs
+from ..registry import EXECUTORS
+from ..signatures import context_kwargs
 from ..spec import RunSpec
 
 #: Keyword options the scheduler passes to an executor's constructor when its signature names them.
