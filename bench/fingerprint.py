@@ -59,16 +59,14 @@ RESULT_NEUTRAL = (
     # where and how runs execute, not what they compute
     "scheduler", "executors", "sandbox", "describe_child", "confinement", "procs", "progress",
     "machine", "metadata_cache", "outputs",
-    # what a record says besides numbers
-    "record_meta", "errors", "text_safety", "paper_links", "fingerprint",
-    "versions", "cells",  # comparing version strings, telling an empty cell
+    # what a record says besides numbers; comparing versions, telling an empty cell
+    "record_meta", "errors", "text_safety", "paper_links", "fingerprint", "versions", "cells",
     "store", "digest", "ledger", "integrity", "results_lock", "merging", "all_or_nothing",
     "file_names", "record_format", "record_trust",  # the store and its bookkeeping
     # the readers of records: statistics, findings, catalog, report, checks, re-runs
     "aggregate", "findings", "catalog", "validity", "confirmation", "report", "reproduction",
     "conformance", "freshness", "design_vector", "canary", "comparable_runs", "findings_text",
-    "validity_text", "catalog_checks",
-    "hparam_values",  # the user's --hparam values, typed by the card (what they set is in the spec)
+    "validity_text", "catalog_checks", "hparam_values",  # --hparam typed by its card: in the spec
     # what a suite describes and declares, read without loading it: its tasks, each recipe's
     # epochs (the estimate, the default timeout), its published findings (the readers' business)
     "suites.description", "suites.declared_findings",
