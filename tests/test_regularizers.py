@@ -199,7 +199,8 @@ def test_vat_penalty_is_alpha_kl_at_epsilon_along_the_direction():
     torch.manual_seed(0)
     model = nn.Linear(4, 2, bias=False)
     x = torch.randn(3, 4)
-    pen = VAT(epsilon=0.5, alpha=2.0).penalty(model(x), None, make_ctx(model=model, inputs=x))
+    pen = VAT(epsilon=0.5, xi=1e-2, alpha=2.0).penalty(model(x), None,
+                                                       make_ctx(model=model, inputs=x))
     # r_adv = ±ε · axis (rank-one Hessian); the sign per sample follows the random start
     d = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
     w = model.weight.detach()
@@ -287,23 +288,22 @@ def test_multi_sample_dropout_head_is_deterministic_in_eval_mode():
 
 
 # -- weight compander ------------------------------------------------------------------------
-def test_compander_values_by_hand():
-    v = torch.tensor([0.0, 0.5, -3.0, 0.01])
-    got = compand(v, alpha=2.0, beta=1.0)
-    want = torch.tensor([0.0, math.tanh(1.0), -math.tanh(6.0), math.tanh(0.02)])
+def test_compander_is_the_papers_a_arctan_v_over_b_by_hand():
+    v = torch.tensor([0.0, 0.5, -3.0, 100.0])
+    got = compand(v, a=1.0, b=0.6)  # eq. (1), Table I's ResNet18/CIFAR-10 values
+    want = torch.tensor([0.0, math.atan(0.5 / 0.6), -math.atan(3.0 / 0.6), math.atan(100 / 0.6)])
     assert torch.allclose(got, want)
-    assert got.abs().max() <= 1.0  # bounded by beta
-    assert got[3] > v[3]  # small weights pushed away from zero (slope alpha = 2 at 0)
+    assert got.abs().max() < math.pi / 2  # bounded by a π/2
 
 
-def test_weight_compander_reparametrizes_weights_and_keeps_the_initial_function():
+def test_weight_compander_starts_from_eq_4_and_keeps_the_initial_function():
     torch.manual_seed(0)
     model = Head(3, 2)
     x = torch.randn(4, 3)
-    before = model(x).detach()
-    WeightCompander(alpha=2.0, beta=1.0).setup(model, make_ctx())
+    before, w0 = model(x).detach(), model.head.weight.detach().clone()
+    WeightCompander(a=1.0, b=0.6).setup(model, make_ctx())
     raw = model.head.parametrizations.weight.original
-    assert torch.allclose(model.head.weight, torch.tanh(2.0 * raw))
+    assert torch.allclose(raw, 0.6 * torch.tan(w0 / 1.0))  # v = b tan(w / a)
     assert torch.allclose(model(x), before, atol=1e-6)
     model(x).sum().backward()
     assert raw.grad is not None  # the optimizer trains the raw weights
