@@ -309,6 +309,41 @@ def test_weight_compander_starts_from_eq_4_and_keeps_the_initial_function():
     assert raw.grad is not None  # the optimizer trains the raw weights
 
 
+def compander_step(optimizer_class, lr=0.1):
+    """One weight-compander step on a 3→2 linear head; returns v before, v after, ∂L/∂Ψ."""
+    torch.manual_seed(0)
+    model, x = Head(3, 2), torch.randn(4, 3)
+    wc = WeightCompander(a=1.0, b=0.6)
+    wc.setup(model, make_ctx())
+    v = model.head.parametrizations.weight.original
+    opt = optimizer_class(model.parameters(), lr=lr)
+
+    def closure():
+        opt.zero_grad()
+        loss = model(x).square().mean()
+        loss.backward()
+        return loss
+
+    v0 = v.detach().clone()
+    w = (1.0 * torch.atan(v0 / 0.6)).requires_grad_(True)  # Ψ(v), as a plain tensor
+    (grad_w,) = torch.autograd.grad((x @ w.T + model.head.bias).square().mean(), w)
+    wc.step(closure, opt, make_ctx())
+    return v0, v.detach(), grad_w
+
+
+def test_weight_compander_adam_step_is_adams_step_on_dl_dpsi_rescaled_by_dpsi_dv():
+    v0, v1, grad_w = compander_step(torch.optim.Adam)
+    slope = 1.0 / (0.6 * (1 + (v0 / 0.6) ** 2))  # eq. (3)
+    adam_first_step = 0.1 * grad_w / (grad_w.abs() + 1e-8)  # m̂ / (√v̂ + ε) at step 1
+    assert torch.allclose(v1, v0 - slope * adam_first_step, atol=1e-6)
+
+
+def test_weight_compander_sgd_step_is_the_plain_step_on_v():
+    v0, v1, grad_w = compander_step(torch.optim.SGD)
+    slope = 1.0 / (0.6 * (1 + (v0 / 0.6) ** 2))
+    assert torch.allclose(v1, v0 - 0.1 * slope * grad_w, atol=1e-6)  # ∂L/∂v = ∂L/∂Ψ · ∂Ψ/∂v
+
+
 # -- SAM -------------------------------------------------------------------------------------
 def test_sam_perturbation_norm_equals_rho_and_update_uses_the_perturbed_gradient():
     torch.manual_seed(0)
