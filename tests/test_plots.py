@@ -137,9 +137,9 @@ def test_reliability_titles_are_whole_and_do_not_say_untuned(binned_board):
 
 
 def test_the_aggregate_labels_do_not_say_untuned(binned_board):
-    from lossbench.report import model as M
+    from lossbench.report.aggregates import build_aggregate
 
-    fig = plots.iqm_figure(M.build_aggregate([binned_board]), "standard")
+    fig = plots.iqm_figure(build_aggregate([binned_board]), "standard")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert sorted(labels) == sorted(["cross_entropy", LONG])  # whole (one word: not wrapped)
     assert "untuned" in fig.axes[0].get_xlabel()

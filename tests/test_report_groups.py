@@ -19,6 +19,7 @@ from statsmodels.stats.multitest import multipletests
 from lossbench.report import markdown
 from lossbench.report import model as M
 from lossbench.report.groups import ALPHA, groups_by_test
+from lossbench.report.summary import Summary
 from lossbench.store import RUN_COLUMNS
 
 
@@ -142,7 +143,7 @@ def test_a_suite_column_pairs_its_scores_by_task_and_seed():
     assert "own" not in x.groups  # entries of "its tasks" ran on different tasks: no group
 
 
-def mixed_objectives() -> M.Summary:
+def mixed_objectives() -> Summary:
     """Retrieval: two embedding losses far above the classifiers' penultimate features."""
     frame = runs({("metric_learning", "r", "cross_entropy"): [0.10, 0.11, 0.12],
                   ("metric_learning", "r", "clf"): [0.13, 0.14, 0.15],

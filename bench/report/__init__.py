@@ -20,7 +20,8 @@ from ..freshness import pages_dir, pages_on_disk, plots_link, stamp
 from ..store import PLOTS_DIR, untrusted_files
 from . import model
 from .markdown import HEADER, md_text, options_tag
-from .model import Config, Model
+from .configs import Config
+from .model import Model
 from .validity import split_confirmation
 
 __all__ = ["HEADER", "Config", "Model", "build_model", "is_fresh", "md_text", "pages_dir",
@@ -116,19 +117,22 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
 
 
 PLOTS_STAMP = ".inputs"  # in the plot folder: what the plots there were drawn from
+#: The modules of the model the plots are drawn from (records → boards → aggregates).
+MODEL_SOURCES = ("stored_metadata.py", "configs.py", "boards.py", "versus.py", "aggregates.py",
+                 "summary.py", "provenance.py", "model.py")
 
 
 def plots_stamp(results_dir: str | Path) -> str:
     """What the plots are a function of: the lossbench version, the records and tuning
-    manifests (:func:`lossbench.store.results_digest`), and the source of the model and the
-    plot code (so a change of either redraws them)."""
+    manifests (:func:`lossbench.store.results_digest`), and the source of the model
+    (:data:`MODEL_SOURCES`) and the plot code (so a change of either redraws them)."""
     import hashlib
 
     from .. import __version__
     from ..store import results_digest
 
     code = hashlib.sha256()
-    for name in ("model.py", "plots.py"):
+    for name in (*MODEL_SOURCES, "plots.py"):
         code.update((Path(__file__).parent / name).read_bytes())
     return f"lossbench {__version__}; results {results_digest(results_dir)}; code " \
            f"{code.hexdigest()}\n"

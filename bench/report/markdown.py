@@ -19,8 +19,15 @@ from .. import aggregate as agg
 from ..file_names import slug
 from ..text_safety import for_markdown
 from . import answers as A
-from . import model as M
+from .aggregates import Aggregate, AggregateRow, build_aggregate
+from .boards import BASELINE_LOSS, MIN_SEEDS, TaskBoard, best_marks, newest_boards
+from .configs import Config, hparams_text, unpublished
 from .groups import ALPHA
+from .model import Model, recipe_description
+from .provenance import STATUSES, mixed
+from .stored_metadata import arrow, paper_url
+from .summary import EntrySummary, Summary
+from .versus import versus, versus_metrics
 
 
 def generated_line(source: str | Path = "results", more: str = "") -> str:
@@ -34,6 +41,8 @@ def generated_line(source: str | Path = "results", more: str = "") -> str:
 def header(source: str | Path = "results") -> str:
     """The summary's first lines: the title and :func:`generated_line`."""
     return "# lossbench leaderboard\n\n" + generated_line(source)
+
+
 APPROXIMATE_MARK = "†"
 UNPUBLISHED_MARK = "‡"
 
@@ -53,9 +62,6 @@ def code(value) -> str:
     if re.fullmatch(r"[\w .:+\-/@()]*", text):
         return f"`{text}`"
     return md_text(text)
-
-
-
 
 
 def link(text: str, url: str | None) -> str:
@@ -106,9 +112,9 @@ def compact_table(rows: list[dict], align: Sequence[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def label_md(c: M.Config) -> str:
+def label_md(c: Config) -> str:
     text = md_text(c.label)
-    if any(M.unpublished(c.first[n], c.first[f"{n}_version"])
+    if any(unpublished(c.first[n], c.first[f"{n}_version"])
            for n in ("loss", "regularizer")):
         text += UNPUBLISHED_MARK
     return text + (APPROXIMATE_MARK if c.approximate else "")
@@ -118,7 +124,7 @@ def options_tag(options: str) -> str:
     return "" if options == "{}" else "opt-" + hashlib.sha256(options.encode()).hexdigest()[:8]
 
 
-def interval_text(row: M.AggregateRow | None, digits: int = 3) -> str:
+def interval_text(row: AggregateRow | None, digits: int = 3) -> str:
     if row is None:
         return "–"
     point, low, high = row.iqm
@@ -127,26 +133,26 @@ def interval_text(row: M.AggregateRow | None, digits: int = 3) -> str:
 
 # ---------------------------------------------------------------- per-task tables
 
-def failures(c: M.Config) -> str:
+def failures(c: Config) -> str:
     from collections import Counter
 
     counts = Counter(c.statuses)
-    order = [s for s in M.STATUSES if s != "ok"] + sorted(set(counts) - set(M.STATUSES))
+    order = [s for s in STATUSES if s != "ok"] + sorted(set(counts) - set(STATUSES))
     return ", ".join(f"{s} ×{int(counts[s])}" for s in order if s in counts and s != "ok")
 
 
-def task_table(board: M.TaskBoard) -> str:
-    marks = M.best_marks(board)
+def task_table(board: TaskBoard) -> str:
+    marks = best_marks(board)
     groups = board.tie_groups()
     rows = []
     for c in board.ranked():
         n = c.n_ok
         row = {"group": str(groups.get(c.key, "–")), "entry": label_md(c),
                "hparams": md_text(c.hparams), "tuning": c.tuning,
-               "seeds": f"{n}" if n >= M.MIN_SEEDS else f"{n} ⚠"}
+               "seeds": f"{n}" if n >= MIN_SEEDS else f"{n} ⚠"}
         for m in board.metrics:
             text = cell_text(board, c, m)
-            row[f"{m} {M.arrow(m, board.directions)}"] = \
+            row[f"{m} {arrow(m, board.directions)}"] = \
                 f"**{text}**" if (c.key, m) in marks else text
         row["failed"] = failures(c)
         rows.append(row)
@@ -162,17 +168,17 @@ def task_table(board: M.TaskBoard) -> str:
     if board.hidden_trials:
         notes.append(f"{board.hidden_trials} tuning-trial configuration(s) (one seed each, "
                      f"selection only) are not shown; see *Tuning*.")
-    if any(c.n_ok < M.MIN_SEEDS for c in board.configs):
-        notes.append(f"⚠ fewer than {M.MIN_SEEDS} successful seeds: interval missing or wide.")
+    if any(c.n_ok < MIN_SEEDS for c in board.configs):
+        notes.append(f"⚠ fewer than {MIN_SEEDS} successful seeds: interval missing or wide.")
     if board.flags:
         notes.append(flags_note(board))
-    mix = M.mixed(board.runs)
+    mix = mixed(board.runs)
     if mix:
         notes.append("⚠ **mixed provenance** in this table: " + md_text("; ".join(mix)))
     return table(rows, align) + "".join(f"\n\n{n}" for n in notes)
 
 
-def cell_text(board: M.TaskBoard, c: M.Config, metric: str) -> str:
+def cell_text(board: TaskBoard, c: Config, metric: str) -> str:
     """A task-table cell: mean ± half-width, or for a flagged configuration (unstable or failed
     to train) its flag on the primary metric and its verdict on the others."""
     flag = board.flags.get(c.key)
@@ -181,7 +187,7 @@ def cell_text(board: M.TaskBoard, c: M.Config, metric: str) -> str:
     return fmt(*board.cells[(c.key, metric)])
 
 
-def flags_note(board: M.TaskBoard) -> str:
+def flags_note(board: TaskBoard) -> str:
     """The legend of a table with flagged rows, and their per-seed values."""
     from .stability import FAILED_LIFT, TRAINED_LIFT, seeds_text
 
@@ -196,7 +202,7 @@ def flags_note(board: M.TaskBoard) -> str:
             f"flip). {metric} by seed: {rows}.")
 
 
-def versus_table(board: M.TaskBoard) -> str:
+def versus_table(board: TaskBoard) -> str:
     base = board.baseline()
     if base is None:
         return "_No cross-entropy runs on this task: no baseline comparison._"
@@ -206,17 +212,17 @@ def versus_table(board: M.TaskBoard) -> str:
             continue
         row = {"entry": label_md(c), "hparams": md_text(c.hparams), "tuning": c.tuning}
         paired = 0
-        for m in M.versus_metrics(board):
+        for m in versus_metrics(board):
             if c.key in board.flags or base.key in board.flags:
                 flag = board.flags.get(c.key) or board.flags[base.key]
-                row[f"Δ{m} {M.arrow(m, board.directions)}"] = \
+                row[f"Δ{m} {arrow(m, board.directions)}"] = \
                     flag.text if c.key in board.flags else f"baseline {flag.verdict}"
                 continue
-            v, used = M.versus(board, c, base, m)
+            v, used = versus(board, c, base, m)
             corrected |= used
             paired = max(paired, v.n)
             poi = "–" if math.isnan(v.poi) else f"{v.poi:.2f}"
-            row[f"Δ{m} {M.arrow(m, board.directions)}"] = \
+            row[f"Δ{m} {arrow(m, board.directions)}"] = \
                 f"{signed(v.mean, v.half)} (P {poi}, p {p_text(v.p)})"
         row["paired seeds"] = str(paired)
         rows.append(row)
@@ -232,7 +238,7 @@ def versus_table(board: M.TaskBoard) -> str:
     return table(rows, align) + "\n\n" + note
 
 
-def aggregate_section(a: M.Aggregate | None) -> str:
+def aggregate_section(a: Aggregate | None) -> str:
     if a is None:
         return "_No task has a cross-entropy baseline: nothing to normalise against._"
     rows = [{
@@ -268,7 +274,7 @@ def aggregate_section(a: M.Aggregate | None) -> str:
 
 # ---------------------------------------------------------------- tuning and provenance
 
-def tuning_section(model: M.Model) -> str:
+def tuning_section(model: Model) -> str:
     rows = []
     by_key = model.runs.set_index("spec_key")
     for task_key in sorted(model.tunings):
@@ -281,7 +287,7 @@ def tuning_section(model: M.Model) -> str:
             else:
                 key = m["trial_keys"][chosen]
                 col = "loss_hparams" if m["kind"] == "loss" else "regularizer_hparams"
-                picked = (md_text(M.hparams_text(by_key.at[key, col])) if key in by_key.index
+                picked = (md_text(hparams_text(by_key.at[key, col])) if key in by_key.index
                           else "") or "(no hyperparameters)"
                 picked += " (defaults)" if chosen == 0 and m["search_space"] else ""
                 value = "–" if math.isnan(m["values"][chosen]) else f"{m['values'][chosen]:.4f}"
@@ -298,7 +304,7 @@ def tuning_section(model: M.Model) -> str:
     return table(rows)
 
 
-def provenance_block(model: M.Model) -> str:
+def provenance_block(model: Model) -> str:
     runs = model.runs
 
     def values(col: str) -> str:
@@ -308,7 +314,7 @@ def provenance_block(model: M.Model) -> str:
         return ", ".join(code(v) for v in vals) or "(unknown)"
 
     counts = runs["status"].value_counts()
-    status = ", ".join(f"{s} {int(counts[s])}" for s in M.STATUSES if s in counts)
+    status = ", ".join(f"{s} {int(counts[s])}" for s in STATUSES if s in counts)
     dates = sorted(str(v) for v in runs["started_at"].dropna())
     date = f"{dates[0][:10]} … {dates[-1][:10]}" if dates else "(unknown)"
     ks = sorted({int(m.get("budget", m["trials"])) for t in model.tunings.values()
@@ -349,7 +355,7 @@ def provenance_block(model: M.Model) -> str:
     flagged = []
     for section in model.sections:
         for b in section.boards:
-            mix = M.mixed(b.runs)
+            mix = mixed(b.runs)
             if mix:
                 flagged.append(f"{md_text(b.name)}"
                                + ("" if section.default else f" ({code(section.options)})")
@@ -365,7 +371,7 @@ def provenance_block(model: M.Model) -> str:
 
 # ---------------------------------------------------------------- the summary page
 
-def evaluated_card(r: M.EntrySummary) -> dict:
+def evaluated_card(r: EntrySummary) -> dict:
     """The card of what a summary row evaluates: the regularizer's for ``loss + regularizer``
     rows, else the loss's."""
     return r.cards.get("regularizer") or r.cards.get("loss") or {}
@@ -376,7 +382,7 @@ def alias_card(cards: dict[str, dict]) -> dict:
     return next((c for c in cards.values() if c and c.get("alias_of")), {})
 
 
-def summary_cell(r: M.EntrySummary, col: str) -> str:
+def summary_cell(r: EntrySummary, col: str) -> str:
     """A summary cell: IQM [95 % CI] and, in a suite column, the tie group (gN); the flag text
     where the entry is unstable there; "–" where it did not run."""
     if col in r.flags:
@@ -405,7 +411,7 @@ def entry_md(entry: str, approximate: bool = False, unpublished: bool = False) -
         (APPROXIMATE_MARK if approximate else "")
 
 
-def approximate(r: M.EntrySummary) -> bool:
+def approximate(r: EntrySummary) -> bool:
     """Whether any card of a summary row says its implementation is approximate."""
     return any(str(c.get("fidelity", "")).startswith("approximate")
                for c in [*r.cards.values(), *(c for a in r.alias_cards for c in a.values())]
@@ -427,7 +433,7 @@ def value_text(value: float, digits: int = 3) -> str:
 
 def baseline_text(q: A.Question) -> str:
     """How a question's baseline is named: "cross-entropy", else the entry as code."""
-    return "cross-entropy" if q.baseline == M.BASELINE_LOSS else code(q.baseline)
+    return "cross-entropy" if q.baseline == BASELINE_LOSS else code(q.baseline)
 
 
 def answer_block(a: A.Answer) -> str:
@@ -510,7 +516,7 @@ def answers_legend() -> str:
             f"{UNPUBLISHED_MARK} = unpublished `module:attr` target.\n")
 
 
-def summary_matrix(summary: M.Summary, objective: str | None = None) -> str:
+def summary_matrix(summary: Summary, objective: str | None = None) -> str:
     """The entry × suite matrix of one objective's ranking (None: every row, one ranking per
     objective as computed): IQM of CE-normalised primary scores [95 % CI] and the tie group (gN)
     over each suite's tasks and over the entry's own tasks, kind, tuning and the paper link."""
@@ -522,7 +528,7 @@ def summary_matrix(summary: M.Summary, objective: str | None = None) -> str:
         own = r.cells.get("own")
         papers = []
         for i, c in enumerate([card, *(alias_card(a) for a in r.alias_cards)]):
-            url = M.paper_url(c.get("paper", "")) if c else None
+            url = paper_url(c.get("paper", "")) if c else None
             if url and link("paper", url) != "paper":  # a safe URL: a reference-style link
                 ref = f"p-{slug(r.entry if not r.alias_cards else c.get('name', i))}"
                 papers.append(f"[paper][{ref}]")
@@ -546,7 +552,7 @@ def objective_title(objective: str) -> str:
             "embedding": "Embedding losses"}.get(objective, f"{md_text(objective)} entries")
 
 
-def versus_counts(summary: M.Summary) -> str:
+def versus_counts(summary: Summary) -> str:
     rows = []
     for r in summary.rows:
         if all(sum(v) == 0 for v in r.counts.values()):
@@ -581,7 +587,7 @@ def matrix_legend(primaries: list[str]) -> str:
         "Primary metrics: " + md_text("; ".join(primaries)) + ".\n")
 
 
-def render_summary(model: M.Model, stamp: str, pages: str, findings: str,
+def render_summary(model: Model, stamp: str, pages: str, findings: str,
                    source: str | Path = "results") -> str:
     """``leaderboard.md``: the per-suite answers first, then one ranking per objective
     (classification, embedding), the legends of both, the versus-CE counts, the findings
@@ -601,7 +607,7 @@ def render_summary(model: M.Model, stamp: str, pages: str, findings: str,
         parts.append("_Nothing to summarise: see the detail pages._\n")
     else:
         section = model.summarised
-        primaries = sorted({f"{b.suite}: {b.primary}" for b in M.newest_boards(
+        primaries = sorted({f"{b.suite}: {b.primary}" for b in newest_boards(
             section.boards)[0]})
         if not section.default:
             parts.append(f"_No default-recipe runs: this summary shows the runs with recipe "
@@ -641,7 +647,7 @@ def render_summary(model: M.Model, stamp: str, pages: str, findings: str,
 
 # ---------------------------------------------------------------- suite pages
 
-def render_suite(model: M.Model, suite: str, plots_link: str,
+def render_suite(model: Model, suite: str, plots_link: str,
                  plots: dict[str, list[tuple[str, str]]], summary_link: str,
                  caveat: str = "", source: str | Path = "results") -> str:
     """``leaderboard/<suite>.md``: the suite's disagreements with the literature (``caveat``),
@@ -665,7 +671,7 @@ def render_suite(model: M.Model, suite: str, plots_link: str,
             parts.append(f"\n### {md_text(f'{b.suite} / {b.task} (task v{b.version})')}\n")
             description = b.meta.get("description")
             if description:
-                parts.append(md_text(M.recipe_description(description, section.options)) + "\n")
+                parts.append(md_text(recipe_description(description, section.options)) + "\n")
             selection = b.meta.get("model_selection")
             if selection:
                 parts.append(f"Test metrics of the checkpoint chosen by `{md_text(selection)}` "
@@ -675,7 +681,7 @@ def render_suite(model: M.Model, suite: str, plots_link: str,
                          "cross-entropy\n")
             parts.append(versus_table(b) + "\n")
         parts.append(f"\n### {md_text(suite)}: aggregate over its tasks\n")
-        parts.append(aggregate_section(M.build_aggregate(boards)) + "\n")
+        parts.append(aggregate_section(build_aggregate(boards)) + "\n")
         key = f"{suite}|{section.options}"
         if plots.get(key):
             parts.append("\n### Plots\n")
@@ -684,7 +690,7 @@ def render_suite(model: M.Model, suite: str, plots_link: str,
             parts.append("")
     if model.tunings and any(k[0] == suite for k in model.tunings):
         parts.append("\n## Tuning\n")
-        sub = M.Model(model.runs, {k: v for k, v in model.tunings.items() if k[0] == suite},
+        sub = Model(model.runs, {k: v for k, v in model.tunings.items() if k[0] == suite},
                       [], None, [])
         parts.append(tuning_section(sub) + "\n")
     return "\n".join(parts)

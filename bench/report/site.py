@@ -34,8 +34,13 @@ from ..file_names import inside, slug
 from ..freshness import STAMP_PREFIX, pages_dir
 from ..text_safety import for_html
 from . import markdown as md
-from . import model as M
 from . import plots as P
+from .boards import TaskBoard
+from .configs import Config
+from .model import Model
+from .stored_metadata import paper_url
+from .summary import EntrySummary
+from .versus import paired
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;
@@ -333,12 +338,12 @@ def _inline_plot(inline, links: PageLinks, token_class) -> None:
                      f"</figcaption></figure>")]
 
 
-def _fidelities(r: M.EntrySummary) -> list[str]:
+def _fidelities(r: EntrySummary) -> list[str]:
     return sorted({str(c.get("fidelity") or "exact").split(":")[0].split()[0]
                    for c in r.cards.values() if c} or {"unknown"})
 
 
-def summary_rows(m: M.Model) -> dict[str, dict[str, str]]:
+def summary_rows(m: Model) -> dict[str, dict[str, str]]:
     """The filter attributes of each summary row, by entry name: the suites it has a cell in, its
     kind, fidelity and tuning."""
     s = m.summary
@@ -351,7 +356,7 @@ def summary_rows(m: M.Model) -> dict[str, dict[str, str]]:
                       "data-tuned": "yes" if r.tuned else "no"} for r in s.rows}
 
 
-def filters_html(m: M.Model, suites: list[str]) -> str:
+def filters_html(m: Model, suites: list[str]) -> str:
     """The summary's filters (suite, kind, fidelity, tuning)."""
     s = m.summary
     if s is None or not s.rows:
@@ -369,7 +374,7 @@ def filters_html(m: M.Model, suites: list[str]) -> str:
             + select("tuned", "tuned", ["yes", "no"]) + " (click a column head to sort)</div>")
 
 
-def index_page(m: M.Model, summary: str | None = None, links: PageLinks | None = None,
+def index_page(m: Model, summary: str | None = None, links: PageLinks | None = None,
                results_dir="results") -> str:
     """``index.html``: the markdown summary (rendered from ``m`` when not given, without the
     validity section, which needs the records of every seed) with its tables sortable and its
@@ -384,7 +389,7 @@ def index_page(m: M.Model, summary: str | None = None, links: PageLinks | None =
     return page("lossbench leaderboard", body, "")
 
 
-def entry_labels(m: M.Model) -> set[str]:
+def entry_labels(m: Model) -> set[str]:
     """The entries that get a page: every configuration's label."""
     return {c.label for s in m.sections for b in s.boards for c in b.ranked()}
 
@@ -442,7 +447,7 @@ def reliability_svg(frac, conf, acc, title: str, size: int = 200) -> str:
               f'transform="rotate(-90 9 {pad + inner / 2})">accuracy</text></svg></figure>')
 
 
-def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config]]) -> str:
+def entry_page(m: Model, entry: str, configs: list[tuple[TaskBoard, Config]]) -> str:
     cards = {}
     for _, c in configs:
         for group_cards in (c.cards, *c.alias_cards):  # merged aliases: their cards too
@@ -451,7 +456,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
                     cards[(g, card.get("name"))] = card
     parts = [f"<h1>{esc(entry)}</h1>"]
     for (g, _), card in cards.items():
-        url = _safe_url(M.paper_url(card.get("paper", "")))
+        url = _safe_url(paper_url(card.get("paper", "")))
         paper = (f'<a id="paper" href="{esc(url)}">{esc(card.get("paper", ""))}</a>' if url
                  else esc(card.get("paper") or "–"))
         rows = [("kind", g), *([("objective", card.get("objective"))] if g == "loss" else []),
@@ -491,7 +496,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
         base = b.baseline()
         delta = "–"
         if base is not None and base.key != c.key and not {c.key, base.key} & set(b.flags):
-            v = M.paired(b, c, base, b.primary)
+            v = paired(b, c, base, b.primary)
             delta = md.signed(v.mean, v.half) if not math.isnan(v.mean) else "–"
         group = b.tie_groups().get(c.key, "–")
         rows.append(({}, [td(b.name, left=True),
@@ -530,7 +535,7 @@ def check_folder(folder: Path) -> None:
         raise UsageError(f"--html {str(folder)!r} is not a folder; give a folder for the site")
 
 
-def write(m: M.Model, results_dir, folder: Path, drawn: Path | None = None,
+def write(m: Model, results_dir, folder: Path, drawn: Path | None = None,
           texts: dict[Path, str] | None = None, summary: Path | None = None) -> Path:
     """Write the site into ``folder``, all-or-nothing: built whole in a temporary folder beside
     it and swapped in (:func:`lossbench.all_or_nothing.replace_folder`), so a build killed or
@@ -562,7 +567,7 @@ def site_files(texts: dict[Path, str], summary: Path) -> dict[str, str]:
     return out
 
 
-def _build(m: M.Model, folder: Path, drawn: Path | None, texts: dict[Path, str],
+def _build(m: Model, folder: Path, drawn: Path | None, texts: dict[Path, str],
            summary: Path, results_dir) -> None:
     """Every file of the site, into the empty folder ``folder``."""
     suites = sorted({b.suite for s in m.sections for b in s.boards})
@@ -581,7 +586,7 @@ def _build(m: M.Model, folder: Path, drawn: Path | None, texts: dict[Path, str],
         P.draw(every, plots_dir)
     svgs = {name: P.inline_svg((plots_dir / name).read_text(encoding="utf-8"))
             for _, name, _ in every if name.endswith(".svg")}
-    by_entry: dict[str, list[tuple[M.TaskBoard, M.Config]]] = {}
+    by_entry: dict[str, list[tuple[TaskBoard, Config]]] = {}
     for section in m.sections:
         for b in section.boards:
             for c in b.ranked():
