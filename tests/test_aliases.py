@@ -173,7 +173,7 @@ def test_the_merged_row_shows_both_names_and_keeps_the_entrys_numbers():
 
 
 def test_the_summary_row_of_a_merged_alias_links_both_papers():
-    from lossbench.report import markdown
+    from lossbench.report.summary_page import summary_matrix
 
     papers = {"la": "Menon et al. arXiv:2007.07314", "bs": "Ren et al. arXiv:2007.10740"}
     runs = pair(alias_of="la")
@@ -182,7 +182,7 @@ def test_the_summary_row_of_a_merged_alias_links_both_papers():
                          for name in runs["loss"]]
     summary = M.build(runs, []).summary
     (row,) = summary.rows
-    text = markdown.summary_matrix(summary)
+    text = summary_matrix(summary)
     assert row.entry == "la = bs"
     assert "[paper][p-la], [paper][p-bs]" in text
     assert "[p-la]: https://arxiv.org/abs/2007.07314" in text

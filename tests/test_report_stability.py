@@ -123,14 +123,14 @@ def test_an_unstable_row_has_no_mean_no_group_and_keeps_its_seeds():
 
 
 def test_the_tables_show_the_flag_and_the_values_by_seed():
-    from lossbench.report import markdown
+    from lossbench.report.suite_page import task_table, versus_table
 
     runs = runs_frame({"cross_entropy": [0.88, 0.87, 0.89], "sum_exp": [0.64, 0.13, 0.88]})
     board = build_task("standard", "mnist1d", "2", runs, Tuning())
-    text = markdown.task_table(board)
+    text = task_table(board)
     assert "unstable (1 of 3 seeds failed)" in text
     assert "sum_exp: 0: 0.640, 1: 0.130 (failed), 2: 0.880" in text
-    assert "unstable (1 of 3 seeds failed)" in markdown.versus_table(board)
+    assert "unstable (1 of 3 seeds failed)" in versus_table(board)
 
 
 def test_the_summary_shows_the_flag_instead_of_an_iqm():

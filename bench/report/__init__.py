@@ -19,8 +19,8 @@ from ..file_names import inside, slug
 from ..freshness import pages_dir, pages_on_disk, plots_link, stamp
 from ..store import PLOTS_DIR, untrusted_files
 from . import model
-from .markdown import HEADER, md_text, options_tag
 from .configs import Config
+from .markdown import HEADER, md_text, options_tag
 from .model import Model
 from .validity import split_confirmation
 
@@ -84,7 +84,8 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     detail page}``. ``plots_dir``: where to draw the plots (None: do not draw). ``link``: how
     the summary refers to the plot folder (default: relative from ``out``)."""
     from ..findings import leaderboard_section
-    from . import markdown
+    from .suite_page import render_suite
+    from .summary_page import render_summary
     from .validity import PAGE, sections
 
     out = Path(out)
@@ -103,14 +104,14 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     detail: dict[Path, str] = {}
     for suite in sorted({b.suite for s in m.sections for b in s.boards}):
         listed = {k: [(t, n) for t, n, _ in v] for k, v in jobs.items()}
-        detail[inside(pages, f"{slug(suite)}.md")] = markdown.render_suite(
+        detail[inside(pages, f"{slug(suite)}.md")] = render_suite(
             m, suite, page_link, listed, f"../{out.name}", caveats.get(suite, ""),
             source=source)
     if validity_page:
         detail[inside(pages, PAGE)] = validity_page
     summary_stamp = stamp(results_dir, link, {p.name: t for p, t in detail.items()})
-    texts = {out: markdown.render_summary(m, summary_stamp, pages.name, findings,
-                                                   source=source), **detail}
+    texts = {out: render_summary(m, summary_stamp, pages.name, findings, source=source),
+             **detail}
     if plots_dir is not None:
         draw_plots([j for v in jobs.values() for j in v], Path(plots_dir), results_dir)
     return texts

@@ -39,7 +39,9 @@ from .boards import TaskBoard
 from .configs import Config
 from .model import Model
 from .stored_metadata import paper_url
+from .suite_page import cell_text
 from .summary import EntrySummary
+from .summary_page import render_summary
 from .versus import paired
 
 CSS = """
@@ -380,7 +382,7 @@ def index_page(m: Model, summary: str | None = None, links: PageLinks | None = N
     validity section, which needs the records of every seed) with its tables sortable and its
     entry tables filterable; ``links`` default to a site of the summary alone."""
     if summary is None:
-        summary = md.render_summary(m, "", "leaderboard", "", source=results_dir)
+        summary = render_summary(m, "", "leaderboard", "", source=results_dir)
     if links is None:
         suites = sorted({b.suite for s in m.sections for b in s.boards})
         links = PageLinks("leaderboard.md", "index.html", {}, entries=entry_labels(m),
@@ -504,7 +506,7 @@ def entry_page(m: Model, entry: str, configs: list[tuple[TaskBoard, Config]]) ->
                              else str(c.first.get("options")), left=True),
                           td(c.hparams, left=True), td(c.tuning, left=True),
                           td(str(c.n_ok), sort=c.n_ok), td(b.primary, left=True),
-                          td(md.cell_text(b, c, b.primary), sort="" if math.isnan(mean) else mean),
+                          td(cell_text(b, c, b.primary), sort="" if math.isnan(mean) else mean),
                           td(delta), td(str(group))]))
         pooled = P.pooled_reliability(c.ok)
         if pooled is not None and c.first.get("options") == "{}":
