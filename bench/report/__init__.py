@@ -189,7 +189,7 @@ def write(results_dir: str | Path = "results", out: str | Path = "leaderboard.md
     if html is not None:
         from . import site
 
-        site.write(m, results_dir, Path(html), plots_dir, texts, out)
+        site.write(m, results_dir, Path(html), texts, out, drawn=plots_dir)
     detail = {path: text for path, text in texts.items() if path != out}
 
     def build(folder: Path) -> None:
@@ -235,4 +235,7 @@ def write_site(results_dir: str | Path, folder: str | Path) -> Path:
     the path of its ``index.html``."""
     from . import site
 
-    return site.write(build_model(results_dir), results_dir, Path(folder))
+    m = build_model(results_dir)
+    summary = Path("leaderboard.md")
+    return site.write(m, results_dir, Path(folder), render_pages(results_dir, summary, m=m),
+                      summary)

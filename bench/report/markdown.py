@@ -17,8 +17,6 @@ from pathlib import Path
 from tabulate import tabulate
 
 from ..text_safety import for_markdown
-from .aggregates import AggregateRow
-from .configs import Config, unpublished
 
 
 def generated_line(source: str | Path = "results", more: str = "") -> str:
@@ -103,26 +101,8 @@ def compact_table(rows: list[dict], align: Sequence[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def label_md(c: Config) -> str:
-    text = md_text(c.label)
-    if any(unpublished(c.first[n], c.first[f"{n}_version"])
-           for n in ("loss", "regularizer")):
-        text += UNPUBLISHED_MARK
-    return text + (APPROXIMATE_MARK if c.approximate else "")
-
-
 def options_tag(options: str) -> str:
     return "" if options == "{}" else "opt-" + hashlib.sha256(options.encode()).hexdigest()[:8]
-
-
-def interval_text(row: AggregateRow | None, digits: int = 3) -> str:
-    if row is None:
-        return "–"
-    point, low, high = row.iqm
-    return f"{point:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-# ---------------------------------------------------------------- per-task tables
 
 
 def entry_md(entry: str, approximate: bool = False, unpublished: bool = False) -> str:

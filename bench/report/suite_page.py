@@ -9,14 +9,14 @@ from pathlib import Path
 from .. import aggregate as agg
 from .aggregates import Aggregate, build_aggregate
 from .boards import MIN_SEEDS, TaskBoard, best_marks
-from .configs import Config, hparams_text
+from .configs import Config, hparams_text, unpublished
 from .groups import ALPHA
 from .markdown import (
     APPROXIMATE_MARK,
+    UNPUBLISHED_MARK,
     code,
     fmt,
     generated_line,
-    label_md,
     md_text,
     p_text,
     signed,
@@ -26,6 +26,14 @@ from .model import Model, recipe_description
 from .provenance import STATUSES, mixed
 from .stored_metadata import arrow
 from .versus import versus, versus_metrics
+
+
+def label_md(c: Config) -> str:
+    text = md_text(c.label)
+    if any(unpublished(c.first[n], c.first[f"{n}_version"])
+           for n in ("loss", "regularizer")):
+        text += UNPUBLISHED_MARK
+    return text + (APPROXIMATE_MARK if c.approximate else "")
 
 
 def failures(c: Config) -> str:

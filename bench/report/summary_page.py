@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..file_names import slug
+from .aggregates import AggregateRow
 from .answer_blocks import answer_block, answers_glance, answers_legend
 from .boards import newest_boards
 from .groups import ALPHA
@@ -16,7 +17,6 @@ from .markdown import (
     compact_table,
     entry_md,
     header,
-    interval_text,
     link,
     md_text,
 )
@@ -102,6 +102,16 @@ def evaluated_card(r: EntrySummary) -> dict:
 def alias_card(cards: dict[str, dict]) -> dict:
     """The card of a merged alias (:mod:`.aliases`) that declares ``alias_of``."""
     return next((c for c in cards.values() if c and c.get("alias_of")), {})
+
+
+def interval_text(row: AggregateRow | None, digits: int = 3) -> str:
+    if row is None:
+        return "–"
+    point, low, high = row.iqm
+    return f"{point:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+# ---------------------------------------------------------------- per-task tables
 
 
 def summary_cell(r: EntrySummary, col: str) -> str:
