@@ -58,7 +58,6 @@ from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # 
 from .suites.base import EvalInput, Evaluator, Suite, Task
 from .train import Diverged, TrainConfig, train
 
-STATUSES = ("ok", "error", "diverged", "timeout", "oom", "crashed")
 TRACEBACK_TAIL = 2000
 
 

@@ -36,6 +36,7 @@ import numpy as np
 from . import aggregate as agg
 from .catalog import SEED_SETS, Catalog, CatalogFinding, MetricClaim, Ranking, resolved_hparams
 from .findings import DEFAULT_OPTIONS, EntryRef, side_values
+from .interval_text import plus_minus
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -384,8 +385,7 @@ def finding_rows(j: Judgement, other: Judgement | None = None) -> list[dict[str,
             row[f"{other.seed_set} effect"] = _num(o.primary.effect) if o else "–"
             row[f"{other.seed_set}"] = o.verdict if o else "–"
         row.update({
-            "effect ± 95 %": f"{_num(p.effect)} ± {_num(p.half, sign=False)}"
-            if not math.isnan(p.half) else _num(p.effect),
+            "effect ± 95 %": plus_minus(p.effect, p.half, 3, signed=True),
             "published": _num(p.published),
             "ratio": _num(p.ratio, 2, sign=False),
             "n": str(p.n),

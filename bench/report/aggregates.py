@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import aggregate as agg
-from .boards import CONFIDENCE, TaskBoard, newest_boards
-from .configs import best_validated
+from ..findings import CONFIDENCE
+from .boards import TaskBoard, newest_boards
+from .configs import Config, best_validated
 from .stored_metadata import higher_is_better
 
 
@@ -45,6 +46,21 @@ class Aggregate:
     flagged: dict[str, list[str]] = field(default_factory=dict)
 
 
+def normalised_by_seed(board: TaskBoard, c: Config) -> dict[int, float]:
+    """``{seed: score}`` of configuration ``c`` on ``board``: its primary metric relative to the
+    CE baseline's mean there (:func:`lossbench.aggregate.normalized_score`: metric/CE for ↑
+    metrics, CE/metric for ↓ ones; NaN where undefined, and everywhere when the baseline recorded
+    no value), seeds in order. The one CE normalisation of the board's aggregates."""
+    m = board.primary
+    base_values = list(board.baseline().by_seed(m).values())
+    base_mean = float(np.mean(base_values)) if base_values else math.nan
+    by_seed = c.by_seed(m)
+    seeds = sorted(by_seed)
+    scores = agg.normalized_score(np.array([by_seed[s] for s in seeds]), base_mean,
+                                  higher_is_better(m, board.directions))
+    return dict(zip(seeds, scores.tolist(), strict=True))
+
+
 def build_aggregate(boards: list[TaskBoard]) -> Aggregate | None:
     """CE-normalised primary-metric scores of every configuration present on every one of
     ``boards`` (newest version of each task), IQM with stratified-bootstrap intervals."""
@@ -58,20 +74,15 @@ def build_aggregate(boards: list[TaskBoard]) -> Aggregate | None:
     baselines: dict[str, np.ndarray] = {}
     flagged: dict[str, list[str]] = {}
     for b, tname in zip(chosen, names, strict=True):
-        m = b.primary
         base = b.baseline()
-        base_values = list(base.by_seed(m).values())
-        base_mean = float(np.mean(base_values)) if base_values else math.nan
         for c in b.configs:
             if c.key in b.flags:  # a mean of trained and failed seeds is not a score
                 for key in c.aggregate_keys:
                     flagged.setdefault(key, []).append(f"{tname}: {b.flags[c.key].text}")
                 continue
-            values = [v for _, v in sorted(c.by_seed(m).items())]
-            if not values:
+            if not c.by_seed(b.primary):
                 continue
-            scores = agg.normalized_score(np.array(values), base_mean,
-                                          higher_is_better(m, b.directions))
+            scores = np.array(list(normalised_by_seed(b, c).values()))
             for key in c.aggregate_keys:
                 per_entry.setdefault(key, {})[tname] = scores
                 labels[key] = c.label
@@ -120,18 +131,11 @@ def normalised_scores(boards: list[TaskBoard], entry: str
         c = best_validated(b.configs, entry)
         if base is None or c is None:
             continue
-        m = b.primary
-        base_values = list(base.by_seed(m).values())
-        if not base_values or not c.by_seed(m):
+        if not base.by_seed(b.primary) or not c.by_seed(b.primary):
             continue
-        hib = higher_is_better(m, b.directions)
-        base_mean = float(np.mean(base_values))
         name = f"{b.suite}/{b.task}"
-        for out, config in ((mine, c), (base_scores, base)):
-            seeds = sorted(config.by_seed(m))
-            values = agg.normalized_score(np.array([config.by_seed(m)[s] for s in seeds]),
-                                          base_mean, hib)
-            out[name] = dict(zip(seeds, values.tolist(), strict=True))
+        mine[name] = normalised_by_seed(b, c)
+        base_scores[name] = normalised_by_seed(b, base)
     return mine, base_scores
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ..plan import BASELINE_LOSS
 from .answers import Answer, Question
-from .boards import BASELINE_LOSS
 from .groups import ALPHA
 from .markdown import (
     APPROXIMATE_MARK,

@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import aggregate as agg
-from .boards import BASELINE_LOSS, CONFIDENCE, TaskBoard, newest_boards
+from ..findings import CONFIDENCE
+from ..plan import BASELINE_LOSS
+from .boards import TaskBoard, newest_boards
 from .configs import Config, best_validated, unpublished
 from .groups import ALPHA
 from .stored_metadata import higher_is_better, objective_of

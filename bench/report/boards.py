@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 
 from .. import aggregate as agg
+from ..findings import CONFIDENCE
+from ..plan import BASELINE_LOSS
 from ..store import RUN_COLUMNS, is_missing, version_key
 from .aliases import alias_merges, merge_alias_configs
 from .configs import Config, Tuning, build_configs
@@ -24,9 +26,7 @@ from .stability import Flag
 from .stability import flags as training_flags
 from .stored_metadata import higher_is_better, task_meta
 
-CONFIDENCE = 0.95
 MIN_SEEDS = 3
-BASELINE_LOSS = "cross_entropy"
 #: calibration columns of the task tables; ``ece_ts`` (after temperature scaling) beside ``ece``
 CALIBRATION_METRICS = ("ece", "ece_ts", "smooth_ece", "nll")
 COST_METRICS = ("loss_cost_ratio",)

@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..registry import LOCAL_VERSION_TAG
 from ..store import RUN_COLUMNS, is_missing
 from .stored_metadata import parsed_json, stored_card
-
-LOCAL_VERSION_TAG = "+local."  # lossbench.registry.LOCAL_VERSION_TAG (not imported: light)
 
 
 def unpublished(name, version) -> bool:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import math
 
+from ..interval_text import plus_minus
 from . import plots as P
 from .boards import TaskBoard
 from .configs import Config
-from .markdown import signed
 from .model import Model
 from .site_html import esc, page, rest_inline, safe_url, table, td
 from .stored_metadata import paper_url
@@ -115,7 +115,7 @@ def entry_page(m: Model, entry: str, configs: list[tuple[TaskBoard, Config]]) ->
         delta = "–"
         if base is not None and base.key != c.key and not {c.key, base.key} & set(b.flags):
             v = paired(b, c, base, b.primary)
-            delta = signed(v.mean, v.half) if not math.isnan(v.mean) else "–"
+            delta = plus_minus(v.mean, v.half, signed=True) if not math.isnan(v.mean) else "–"
         group = b.tie_groups().get(c.key, "–")
         rows.append(({}, [td(b.name, left=True),
                           td("default" if b.configs and c.first.get("options") == "{}"

@@ -61,21 +61,6 @@ def link(text: str, url: str | None) -> str:
     return md_text(text)
 
 
-def fmt(mean: float, half: float, digits: int = 4) -> str:
-    if math.isnan(mean):
-        return "–"
-    if math.isnan(half):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {half:.{digits}f}"
-
-
-def signed(mean: float, half: float, digits: int = 4) -> str:
-    if math.isnan(mean):
-        return "–"
-    text = f"{mean:+.{digits}f}"
-    return text if math.isnan(half) else f"{text} ± {half:.{digits}f}"
-
-
 def p_text(p: float) -> str:
     if math.isnan(p):
         return "–"

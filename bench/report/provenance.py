@@ -1,4 +1,4 @@
-"""Provenance: what a table's runs mix that should not be mixed, and the runs' statuses."""
+"""Provenance: what a table's runs mix that should not be mixed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pandas as pd
 
 from ..store import is_missing
 
-STATUSES = ("ok", "error", "diverged", "timeout", "oom", "crashed")
 #: provenance columns whose mixing inside one table is flagged
 MIX_COLUMNS = (("git_sha", "git SHAs"), ("device", "devices"), ("task_version", "task versions"),
                ("harness_fingerprint", "harness fingerprints"),

@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 from .. import aggregate as agg
+from ..interval_text import plus_minus
+from ..run_outputs import STATUSES
 from .aggregates import Aggregate, build_aggregate
 from .boards import MIN_SEEDS, TaskBoard, best_marks
 from .configs import Config, hparams_text, unpublished
@@ -15,15 +17,13 @@ from .markdown import (
     APPROXIMATE_MARK,
     UNPUBLISHED_MARK,
     code,
-    fmt,
     generated_line,
     md_text,
     p_text,
-    signed,
     table,
 )
 from .model import Model, recipe_description
-from .provenance import STATUSES, mixed
+from .provenance import mixed
 from .stored_metadata import arrow
 from .versus import versus, versus_metrics
 
@@ -87,7 +87,7 @@ def cell_text(board: TaskBoard, c: Config, metric: str) -> str:
     flag = board.flags.get(c.key)
     if flag is not None:
         return flag.text if metric == board.primary else flag.verdict
-    return fmt(*board.cells[(c.key, metric)])
+    return plus_minus(*board.cells[(c.key, metric)])
 
 
 def flags_note(board: TaskBoard) -> str:
@@ -126,7 +126,7 @@ def versus_table(board: TaskBoard) -> str:
             paired = max(paired, v.n)
             poi = "–" if math.isnan(v.poi) else f"{v.poi:.2f}"
             row[f"Δ{m} {arrow(m, board.directions)}"] = \
-                f"{signed(v.mean, v.half)} (P {poi}, p {p_text(v.p)})"
+                f"{plus_minus(v.mean, v.half, signed=True)} (P {poi}, p {p_text(v.p)})"
         row["paired seeds"] = str(paired)
         rows.append(row)
     if not rows:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..file_names import slug
+from ..run_outputs import STATUSES
 from .aggregates import AggregateRow
 from .answer_blocks import answer_block, answers_glance, answers_legend
 from .boards import newest_boards
@@ -21,7 +22,7 @@ from .markdown import (
     md_text,
 )
 from .model import Model
-from .provenance import STATUSES, mixed
+from .provenance import mixed
 from .stored_metadata import paper_url
 from .summary import EntrySummary, Summary
 
@@ -104,7 +105,7 @@ def alias_card(cards: dict[str, dict]) -> dict:
     return next((c for c in cards.values() if c and c.get("alias_of")), {})
 
 
-def interval_text(row: AggregateRow | None, digits: int = 3) -> str:
+def iqm_text(row: AggregateRow | None, digits: int = 3) -> str:
     if row is None:
         return "–"
     point, low, high = row.iqm
@@ -123,7 +124,7 @@ def summary_cell(r: EntrySummary, col: str) -> str:
     if row is None:
         return "–"
     group = r.groups.get(col)
-    return interval_text(row) + ("" if group is None else f" g{group}")
+    return iqm_text(row) + ("" if group is None else f" g{group}")
 
 
 def summary_flags_legend() -> str:

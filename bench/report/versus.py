@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import aggregate as agg
-from .boards import CONFIDENCE, TaskBoard
+from ..findings import CONFIDENCE
+from .boards import TaskBoard
 from .configs import Config
 
 
