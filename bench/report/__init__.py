@@ -1,8 +1,10 @@
 """The leaderboard: rendered from the results store, and only from it.
 
 A small package: :mod:`.model` turns the records (and tuning manifests) into boards with their
-statistics; the renderers consume the model — :mod:`.markdown` (the one-screen summary
-``leaderboard.md`` and one detail page per suite, ``leaderboard/<suite>.md``), :mod:`.site` (a
+statistics (:mod:`.configs`, :mod:`.boards`, :mod:`.versus`, :mod:`.aggregates`,
+:mod:`.summary`, :mod:`.answers`); the renderers consume the model — :mod:`.summary_page` (the
+one-screen summary ``leaderboard.md``) and :mod:`.suite_page` (one detail page per suite,
+``leaderboard/<suite>.md``) from the building blocks of :mod:`.markdown`, :mod:`.site` (a
 static HTML site) and :mod:`.plots` (PNG figures). Nothing here imports torch, an entry or a
 suite: what the report needs of them was stored in each record at run time
 (:mod:`lossbench.record_meta`), so the same results render the same bytes whatever is installed.
