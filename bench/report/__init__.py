@@ -22,8 +22,9 @@ from ..freshness import pages_dir, pages_on_disk, plots_link, stamp
 from ..store import PLOTS_DIR, untrusted_files
 from . import model
 from .configs import Config
-from .markdown import HEADER, md_text, options_tag
+from .markdown import HEADER, md_text
 from .model import Model
+from .plot_folder import draw_plots, plot_jobs
 from .validity import split_confirmation
 
 __all__ = ["HEADER", "Config", "Model", "build_model", "is_fresh", "md_text", "pages_dir",
@@ -55,17 +56,6 @@ def _catalog():
         return load_catalog()
     except UsageError:
         return None
-
-
-def _plot_jobs(m: Model) -> dict[str, list]:
-    from . import plots
-
-    jobs = {}
-    for section in m.sections:
-        for suite in sorted({b.suite for b in section.boards}):
-            jobs[f"{suite}|{section.options}"] = plots.suite_jobs(
-                section, suite, options_tag(section.options))
-    return jobs
 
 
 def results_name(results_dir: str | Path, out: str | Path) -> str:
@@ -101,7 +91,7 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
                                         if not every_seed.empty else ("", {}, ""))
     # findings declared by the suites themselves (third-party suites; '' when none declares any)
     findings = validity + (leaderboard_section(m.runs) if not m.runs.empty else "")
-    jobs = _plot_jobs(m)
+    jobs = plot_jobs(m)
     page_link = plots_link(results_dir, pages / "x.md")
     detail: dict[Path, str] = {}
     for suite in sorted({b.suite for s in m.sections for b in s.boards}):
@@ -117,45 +107,6 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     if plots_dir is not None:
         draw_plots([j for v in jobs.values() for j in v], Path(plots_dir), results_dir)
     return texts
-
-
-PLOTS_STAMP = ".inputs"  # in the plot folder: what the plots there were drawn from
-#: The modules of the model the plots are drawn from (records → boards → aggregates).
-MODEL_SOURCES = ("stored_metadata.py", "configs.py", "boards.py", "versus.py", "aggregates.py",
-                 "summary.py", "provenance.py", "model.py")
-
-
-def plots_stamp(results_dir: str | Path) -> str:
-    """What the plots are a function of: the lossbench version, the records and tuning
-    manifests (:func:`lossbench.store.results_digest`), and the source of the model
-    (:data:`MODEL_SOURCES`) and the plot code (so a change of either redraws them)."""
-    import hashlib
-
-    from .. import __version__
-    from ..store import results_digest
-
-    code = hashlib.sha256()
-    for name in (*MODEL_SOURCES, "plots.py"):
-        code.update((Path(__file__).parent / name).read_bytes())
-    return f"lossbench {__version__}; results {results_digest(results_dir)}; code " \
-           f"{code.hexdigest()}\n"
-
-
-def draw_plots(jobs: list, folder: Path, results_dir: str | Path) -> bool:
-    """Draw ``jobs`` into ``folder`` unless every file is there and the folder's stamp says they
-    were drawn from these results with this code (drawing takes most of a render); returns
-    whether it drew."""
-    from . import plots
-
-    stamp_file, wanted = folder / PLOTS_STAMP, plots_stamp(results_dir)
-    if (stamp_file.is_file() and stamp_file.read_text(encoding="utf-8") == wanted
-            and all((folder / name).is_file() for _, name, _ in jobs)):
-        return False
-    stamp_file.unlink(missing_ok=True)
-    plots.draw(jobs, folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp_file.write_text(wanted, encoding="utf-8")
-    return True
 
 
 def render(results_dir: str | Path = "results", plots_dir: str | Path | None = None,

@@ -26,7 +26,8 @@ from .stability import Flag
 from .stability import flags as training_flags
 from .stored_metadata import higher_is_better, task_meta
 
-MIN_SEEDS = 3
+#: a row with fewer successful seeds is marked ⚠ (its interval is missing or wide)
+WARN_BELOW_SEEDS = 3
 #: calibration columns of the task tables; ``ece_ts`` (after temperature scaling) beside ``ece``
 CALIBRATION_METRICS = ("ece", "ece_ts", "smooth_ece", "nll")
 COST_METRICS = ("loss_cost_ratio",)

@@ -30,12 +30,12 @@ from pathlib import Path
 
 from ..file_names import inside
 from ..freshness import pages_dir
-from . import markdown as md
 from . import plots as P
 from .boards import TaskBoard
 from .configs import Config
 from .entry_page import entry_page
 from .model import Model
+from .plot_folder import plot_jobs
 from .site_html import entry_file, esc, page
 from .site_markdown import PageLinks, markdown_html
 from .summary import EntrySummary
@@ -158,11 +158,7 @@ def _build(m: Model, folder: Path, drawn: Path | None, texts: dict[Path, str],
            summary: Path, results_dir) -> None:
     """Every file of the site, into the empty folder ``folder``."""
     suites = sorted({b.suite for s in m.sections for b in s.boards})
-    jobs = {}
-    for section in m.sections:
-        for suite in sorted({b.suite for b in section.boards}):
-            jobs[f"{suite}|{section.options}"] = P.suite_jobs(section, suite,
-                                                              md.options_tag(section.options))
+    jobs = plot_jobs(m)
     plots_dir = folder / "plots"
     every = [j for v in jobs.values() for j in v]
     if drawn is not None and all((Path(drawn) / name).is_file() for _, name, _ in every):

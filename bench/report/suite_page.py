@@ -10,7 +10,7 @@ from .. import aggregate as agg
 from ..interval_text import plus_minus
 from ..run_outputs import STATUSES
 from .aggregates import Aggregate, build_aggregate
-from .boards import MIN_SEEDS, TaskBoard, best_marks
+from .boards import WARN_BELOW_SEEDS, TaskBoard, best_marks
 from .configs import Config, hparams_text, unpublished
 from .groups import ALPHA
 from .markdown import (
@@ -52,7 +52,7 @@ def task_table(board: TaskBoard) -> str:
         n = c.n_ok
         row = {"group": str(groups.get(c.key, "–")), "entry": label_md(c),
                "hparams": md_text(c.hparams), "tuning": c.tuning,
-               "seeds": f"{n}" if n >= MIN_SEEDS else f"{n} ⚠"}
+               "seeds": f"{n}" if n >= WARN_BELOW_SEEDS else f"{n} ⚠"}
         for m in board.metrics:
             text = cell_text(board, c, m)
             row[f"{m} {arrow(m, board.directions)}"] = \
@@ -71,8 +71,8 @@ def task_table(board: TaskBoard) -> str:
     if board.hidden_trials:
         notes.append(f"{board.hidden_trials} tuning-trial configuration(s) (one seed each, "
                      f"selection only) are not shown; see *Tuning*.")
-    if any(c.n_ok < MIN_SEEDS for c in board.configs):
-        notes.append(f"⚠ fewer than {MIN_SEEDS} successful seeds: interval missing or wide.")
+    if any(c.n_ok < WARN_BELOW_SEEDS for c in board.configs):
+        notes.append(f"⚠ fewer than {WARN_BELOW_SEEDS} successful seeds: interval missing or wide.")
     if board.flags:
         notes.append(flags_note(board))
     mix = mixed(board.runs)
