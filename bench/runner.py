@@ -52,7 +52,6 @@ from .suites.base import EvalInput, Evaluator, Suite, Task
 from .targets import LOCAL_ORIGIN, LOCAL_VERSION_TAG, is_target
 from .train import Diverged, TrainConfig, train
 
-STATUSES = ("ok", "error", "diverged", "timeout", "oom", "crashed")
 TRACEBACK_TAIL = 2000
 
 

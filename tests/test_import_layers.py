@@ -36,7 +36,7 @@ def copy(tmp_path) -> Path:
 def test_the_import_layers_contract_holds(copy):
     result = lint_imports(copy, copy / "pyproject.toml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert "2 kept, 0 broken" in result.stdout
 
 
 def test_an_upward_import_inside_a_function_breaks_the_contract(copy):
@@ -47,3 +47,14 @@ def test_an_upward_import_inside_a_function_breaks_the_contract(copy):
     result = lint_imports(copy, copy / "pyproject.toml")
     assert result.returncode == 1
     assert "lossbench.spec is not allowed to import lossbench.report" in result.stdout
+
+
+def test_an_import_back_up_inside_the_report_breaks_its_contract(copy):
+    """The report's configurations (records → model) importing the site (its top)."""
+    configs = copy / "lossbench" / "report" / "configs.py"
+    configs.write_text(configs.read_text() + "\n\ndef _upward():\n    from .site import write\n\n"
+                       "    return write\n")
+    result = lint_imports(copy, copy / "pyproject.toml")
+    assert result.returncode == 1
+    assert "lossbench.report.configs is not allowed to import lossbench.report.site" \
+        in result.stdout
