@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from lossbench import estimate as est
 from lossbench import scheduler
-from lossbench.cli import main, shown_fidelity
+from lossbench.cli import main
+from lossbench.cli.render import shown_fidelity
 from lossbench.errors import LossbenchError
 from lossbench.plan import plan
 from lossbench.registry import LOSSES, SUITES, forget_described
