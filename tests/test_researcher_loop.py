@@ -258,7 +258,9 @@ def test_a_declined_confirmation_runs_nothing(tmp_path):
 
     asked = []
     with pytest.raises(LossbenchError, match="cancelled: nothing was run"):
-        lossbench.run(losses=["focal"], tasks=[TASK], seeds=1, options={"epochs": 1},
-                      results=tmp_path, confirm=lambda n, line: asked.append((n, line)))
+        lossbench.run(lossbench.Selection(losses=["focal"], tasks=[TASK], seeds=1,
+                                          options={"epochs": 1}),
+                      lossbench.Execution(results=tmp_path,
+                                          confirm=lambda n, line: asked.append((n, line))))
     assert asked and asked[0][0] == 2  # focal and its cross-entropy baseline
     assert not list(tmp_path.glob("*.parquet"))

@@ -4,6 +4,7 @@ remembers which options were given) and the seeds they select."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from ..errors import UsageError
 
@@ -65,3 +66,17 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
+
+def parse_hparams(items: Sequence[str] | None) -> dict[str, str]:
+    """``["gamma=3", "alpha=0.5"]`` (the CLI's ``--hparam``) as ``{"gamma": "3", ...}``; typed
+    later, by the card of the entry they set (:func:`lossbench.plan.typed_hparam`)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--hparam expects NAME=VALUE (e.g. --hparam gamma=3), got {item!r}")
+        if name in out and out[name] != value:
+            raise UsageError(f"--hparam {name} is given twice ({out[name]!r} and {value!r})")
+        out[name] = value
+    return out

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 
 from ..text_safety import for_terminal
-from .render import LIST_WIDTHS, LONG_LIST_WIDTHS, cell, render_show, shown_fidelity
+from .render import (
+    LIST_WIDTHS,
+    LONG_LIST_WIDTHS,
+    SUITE_WIDTHS,
+    cell,
+    render_show,
+    shown_fidelity,
+)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -30,35 +37,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _list_suites(pattern: str | None) -> int:
     from tabulate import tabulate
 
-    from ..registry import SUITES
+    from ..api import list_suites
 
-    rows = []
-    for entry in SUITES.entries(pattern):
-        status = entry.status
-        if status != "ok":
-            rows.append({"suite": cell(entry.name, 60), "task": "", "version": "",
-                         "default": "", "data": "", "origin": cell(entry.origin, 60),
-                         "status": cell(status, 300)})
-            continue
-        if entry.isolated:  # a third-party suite: its task list comes from a child
-            from ..plan import suite_info
-
-            for task in suite_info(entry.name).tasks.values():
-                rows.append({"suite": cell(entry.name, 60), "task": cell(task.name, 60),
-                             "version": cell(task.version, 24),
-                             "default": "yes" if task.in_default_sweep else "",
-                             "data": "not checked (third-party)",
-                             "origin": cell(entry.origin, 60), "status": "ok"})
-            continue
-        suite = entry.load()
-        for task in suite.tasks.values():
-            try:
-                available = "local" if task.available() else "missing"
-            except Exception as exc:  # noqa: BLE001
-                available = f"unknown ({exc})"
-            rows.append({"suite": entry.name, "task": task.name, "version": task.version,
-                         "default": "yes" if task.in_default_sweep else "", "data": available,
-                         "origin": entry.origin, "status": "ok"})
+    rows = [{k: cell(r[k], width) for k, width in SUITE_WIDTHS.items()}
+            for r in list_suites(pattern)]
     print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True))
     return 0
 

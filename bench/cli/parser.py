@@ -13,7 +13,7 @@ from .sweep_commands import CONFIRM_ABOVE
 
 def add_sweep_options(p: argparse.ArgumentParser, verb: str) -> None:
     """The selection, storage and execution options ``run`` and ``tune`` share."""
-    from ..plan import DEFAULT_SEEDS
+    from ..api import DEFAULT_SEEDS
 
     p.add_argument("--suite", action="append", dest="suites", metavar="S",
                    help=f"suite to {verb} on (repeatable; default: every suite's embedded tasks)")
@@ -63,7 +63,7 @@ def _sub(sub, name: str, **kwargs) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..findings import DEFAULT_MIN_SEEDS
+    from ..api import DEFAULT_MIN_SEEDS
 
     parser = argparse.ArgumentParser(
         prog="lossbench",

@@ -7,67 +7,49 @@ import argparse
 import sys
 
 from ..text_safety import for_terminal
-from .render import VERIFY_SHOWN
+from .render import render_verify
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .. import findings
-    from ..api import validate_catalog
+    from ..api import catalog_validation, missing_catalog_runs
 
     def log(msg: str) -> None:
         print(for_terminal(msg), file=sys.stderr)
 
     if args.design:
         return _validate_design(args, log)
-    confirmation, design = validate_catalog(
-        args.results, args.suites, min_seeds=args.min_seeds, confirm=args.confirm,
-        catalog=args.catalog, workers=args.workers, log=log)
-    from .. import validity
-
-    declared = findings.validate(args.results, args.suites, min_seeds=args.min_seeds, log=log)
+    judged = catalog_validation(args.results, args.suites, min_seeds=args.min_seeds,
+                                confirm=args.confirm, catalog=args.catalog, workers=args.workers,
+                                log=log)
     if args.json:
         import json
 
-        out = validity.to_dict(confirmation, design)
-        out["suite_findings"] = [validity.clean_nan(r.to_dict()) for r in declared]
-        print(json.dumps(out, indent=2, ensure_ascii=False))
+        print(json.dumps(judged.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(validity.render_text(confirmation, design))
-        if any(v.verdict == "missing" for j in (confirmation, design) for v in j.findings):
-            from ..confirmation import checked_catalog, missing_specs
-
-            cat = checked_catalog(args.catalog)
-            todo = missing_specs(cat.only(args.suites) if args.suites else cat, args.results)
+        print(judged.render_catalog())
+        if judged.missing:
+            todo = missing_catalog_runs(args.results, args.suites, args.catalog)
             if todo:
                 more = "" if args.results == "results" else f" --results {args.results}"
-                print(f"\n{len(todo)} runs the catalog needs are not stored in {args.results}: "
+                print(f"\n{todo} runs the catalog needs are not stored in {args.results}: "
                       f"`lossbench validate --confirm{more}` runs them.")
-        if declared:
+        if judged.suite_findings:
             print("\nFindings declared by the suites themselves (Suite.findings):")
-            print(findings.render_text(declared, args.min_seeds))
-    contradicted = any(v.verdict == "contradicted" for v in confirmation.findings)
-    return 1 if contradicted or any(r.verdict == "inverted" for r in declared) else 0
+            print(judged.render_suite_findings())
+    return 1 if judged.contradicted else 0
 
 
 def _validate_design(args: argparse.Namespace, log) -> int:
-    from ..api import design_vector
-    from ..design_vector import render_vector
+    from ..api import design_vector, design_vector_dict, design_vector_text
 
     vec = design_vector(args.results, args.suites, min_seeds=args.min_seeds,
                         confirm=args.confirm, catalog=args.catalog, workers=args.workers, log=log)
     if args.json:
         import json
 
-        from ..validity import clean_nan
-
-        print(json.dumps(clean_nan({
-            "seed_set": vec.seed_set, "alpha": vec.alpha, "score": vec.score,
-            "mean_tau": vec.mean_tau,
-            "findings": [{"id": f, "verdict": v, "effect": e} for f, v, e in vec.verdicts],
-            "rankings": [{"id": t, "tau": tau} for t, tau in vec.taus]}), indent=2,
-            ensure_ascii=False))
+        print(json.dumps(design_vector_dict(vec), indent=2, ensure_ascii=False))
     else:
-        print(render_vector(vec))
+        print(design_vector_text(vec))
     return 0
 
 
@@ -113,13 +95,5 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False))
     else:
-        from ..sandbox import one_line
-
-        print(outcome.line())
-        for category in outcome.counts():
-            found = [f for f in outcome.findings if f.category == category]
-            for f in found[:VERIFY_SHOWN]:
-                print(f"  {category:8} {one_line(f.path)}: {one_line(f.reason)}")
-            if len(found) > VERIFY_SHOWN:
-                print(f"  {category:8} … and {len(found) - VERIFY_SHOWN} more (--json lists all)")
+        print(render_verify(outcome))
     return 0 if outcome.ok else 1

@@ -11,6 +11,10 @@ LIST_WIDTHS = {"name": 60, "kind": 12, "version": 24, "origin": 60, "summary": 6
 LONG_LIST_WIDTHS = {"name": 60, "kind": 12, "version": 24, "origin": 60, "summary": 200,
                     "paper": 300, "fidelity": 200, "status": 300}
 
+#: ``lossbench list --kind suite``: one row per task.
+SUITE_WIDTHS = {"suite": 60, "task": 60, "version": 24, "default": 3, "data": 300, "origin": 60,
+                "status": 300}
+
 
 def cell(value: object, limit: int) -> str:
     """``value`` on one line, cut to ``limit`` characters (with … when cut)."""
@@ -21,6 +25,22 @@ def cell(value: object, limit: int) -> str:
 
 #: how many findings of one category ``lossbench verify`` prints (``--json``: all)
 VERIFY_SHOWN = 20
+
+
+def render_verify(outcome) -> str:
+    """``lossbench verify``'s text: the outcome's line, then up to :data:`VERIFY_SHOWN` findings
+    of each category (a :class:`lossbench.integrity.Verification`)."""
+    from ..sandbox import one_line
+
+    lines = [outcome.line()]
+    for category in outcome.counts():
+        found = [f for f in outcome.findings if f.category == category]
+        for f in found[:VERIFY_SHOWN]:
+            lines.append(f"  {category:8} {one_line(f.path)}: {one_line(f.reason)}")
+        if len(found) > VERIFY_SHOWN:
+            lines.append(f"  {category:8} … and {len(found) - VERIFY_SHOWN} more (--json lists "
+                         f"all)")
+    return "\n".join(lines)
 
 
 def render_show(info: dict, results: str) -> str:

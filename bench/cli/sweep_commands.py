@@ -8,15 +8,14 @@ import sys
 
 from ..errors import UsageError
 from ..text_safety import for_terminal
-from .arguments import seeds_of
+from .arguments import parse_hparams, seeds_of
 
 
 def refresh_leaderboard(results: str, out: str) -> None:
     """Re-render ``out`` after a sweep, unless its stamp says it already shows these results."""
-    from ..api import leaderboard
-    from ..freshness import plots_link, up_to_date
+    from ..api import leaderboard, leaderboard_up_to_date
 
-    if up_to_date(results, out, plots_link(results, out)):
+    if leaderboard_up_to_date(results, out):
         print(f"{out} is up to date with {results} (no record changed since it was rendered); "
               f"`lossbench leaderboard` re-renders it anyway", file=sys.stderr)
         return
@@ -81,22 +80,21 @@ def ask(todo: int, line: str) -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..api import run
+    from ..api import Execution, Selection, run
 
     check_leaderboard_path(args)
-
-    from ..plan import parse_hparams
-
-    df = run(suites=args.suites, tasks=args.tasks, losses=args.losses,
-             regularizers=args.regularizers, seeds=seeds_of(args), results=args.results,
-             baseline=not args.no_baseline, hparams=parse_hparams(args.hparams),
-             confirm=None if args.yes or not sys.stdin.isatty() else ask,
-             force=args.force, retry_failed=args.retry_failed, device=args.device,
-             options={"epochs": args.epochs} if args.epochs else None,
-             executor=args.executor, workers=args.workers, threads=args.threads,
-             timeout=args.timeout, memory_limit_mb=args.memory_limit, address=args.address,
-             amp=args.amp, compile=args.compile, progress="quiet" if args.quiet else "auto",
-             wait=not args.no_wait)
+    selection = Selection(
+        suites=args.suites, tasks=args.tasks, losses=args.losses, regularizers=args.regularizers,
+        seeds=seeds_of(args), hparams=parse_hparams(args.hparams),
+        options={"epochs": args.epochs} if args.epochs else None, amp=args.amp,
+        compile=args.compile, baseline=not args.no_baseline)
+    execution = Execution(
+        results=args.results, force=args.force, retry_failed=args.retry_failed,
+        device=args.device, executor=args.executor, workers=args.workers, threads=args.threads,
+        timeout=args.timeout, memory_limit_mb=args.memory_limit, address=args.address,
+        progress="quiet" if args.quiet else "auto",
+        confirm=None if args.yes or not sys.stdin.isatty() else ask, wait=not args.no_wait)
+    df = run(selection, execution)
     if not args.no_leaderboard:
         refresh_leaderboard(args.results, args.leaderboard)
     failed = int((df["status"] != "ok").sum())
@@ -119,7 +117,7 @@ def _check_site_folder(folder: str) -> None:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .. import report
+    from ..api import leaderboard, leaderboard_matches, leaderboard_pages
     from ..outputs import check_output_file, check_results_to_read
 
     check_results_to_read(args.results, "--results")
@@ -127,7 +125,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         check_output_file(args.out, "--out")
 
     if args.check:
-        if report.is_fresh(args.results, args.out):
+        if leaderboard_matches(args.results, args.out):
             print(f"{args.out} is up to date with {args.results}", file=sys.stderr)
             return 0
         print(f"{args.out} differs from what {args.results} gives: run `lossbench leaderboard "
@@ -135,8 +133,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         return 1
     if args.html is not None:
         _check_site_folder(args.html)
-    report.write(args.results, args.out, plots=not args.no_plots, html=args.html)
-    print(f"leaderboard written to {args.out} (detail pages in {report.pages_dir(args.out)})",
+    leaderboard(args.results, args.out, html=args.html, plots=not args.no_plots)
+    print(f"leaderboard written to {args.out} (detail pages in {leaderboard_pages(args.out)})",
           file=sys.stderr)
     if args.html is not None:
         print(f"HTML site written to {Path(args.html) / 'index.html'}", file=sys.stderr)
@@ -144,17 +142,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from ..tune import tune
+    from ..api import Execution, Selection, check_selection_metric, tune
 
-    if args.select is not None and not args.select.startswith("val_"):
-        raise UsageError(f"--select must be a validation metric (val_*), got {args.select!r}: "
-                         f"selection never looks at the test split")
+    check_selection_metric(args.select)
     check_leaderboard_path(args)
-    results = tune(losses=args.losses, regularizers=args.regularizers, suites=args.suites,
-                   tasks=args.tasks, trials=args.trials, seeds=seeds_of(args), results=args.results,
-                   device=args.device, options={"epochs": args.epochs} if args.epochs else None,
-                   selection_metric=args.select, executor=args.executor,
-                   workers=args.workers)
+    results = tune(
+        Selection(suites=args.suites, tasks=args.tasks, losses=args.losses,
+                  regularizers=args.regularizers, seeds=seeds_of(args),
+                  options={"epochs": args.epochs} if args.epochs else None),
+        Execution(results=args.results, device=args.device, executor=args.executor,
+                  workers=args.workers),
+        trials=args.trials, selection_metric=args.select)
     for r in results:
         chosen = r.selected_spec
         what = f"no selection ({r.note})" if chosen is None else (

@@ -1,0 +1,228 @@
+"""The registered entries and suites: listing them, one entry's card and stored results
+(``lossbench show``), its conformance checks, and building a loss or regularizer object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..registry import registry_for
+from .options import DEFAULT_RESULTS
+
+
+def list_entries(pattern: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+    """Registered entries (name, kind, version, origin, status, summary, paper, fidelity),
+    filtered by a wildcard pattern.
+
+    ``status`` is ``ok`` or the reason the entry cannot be used (import error, crash or hang at
+    import, invalid card, name conflict); a broken entry is listed, never hidden, and never
+    breaks the listing of the others. Third-party entries are read by child processes (one per
+    distribution, concurrently; :mod:`lossbench.sandbox`), never imported here.
+    """
+    from ..registry import describe_isolated
+
+    kinds = [kind] if kind else ["loss", "regularizer"]
+    rows = []
+    listed = {k: registry_for(k).entries(pattern) for k in kinds}
+    describe_isolated([e for es in listed.values() for e in es if e.isolated])
+    for k in kinds:
+        for entry in listed[k]:
+            status = entry.status
+            version, summary, fidelity, paper = "", "", "", ""
+            if status == "ok":
+                try:
+                    card = entry.card()
+                    version, summary, fidelity = card.version, card.summary, card.fidelity
+                    paper = card.paper
+                except Exception as exc:  # noqa: BLE001 - bad metadata is a status, not a crash
+                    status = f"bad card: {type(exc).__name__}: {exc}"
+            rows.append({"name": entry.name, "kind": k, "version": version,
+                         "origin": entry.origin, "status": status, "fidelity": fidelity,
+                         "summary": summary, "paper": paper})
+    return rows
+
+
+def list_suites(pattern: str | None = None) -> list[dict[str, str]]:
+    """One row per task of the registered suites matching the wildcard ``pattern`` (``suite``,
+    ``task``, ``version``, ``default``: "yes" when the default sweep runs it, ``data``: "local",
+    "missing" or why it is unknown, ``origin``, ``status``); a suite that cannot be used is one
+    row with the reason as its status. A third-party suite's tasks are read by a child process
+    (its data is not checked); a built-in suite is loaded here."""
+    from ..plan import suite_info
+    from ..registry import SUITES
+
+    def row(entry, task: str = "", version: str = "", default: bool = False,
+            data: str = "") -> dict[str, str]:
+        return {"suite": entry.name, "task": task, "version": version,
+                "default": "yes" if default else "", "data": data, "origin": entry.origin,
+                "status": entry.status}
+
+    rows = []
+    for entry in SUITES.entries(pattern):
+        if entry.status != "ok":
+            rows.append(row(entry))
+        elif entry.isolated:  # a third-party suite: its task list comes from a child
+            rows += [row(entry, task.name, task.version, task.in_default_sweep,
+                         "not checked (third-party)")
+                     for task in suite_info(entry.name).tasks.values()]
+        else:
+            for task in entry.load().tasks.values():
+                try:
+                    available = "local" if task.available() else "missing"
+                except Exception as exc:  # noqa: BLE001
+                    available = f"unknown ({exc})"
+                rows.append(row(entry, task.name, task.version, task.in_default_sweep,
+                                available))
+    return rows
+
+
+def check(entry: str, kind: str | None = None, timeout: float | None = None):
+    """Run the plugin conformance checks on ``entry`` (a registered name or ``module:attr``);
+    ``kind`` (loss | regularizer) is looked up from the registries when not given.
+
+    The checks run in a child process (the entry's code never runs in this one) within
+    ``timeout`` seconds (default :data:`lossbench.conformance.CHECK_TIMEOUT`); a crash or a hang
+    is a failed check. Entries registered in-process only are checked in this process.
+    """
+    from ..conformance import check_isolated
+
+    return check_isolated(entry, kind=kind, timeout=timeout)
+
+
+def create_loss(name: str, **kwargs: Any) -> Any:
+    """Build the loss ``name`` (a registered name or ``module:attr``) like a run does, in the
+    style of timm's ``create_model``: the card's defaults updated by ``kwargs``.
+
+    ``kwargs`` are hyperparameters of the card (typed like their defaults, so ``gamma="3"``
+    works too; an unknown name is a ``UsageError`` listing the valid ones) or build-time context
+    the factory asks for (``num_classes``, ``embedding_size``, ``class_counts``, ``num_train``,
+    ``num_epochs``). Building an object imports the entry **in this process** — that is what
+    this function is for; :func:`run`, :func:`list_entries`, :func:`show` and :func:`check`
+    never import a third-party entry here.
+
+    >>> loss = lossbench.create_loss("focal", gamma=3.0)        # doctest: +SKIP
+    >>> loss(logits, targets)                                   # doctest: +SKIP
+    """
+    return _create("loss", name, kwargs)
+
+
+def create_regularizer(name: str, **kwargs: Any) -> Any:
+    """Build the regularizer ``name`` (see :func:`create_loss`): an object with the hooks of
+    the plugin protocol (``setup``, ``transform_batch``, ``penalty``, ``step``,
+    ``on_epoch_end``)."""
+    return _create("regularizer", name, kwargs)
+
+
+def _create(kind: str, name: str, kwargs: dict[str, Any]) -> Any:
+    from ..plan import typed_hparam
+    from ..registry import BUILD_CONTEXT, build, resolve_hparams
+
+    entry = registry_for(kind).get(name)
+    entry.load()  # EntryLoadError with the reason when it does not import
+    card = entry.card()
+    context = {k: kwargs.pop(k) for k in list(kwargs) if k in BUILD_CONTEXT}
+    overrides = {k: typed_hparam(card, k, v) if k in card.hparams else v
+                 for k, v in kwargs.items()}
+    return build(entry, resolve_hparams(card, overrides), context)
+
+
+def show(name: str, kind: str | None = None, results: str | Path | None = DEFAULT_RESULTS
+         ) -> dict[str, Any]:
+    """What ``lossbench show NAME`` prints, as a dict: the entry's card (``card``: name, kind,
+    version, origin, target, paper and ``paper_url``, summary, ``doc`` — the docstring, often
+    the formula —, defaults, search space, suites, fidelity) and ``results``: one row per
+    (suite, task, task version, options, configuration) of its stored runs in ``results``
+    (none when ``results`` is None or missing), with the cross-entropy baseline's mean on the
+    same seeds where it is stored. The entry is read the way ``list`` reads it (a third-party
+    or ``module:attr`` entry in a child process, never imported here)."""
+    from ..conformance import resolve
+
+    entry, kind = resolve(name, kind)
+    try:
+        card = entry.card()
+    except Exception as exc:  # noqa: BLE001 - EntryLoadError: the reason is the answer
+        raise UsageError(str(exc)) from None
+    out = {"kind": kind, "card": {**card.to_dict(), "paper_url": paper_url(card.paper)}}
+    out["results"] = stored_summary(results, card.name, kind) if results is not None else []
+    return out
+
+
+def paper_url(paper: str) -> str:
+    """A link for a citation: its first URL, else its arXiv id or DOI as a URL ('' if none)."""
+    import re
+
+    found = re.search(r"https?://[^\s,;)]+", paper or "")
+    if found:
+        return found.group(0).rstrip(".")
+    found = re.search(r"arXiv[:\s]*(\d{4}\.\d{4,5})", paper or "", re.IGNORECASE)
+    if found:
+        return f"https://arxiv.org/abs/{found.group(1)}"
+    found = re.search(r"\b(10\.\d{4,9}/[^\s,;]+)", paper or "")
+    return f"https://doi.org/{found.group(1).rstrip('.')}" if found else ""
+
+
+def stored_summary(results: str | Path, name: str, kind: str) -> list[dict[str, Any]]:
+    """Per (suite, task, version, options, configuration) of ``name``'s stored runs: runs, ok,
+    the mean (and sample sd) of the suite's first headline metric over ok seeds, and plain
+    cross-entropy's mean on the same seeds (None where it is not stored)."""
+    import json
+    import math
+
+    from ..plan import BASELINE_LOSS
+    from ..store import is_missing
+    from ..store import load_results as _load
+
+    if not Path(results).is_dir():
+        return []
+    df = _load(results)
+    if df.empty:
+        return []
+    column = "loss" if kind == "loss" else "regularizer"
+    mine = df[df[column] == name]
+    base = df[(df["loss"] == BASELINE_LOSS) & df["regularizer"].isna() & (df["status"] == "ok")]
+    rows = []
+    group_cols = ["suite", "task", "task_version", "options", "loss", "loss_hparams",
+                  "regularizer", "regularizer_hparams"]
+    for key, runs in mine.groupby(group_cols, dropna=False, sort=True):
+        suite, task, version, options, loss, lh, reg, rh = key
+        metric = _first_metric(suite, runs)
+        ok = runs[runs["status"] == "ok"]
+        values = ok[metric].dropna() if metric in ok else ok.iloc[0:0]["seed"]
+        same = base[(base["suite"] == suite) & (base["task"] == task)
+                    & (base["task_version"] == version) & (base["options"] == options)
+                    & base["seed"].isin(ok["seed"])]
+        ce = same[metric].dropna() if metric in same else []
+        rows.append({
+            "suite": suite, "task": task, "task_version": version,
+            "options": json.loads(options),
+            "entry": loss if is_missing(reg) else f"{loss} + {reg}",
+            "loss_hparams": json.loads(lh),
+            "regularizer_hparams": json.loads(rh) if isinstance(rh, str) else {},
+            "runs": int(len(runs)), "ok": int(len(ok)), "metric": metric,
+            "mean": float(values.mean()) if len(values) else None,
+            "sd": float(values.std()) if len(values) > 1 else None,
+            "seeds": sorted(int(s) for s in ok["seed"]),
+            "cross_entropy_mean": float(ce.mean()) if len(ce) else None,
+            "cross_entropy_seeds": int(len(ce)),
+        })
+    for row in rows:
+        for k in ("mean", "sd", "cross_entropy_mean"):
+            if row[k] is not None and not math.isfinite(row[k]):
+                row[k] = None
+    return rows
+
+
+def _first_metric(suite: str, runs) -> str:
+    """The suite's first headline metric the runs recorded, else top1."""
+    from ..plan import describe_suite
+    from ..registry import SUITES
+
+    try:
+        headline = SUITES.get(suite).metadata("tasks", describe_suite).get("headline", [])
+    except Exception:  # noqa: BLE001 - a suite that no longer loads: fall back to top1
+        headline = []
+    for metric in [*headline, "top1"]:
+        if metric in runs and runs[metric].notna().any():
+            return metric
+    return "top1"
