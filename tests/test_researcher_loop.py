@@ -201,6 +201,18 @@ def test_show_summarises_stored_runs_next_to_cross_entropy(loop):
     assert row["cross_entropy_mean"] == pytest.approx(row["mean"])
 
 
+def test_show_reads_the_rows_the_leaderboard_shows(loop):
+    """Its metric is the board's primary one and its mean the board's cell."""
+    import lossbench
+    from lossbench.report import build_model
+
+    (row,) = lossbench.show("cross_entropy", results=loop["results"])["results"]
+    (board,) = build_model(loop["results"]).sections[0].boards
+    (config,) = [c for c in board.configs if c.label == "cross_entropy"]
+    assert row["metric"] == board.primary
+    assert row["mean"] == pytest.approx(board.cells[(config.key, board.primary)][0])
+
+
 def test_create_loss_builds_the_entry_with_typed_hparams():
     import lossbench
 

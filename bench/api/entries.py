@@ -132,10 +132,11 @@ def show(name: str, kind: str | None = None, results: str | Path | None = DEFAUL
     """What ``lossbench show NAME`` prints, as a dict: the entry's card (``card``: name, kind,
     version, origin, target, paper and ``paper_url``, summary, ``doc`` — the docstring, often
     the formula —, defaults, search space, suites, fidelity) and ``results``: one row per
-    (suite, task, task version, options, configuration) of its stored runs in ``results``
-    (none when ``results`` is None or missing), with the cross-entropy baseline's mean on the
-    same seeds where it is stored. The entry is read the way ``list`` reads it (a third-party
-    or ``module:attr`` entry in a child process, never imported here)."""
+    (options, suite, task, task version, configuration) of its rows on the leaderboard of
+    ``results`` (:func:`board_rows`; none when ``results`` is None or missing), with the
+    cross-entropy baseline's mean on the same seeds where it is stored: ``show`` and the board
+    read the same runs. The entry is read the way ``list`` reads it (a third-party or
+    ``module:attr`` entry in a child process, never imported here)."""
     from ..conformance import resolve
 
     entry, kind = resolve(name, kind)
@@ -144,7 +145,7 @@ def show(name: str, kind: str | None = None, results: str | Path | None = DEFAUL
     except Exception as exc:  # noqa: BLE001 - EntryLoadError: the reason is the answer
         raise UsageError(str(exc)) from None
     out = {"kind": kind, "card": {**card.to_dict(), "paper_url": paper_url(card.paper)}}
-    out["results"] = stored_summary(results, card.name, kind) if results is not None else []
+    out["results"] = [] if results is None else board_rows(results, card.name, kind)
     return out
 
 
@@ -162,67 +163,50 @@ def paper_url(paper: str) -> str:
     return f"https://doi.org/{found.group(1).rstrip('.')}" if found else ""
 
 
-def stored_summary(results: str | Path, name: str, kind: str) -> list[dict[str, Any]]:
-    """Per (suite, task, version, options, configuration) of ``name``'s stored runs: runs, ok,
-    the mean (and sample sd) of the suite's first headline metric over ok seeds, and plain
-    cross-entropy's mean on the same seeds (None where it is not stored)."""
+def board_rows(results: str | Path, name: str, kind: str) -> list[dict[str, Any]]:
+    """``name``'s rows of the leaderboard built from ``results`` (:func:`lossbench.report.
+    build_model`: trusted records, the board's seeds, tuning trials left out, declared aliases
+    merged), one per (options, suite, task, task version, configuration): its runs and ok runs,
+    the board's primary metric, its mean and sample sd over the ok seeds, and plain
+    cross-entropy's mean on the same seeds (None where the board has no baseline row, or it
+    shares no seed)."""
     import json
     import math
 
-    from ..plan import BASELINE_LOSS
-    from ..store import is_missing
-    from ..store import load_results as _load
+    import numpy as np
+
+    from ..report import build_model
 
     if not Path(results).is_dir():
         return []
-    df = _load(results)
-    if df.empty:
-        return []
     column = "loss" if kind == "loss" else "regularizer"
-    mine = df[df[column] == name]
-    base = df[(df["loss"] == BASELINE_LOSS) & df["regularizer"].isna() & (df["status"] == "ok")]
+
+    def number(value: float) -> float | None:
+        return float(value) if math.isfinite(value) else None
+
     rows = []
-    group_cols = ["suite", "task", "task_version", "options", "loss", "loss_hparams",
-                  "regularizer", "regularizer_hparams"]
-    for key, runs in mine.groupby(group_cols, dropna=False, sort=True):
-        suite, task, version, options, loss, lh, reg, rh = key
-        metric = _first_metric(suite, runs)
-        ok = runs[runs["status"] == "ok"]
-        values = ok[metric].dropna() if metric in ok else ok.iloc[0:0]["seed"]
-        same = base[(base["suite"] == suite) & (base["task"] == task)
-                    & (base["task_version"] == version) & (base["options"] == options)
-                    & base["seed"].isin(ok["seed"])]
-        ce = same[metric].dropna() if metric in same else []
-        rows.append({
-            "suite": suite, "task": task, "task_version": version,
-            "options": json.loads(options),
-            "entry": loss if is_missing(reg) else f"{loss} + {reg}",
-            "loss_hparams": json.loads(lh),
-            "regularizer_hparams": json.loads(rh) if isinstance(rh, str) else {},
-            "runs": int(len(runs)), "ok": int(len(ok)), "metric": metric,
-            "mean": float(values.mean()) if len(values) else None,
-            "sd": float(values.std()) if len(values) > 1 else None,
-            "seeds": sorted(int(s) for s in ok["seed"]),
-            "cross_entropy_mean": float(ce.mean()) if len(ce) else None,
-            "cross_entropy_seeds": int(len(ce)),
-        })
-    for row in rows:
-        for k in ("mean", "sd", "cross_entropy_mean"):
-            if row[k] is not None and not math.isfinite(row[k]):
-                row[k] = None
+    for section in build_model(results).sections:
+        for board in section.boards:
+            base = board.baseline()
+            metric = board.primary
+            for c in board.configs:
+                if c.first.get(column) != name:
+                    continue
+                values = c.values(metric)
+                seeds = sorted(int(s) for s in c.ok["seed"])
+                same = [v for s, v in (base.by_seed(metric) if base else {}).items()
+                        if s in seeds]
+                hparams = {g: c.first.get(f"{g}_hparams") for g in ("loss", "regularizer")}
+                rows.append({
+                    "suite": board.suite, "task": board.task, "task_version": board.version,
+                    "options": json.loads(section.options), "entry": c.label,
+                    **{f"{g}_hparams": json.loads(v) if isinstance(v, str) else {}
+                       for g, v in hparams.items()},
+                    "runs": int(len(c.runs)), "ok": c.n_ok, "metric": metric,
+                    "mean": number(np.mean(values)) if len(values) else None,
+                    "sd": number(np.std(values, ddof=1)) if len(values) > 1 else None,
+                    "seeds": seeds,
+                    "cross_entropy_mean": number(np.mean(same)) if same else None,
+                    "cross_entropy_seeds": len(same),
+                })
     return rows
-
-
-def _first_metric(suite: str, runs) -> str:
-    """The suite's first headline metric the runs recorded, else top1."""
-    from ..plan import describe_suite
-    from ..registry import SUITES
-
-    try:
-        headline = SUITES.get(suite).metadata("tasks", describe_suite).get("headline", [])
-    except Exception:  # noqa: BLE001 - a suite that no longer loads: fall back to top1
-        headline = []
-    for metric in [*headline, "top1"]:
-        if metric in runs and runs[metric].notna().any():
-            return metric
-    return "top1"
