@@ -43,6 +43,18 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]
     return mean, float(stats.t.ppf((1 + confidence) / 2, len(v) - 1) * sem)
 
 
+def interval_side(mean: float, half: float) -> int:
+    """Where the interval ``mean ± half`` lies relative to 0: ``+1`` wholly above, ``-1``
+    wholly below, ``0`` when it contains 0 or is undefined (a NaN mean or half-width: without
+    an interval no direction can be claimed). The one rule behind every verdict drawn from an
+    interval (a finding's *reproduced* / *inverted*, a pair's *better* / *worse*)."""
+    if mean - half > 0:
+        return 1
+    if mean + half < 0:
+        return -1
+    return 0
+
+
 def intervals_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     """Whether two ``(mean, half-width)`` intervals overlap; a NaN half-width counts as overlap
     (without an interval a difference cannot be claimed)."""

@@ -83,12 +83,13 @@ def canary_specs(epochs: int = DEFAULT_EPOCHS) -> list:
     built-in suite (the default sweep's, and those it leaves out, like ``standard/digits``) with
     every built-in loss alone and every built-in regularizer with cross-entropy, where their
     cards place them, at seed :data:`CANARY_SEED` and ``epochs`` epochs."""
-    from .plan import plan, suite_info
+    from .plan import plan
     from .registry import LOSSES, REGULARIZERS, SUITES
+    from .suites.description import suite_info
 
     tasks = [f"{name}/{task.name}" for name in SUITES.names() if SUITES.get(name).builtin
              for task in suite_info(name).tasks.values() if task.embedded]
-    specs, _ = plan(tasks=tasks, seeds=[CANARY_SEED], options={"epochs": epochs})
+    specs = plan(tasks=tasks, seeds=[CANARY_SEED], options={"epochs": epochs}).specs
     builtin = [s for s in specs if LOSSES.get(s.loss).builtin
                and (s.regularizer is None or REGULARIZERS.get(s.regularizer).builtin)]
     return choose_runs(builtin)

@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .catalog import SEED_SETS, Catalog, check_catalog, load_catalog
-from .findings import card_defaults
+from .catalog import SEED_SETS, Catalog, load_catalog
+from .catalog_checks import check_catalog
+from .comparable_runs import card_defaults
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,15 +25,15 @@ if TYPE_CHECKING:
 
 def live_tasks() -> dict[str, list[str]]:
     """Every registered suite's task names (from the suites' cached metadata)."""
-    from .plan import suite_info
     from .registry import SUITES
+    from .suites.description import suite_info
 
     return {name: list(suite_info(name).tasks) for name in SUITES.names()}
 
 
 def current_versions(catalog: Catalog) -> dict[tuple[str, str], str]:
     """The current version of every task the catalog names."""
-    from .plan import suite_info
+    from .suites.description import suite_info
 
     out = {}
     for suite in catalog.suites:
@@ -62,12 +63,12 @@ def catalog_specs(catalog: Catalog, seed_sets: Sequence[str] = SEED_SETS,
             continue
         for ref, declared in configs:
             loss_hp, reg_hp = split_hparams(ref, declared, card_defaults)
-            planned, _ = plan(
+            planned = plan(
                 tasks=[f"{suite}/{task}"], losses=[ref.loss],
                 regularizers=[ref.regularizer] if ref.regularizer else None, seeds=seeds,
                 loss_hparams={ref.loss: loss_hp or {}},
                 regularizer_hparams={ref.regularizer: reg_hp or {}} if ref.regularizer else None)
-            for s in planned:
+            for s in planned.specs:
                 specs.setdefault(s.key, s)
     return list(specs.values())
 

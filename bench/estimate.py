@@ -10,8 +10,10 @@ divided over the runs that really go at once.
   entry. Stored records are looked up in the results folder of the sweep; a default-recipe run
   with none there is looked up in the project's committed board (``results/`` of the current
   folder: :data:`BOARD_RESULTS`). Else a rough default: :data:`DEFAULT_SECONDS_PER_EPOCH` per
-  epoch plus :data:`DEFAULT_SECONDS_PER_RUN` (a third-party suite's recipe is not read, and its
-  runs are counted as unknown).
+  epoch plus :data:`DEFAULT_SECONDS_PER_RUN`, with the recipe's epochs as the suite's description
+  states them (:func:`lossbench.suites.description.recipe_epochs`: read from the metadata cache,
+  or from a child process for a third-party suite; a run whose epochs are stated nowhere is
+  counted as unknown).
 * At once: ``workers`` runs, but no more than the runs to do, and for CPU runs of the ``local``
   executor no more than the CPU cores (each run uses one torch thread: more workers than cores
   share them, and the sweep takes as long).
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .spec import RunSpec, canonical_json
+from .suites.description import recipe_epochs
 
 #: Per epoch of an embedded task and per run, fitted to stored records: a 2-epoch MNIST-1D smoke
 #: run takes 0.3-0.4 s (the fixed part: model, evaluation, every calibration metric), and the
@@ -59,8 +62,8 @@ BOARD_RESULTS = "results"
 @dataclass(frozen=True)
 class Estimate:
     """Seconds for the runs to do (wall: ``startup`` + the runs over ``workers`` at once), and
-    how many estimates came from stored timings, from the default, or are unknown (a
-    third-party suite without --epochs)."""
+    how many estimates came from stored timings, from the default, or are unknown (a suite
+    whose description states no recipe epochs, without --epochs)."""
 
     seconds: float
     workers: int
@@ -84,7 +87,7 @@ class Estimate:
             basis.append(f"{self.default} from a default of {DEFAULT_SECONDS_PER_EPOCH:g} s per "
                          f"epoch + {DEFAULT_SECONDS_PER_RUN:g} s")
         if self.unknown:
-            basis.append(f"{self.unknown} unknown (a third-party suite's recipe; pass --epochs)")
+            basis.append(f"{self.unknown} unknown (the recipe states no epochs; pass --epochs)")
         if self.startup:
             basis.append(f"{duration(self.startup)} start-up")
         return (f"{head}; estimated {duration(self.seconds)} on {self.workers} worker(s) "
@@ -147,45 +150,23 @@ def _timings(results_dir: str | Path) -> Timings:
     return out
 
 
-def _recipe_epochs(spec: RunSpec) -> int | None:
-    """The epochs of the task's own recipe (None for a third-party suite or an unknown task)."""
-    try:
-        from .registry import SUITES
-        from .runner import recipe_for, resolve_task
-
-        if SUITES.get(spec.suite).isolated:
-            return None
-        _, task = resolve_task(spec)
-        return int(recipe_for(task, {}).epochs)
-    except Exception:  # noqa: BLE001 - the run itself reports an unknown task
-        return None
-
-
-def _epochs(spec: RunSpec) -> int | None:
-    """The epochs ``spec`` trains for: its ``epochs`` option (``--epochs``), else the recipe's."""
-    option = spec.options.get("epochs")
-    if isinstance(option, int) and not isinstance(option, bool) and option > 0:
-        return option
-    return _recipe_epochs(spec)
-
-
-def _cost(options: Mapping, recipe_epochs: int | None) -> tuple[object, str]:
+def _cost(options: Mapping, recipe: int | None) -> tuple[object, str]:
     """What makes two runs of one task cost the same: their epochs (the option, else the
     recipe's) and their other options."""
     rest = {k: v for k, v in options.items() if k != "epochs"}
-    return options.get("epochs", recipe_epochs), canonical_json(rest)
+    return options.get("epochs", recipe), canonical_json(rest)
 
 
-def _stored(spec: RunSpec, timings: Timings, recipe_epochs: int | None) -> float | None:
+def _stored(spec: RunSpec, timings: Timings, recipe: int | None) -> float | None:
     """The stored timing of a run like ``spec``: same task and epochs (and other options); of
     the same loss and regularizer where stored, else the median over the task's entries."""
-    cost = _cost(spec.options, recipe_epochs)
+    cost = _cost(spec.options, recipe)
     entry = (spec.loss, spec.regularizer)
     same_entry, any_entry = [], []
     for (suite, task, version, options), by_entry in timings.items():
         if (suite, task, version) != (spec.suite, spec.task, str(spec.task_version)):
             continue
-        if _cost(json.loads(options), recipe_epochs) != cost:
+        if _cost(json.loads(options), recipe) != cost:
             continue
         if entry in by_entry:
             same_entry.append(by_entry[entry])
@@ -234,7 +215,7 @@ def estimate(todo: Sequence[RunSpec], results_dir: str | Path, workers: int,
     for spec in todo:
         task = (spec.suite, spec.task, str(spec.task_version))
         if task not in recipes:
-            recipes[task] = _recipe_epochs(spec)
+            recipes[task] = recipe_epochs(spec.suite, spec.task)
         recipe = recipes[task]
         seconds = _stored(spec, timings, recipe)
         if seconds is None and use_board and "epochs" not in spec.options:

@@ -57,14 +57,20 @@ RESULT_NEUTRAL = (
     "__init__", "__main__", "api", "cli",  # the front ends (the version is in every spec key)
     "plan", "tune", "estimate",  # planning: what it decides is in the spec
     # where and how runs execute, not what they compute
-    "scheduler", "executors", "sandbox", "confinement", "procs", "progress", "machine",
-    "metadata_cache", "outputs",
-    "record_meta", "errors", "text_safety", "fingerprint",  # what a record says besides numbers
+    "scheduler", "executors", "sandbox", "describe_child", "confinement", "procs", "progress",
+    "machine", "metadata_cache", "outputs",
+    # what a record says besides numbers
+    "record_meta", "errors", "text_safety", "paper_links", "fingerprint",
     "store", "digest", "ledger", "integrity", "results_lock", "merging", "all_or_nothing",
     "file_names",  # the store and its bookkeeping
     # the readers of records: statistics, findings, catalog, report, checks, re-runs
     "aggregate", "findings", "catalog", "validity", "confirmation", "report", "reproduction",
-    "conformance", "freshness", "design_vector", "canary",
+    "conformance", "freshness", "design_vector", "canary", "comparable_runs", "findings_text",
+    "validity_text", "catalog_checks",
+    "hparam_values",  # the user's --hparam values, typed by the card (what they set is in the spec)
+    # what a suite describes and declares, read without loading it: its tasks, each recipe's
+    # epochs (the estimate, the default timeout), its published findings (the readers' business)
+    "suites.description", "suites.declared_findings",
 )
 PACKAGE_DIR = Path(__file__).resolve().parent
 PIN_FILE = PACKAGE_DIR / "harness_pin.json"

@@ -1,4 +1,6 @@
-"""Planning: turn a user's selection (suites, tasks, losses, regularizers, seeds) into run specs.
+"""Planning: turn a user's selection (suites, tasks, losses, regularizers, seeds) into a
+:class:`Plan`: the run specs, the combinations left out and why, the cross-entropy baseline runs
+it added, and each task it reaches with the epochs its runs train for.
 
 This is the one validation path shared by the CLI and the Python API: every unknown name or bad
 value raises :class:`~lossbench.errors.UsageError` naming the value and the valid choices.
@@ -6,23 +8,27 @@ value raises :class:`~lossbench.errors.UsageError` naming the value and the vali
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .build import resolve_hparams
+from .cards import Card
 from .errors import EntryLoadError, UsageError, unknown_value
-from .findings import DEFAULT_MIN_SEEDS
-from .registry import LOSSES, REGULARIZERS, SUITES, Card, is_target, resolve_hparams
+from .hparam_values import apply_hparams
+from .registry import LOSSES, REGULARIZERS, SUITES
 from .spec import RECIPE_OPTIONS, RunSpec, option_problem
-from .suites.info import SuiteInfo, TaskInfo  # noqa: F401 - planning's view of suites and tasks
+from .suites.description import option_epochs, recipe_epochs, suite_info
+from .suites.info import SuiteInfo, TaskInfo
+from .targets import is_target
 
 NO_REGULARIZER = "none"
 BASELINE_LOSS = "cross_entropy"
 #: seeds 0..4 unless told otherwise (``run``, ``tune``'s final runs): with three seeds the t
 #: multiplier of a 95 % interval is 4.30 and most differences cannot be resolved; a default run
 #: gives every published finding the seeds ``lossbench validate`` needs for a verdict
-DEFAULT_SEEDS = DEFAULT_MIN_SEEDS
+#: (:data:`lossbench.findings.DEFAULT_MIN_SEEDS` is this count)
+DEFAULT_SEEDS = 5
 
 
 @dataclass(frozen=True)
@@ -33,16 +39,48 @@ class Skipped:
     reason: str
 
 
-def describe_suite(suite: Any) -> dict[str, Any]:
-    """The JSON-serialisable metadata planning and the leaderboard need of a suite object."""
-    return SuiteInfo.of(suite).to_dict()
+@dataclass(frozen=True)
+class PlannedTask:
+    """A task the plan's runs reach: its version, whether it is embedded (CPU-sized), how many
+    runs it gets, and the epochs they train for (``--epochs``, else the recipe's as the suite's
+    description states it, :func:`lossbench.suites.description.spec_epochs`; None where stated
+    nowhere)."""
+
+    suite: str
+    task: str
+    version: str
+    embedded: bool
+    epochs: int | None
+    runs: int
+
+    @property
+    def label(self) -> str:
+        """``suite/task``."""
+        return f"{self.suite}/{self.task}"
 
 
-def suite_info(name: str) -> SuiteInfo:
-    """The :class:`SuiteInfo` of a registered suite, from the metadata cache when its package is
-    unchanged (so planning does not build or import the suite); ``UsageError`` for an unknown
-    name, ``EntryLoadError`` for a suite that fails to load."""
-    return SuiteInfo.from_dict(SUITES.get(name).metadata("tasks", describe_suite))
+@dataclass(frozen=True)
+class Plan:
+    """What :func:`plan` decided.
+
+    ``specs``: every run, in order (the baseline's included); ``skipped``: the combinations left
+    out, with reasons; ``baseline``: the plain cross-entropy runs added so that the leaderboard
+    can compare (empty unless ``plan(baseline=True)`` added some; also in ``specs``); ``tasks``:
+    each task the runs reach, in plan order (:class:`PlannedTask`).
+    """
+
+    specs: tuple[RunSpec, ...]
+    skipped: tuple[Skipped, ...] = ()
+    baseline: tuple[RunSpec, ...] = ()
+    tasks: tuple[PlannedTask, ...] = ()
+
+    def task(self, suite: str, task: str) -> PlannedTask:
+        """The :class:`PlannedTask` of ``suite/task`` (``UsageError`` when the plan does not
+        reach it)."""
+        for t in self.tasks:
+            if (t.suite, t.task) == (suite, task):
+                return t
+        raise unknown_value("planned task", f"{suite}/{task}", [t.label for t in self.tasks])
 
 
 def _suites(names: Sequence[str] | None) -> tuple[list[SuiteInfo], list[Skipped]]:
@@ -143,8 +181,9 @@ def plan(
     options: Mapping[str, Any] | None = None,
     baseline: bool = False,
     hparams: Mapping[str, Any] | None = None,
-) -> tuple[list[RunSpec], list[Skipped]]:
-    """Expand a selection into run specs (and the combinations left out, with reasons).
+) -> Plan:
+    """Expand a selection into a :class:`Plan`: run specs, the combinations left out (with
+    reasons), the baseline runs added, and the tasks reached with their epochs.
 
     Losses and regularizers are registered names or ``module:attr`` targets (origin ``local``:
     read and run in child processes like any third-party entry). ``baseline``: when the
@@ -152,7 +191,8 @@ def plan(
     defaults, no regularizer) is planned on every task and seed the selection reaches, so the
     leaderboard can compare. ``hparams`` (``{"gamma": 3}`` or ``{"gamma": "3"}``, the CLI's
     ``--hparam``) set hyperparameters of the *named* losses and regularizers that have them,
-    typed by the card (:func:`typed_hparam`); a name none of them has is a ``UsageError``.
+    typed by the card (:func:`lossbench.hparam_values.typed_hparam`); a name none of them has
+    is a ``UsageError``.
 
     Defaults: every suite's embedded tasks; every loss with no regularizer, plus every
     regularizer combined with cross-entropy. Naming losses or regularizers restricts the sweep to
@@ -177,7 +217,7 @@ def plan(
     regularizer_hparams = {k: dict(v) for k, v in (regularizer_hparams or {}).items()}
     if hparams:
         named = (loss_cards if losses else []) + (reg_cards if reg_names else [])
-        _apply_hparams(hparams, named, loss_hparams, regularizer_hparams)
+        apply_hparams(hparams, named, loss_hparams, regularizer_hparams)
     for name in loss_hparams:
         if name not in {c.name for c in loss_cards}:
             raise unknown_value("loss in hparams", name, [c.name for c in loss_cards])
@@ -223,19 +263,37 @@ def plan(
                     suite=suite.name, task=task.name, task_version=task.version, seed=seed,
                     options=options,
                 ))
-    if baseline and (losses or regularizers):
-        specs += _baseline_specs(specs, pairs, seed_list, options)
+    added = _baseline_specs(specs, pairs, seed_list, options) \
+        if baseline and (losses or regularizers) else []
+    specs += added
     for lc in loss_cards if losses else []:
         if lc.name not in planned:
             where = ", ".join(f"{s.name}/{t.name}" for s, t in pairs)
             if lc.objective == "embedding":
                 raise UsageError(
-                    f"loss {lc.name!r} is an embedding loss (kind='embedding') and none of the "
-                    f"selected tasks ({where}) takes embedding losses; tasks that do: "
+                    f"loss {lc.name!r} is an embedding loss (objective='embedding') and none of "
+                    f"the selected tasks ({where}) takes embedding losses; tasks that do: "
                     f"{', '.join(_embedding_tasks()) or '(none)'}")
             raise UsageError(f"loss {lc.name!r} applies to none of the selected tasks ({where}); "
                              f"its card declares suites: {', '.join(lc.suites)}")
-    return specs, skipped
+    return Plan(tuple(specs), tuple(skipped), tuple(added), _planned_tasks(specs, pairs, options))
+
+
+def _planned_tasks(specs: list[RunSpec], pairs: list[tuple[SuiteInfo, TaskInfo]],
+                   options: Mapping[str, Any]) -> tuple[PlannedTask, ...]:
+    """The tasks ``specs`` reach, in the order of ``pairs``, with their runs and epochs."""
+    runs: dict[tuple[str, str], int] = {}
+    for s in specs:
+        runs[(s.suite, s.task)] = runs.get((s.suite, s.task), 0) + 1
+    epochs = option_epochs(options)
+    out: dict[tuple[str, str], PlannedTask] = {}
+    for suite, task in pairs:
+        key = (suite.name, task.name)
+        if key in runs and key not in out:
+            out[key] = PlannedTask(
+                suite.name, task.name, str(task.version), task.embedded,
+                epochs if epochs is not None else recipe_epochs(suite.name, task.name), runs[key])
+    return tuple(out.values())
 
 
 def _baseline_specs(specs: list[RunSpec], pairs: list[tuple[SuiteInfo, TaskInfo]],
@@ -259,80 +317,6 @@ def _baseline_specs(specs: list[RunSpec], pairs: list[tuple[SuiteInfo, TaskInfo]
                     suite=suite.name, task=task.name, task_version=task.version, seed=seed,
                     options=options))
     return out
-
-
-def typed_hparam(card: Card, name: str, value: Any) -> Any:
-    """``value`` for hyperparameter ``name`` of ``card``, typed like its default (a string such
-    as ``"3"`` from ``--hparam gamma=3`` becomes ``3.0`` when the default is a float; ``true`` /
-    ``false`` for booleans; JSON for lists, dicts and a ``None`` default) and checked against
-    the search space's ``choices`` and ``int`` flag; ``UsageError`` naming the value otherwise."""
-    import json
-
-    default = card.hparams[name]
-    space = card.search_space.get(name, {}) if isinstance(card.search_space, Mapping) else {}
-    where = f"--hparam {name}={value} for {card.kind} {card.name!r}"
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            if isinstance(default, bool):
-                low = text.lower()
-                if low not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError
-                value = low in ("true", "1", "yes")
-            elif isinstance(default, int):
-                try:
-                    value = int(text)
-                except ValueError:  # an int default with a real-valued range takes floats
-                    if not space or space.get("int") or "choices" in space:
-                        raise
-                    value = float(text)
-            elif isinstance(default, float):
-                value = float(text)
-            elif isinstance(default, str):
-                value = text
-            else:  # None, lists, dicts: JSON, else the plain string
-                try:
-                    value = json.loads(text)
-                except ValueError:
-                    value = text
-        except ValueError:
-            kind = type(default).__name__
-            raise UsageError(f"{where}: expected {'a' if kind != 'int' else 'an'} {kind} like "
-                             f"the default {default!r}, got {text!r}") from None
-    elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise UsageError(f"{where}: hyperparameters must be finite numbers")
-    if isinstance(space, Mapping) and "choices" in space and value not in space["choices"]:
-        raise UsageError(f"{where}: valid choices: "
-                         f"{', '.join(map(repr, space['choices']))}")
-    if isinstance(space, Mapping) and space.get("int") and not (
-            isinstance(value, int) and not isinstance(value, bool)):
-        raise UsageError(f"{where}: expected an integer (the search space says int)")
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        raise UsageError(f"{where}: the value must be JSON-serialisable") from None
-    return value
-
-
-def _apply_hparams(hparams: Mapping[str, Any], named: list[Card],
-                   loss_hparams: dict[str, dict[str, Any]],
-                   regularizer_hparams: dict[str, dict[str, Any]]) -> None:
-    """Set each of ``hparams`` on every named card that has it (typed by that card)."""
-    if not named:
-        raise UsageError("--hparam needs the losses or regularizers it sets to be named "
-                         "(--loss NAME or --regularizer NAME)")
-    for name, value in hparams.items():
-        owners = [c for c in named if name in c.hparams]
-        if not owners:
-            valid = sorted({f"{h} ({c.name})" for c in named for h in c.hparams})
-            raise UsageError(f"--hparam {name}={value}: no selected entry has a hyperparameter "
-                             f"{name!r} (selected: {', '.join(c.name for c in named)}); valid "
-                             f"names: {', '.join(valid) or '(none: they take no hyperparameters)'}")
-        for card in owners:
-            target = loss_hparams if card.kind == "loss" else regularizer_hparams
-            target.setdefault(card.name, {})[name] = typed_hparam(card, name, value)
 
 
 def _prefetch(suites: Sequence[str] | None, losses: Sequence[str] | None,

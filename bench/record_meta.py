@@ -14,7 +14,7 @@ differently depending on what is installed. So every record carries two JSON col
   :mod:`lossbench.report.stability`), headline metrics, the direction
   (``true`` = higher is better) of each headline, calibration and recorded metric, and the
   published findings the suite declares (all of them, so that the records of any one task say
-  which findings exist; :mod:`lossbench.findings`).
+  which findings exist; :mod:`lossbench.suites.declared_findings`).
 
 Both are canonical JSON (sorted keys), so equal metadata gives equal bytes. Light: no torch; the
 cards come from the registry (cached, a third-party card read through a child as everywhere).
@@ -55,7 +55,8 @@ def entry_cards(loss: str, regularizer: str | None) -> dict[str, Any]:
 def task_meta(suite_name: str, task_name: str, suite: Any = None,
               metrics: Iterable[str] = (), num_classes: int | None = None) -> dict[str, Any]:
     """The task's metadata from the loaded ``suite`` object (in the run's process), else from the
-    suite's cached metadata (planning's :func:`lossbench.plan.suite_info`: no description);
+    suite's cached description (:func:`lossbench.suites.description.suite_description`: no
+    description text);
     ``num_classes``: the classes of the run's data, when it was made."""
     from .metrics import metric_info
 
@@ -74,10 +75,9 @@ def task_meta(suite_name: str, task_name: str, suite: Any = None,
                         suite_headline=[str(h) for h in suite.headline])
             findings = [f.to_dict() for f in getattr(suite, "findings", ())]
         else:
-            from .plan import describe_suite
-            from .registry import SUITES
+            from .suites.description import suite_description
 
-            data = SUITES.get(suite_name).metadata("tasks", describe_suite)
+            data = suite_description(suite_name)
             headline = [str(h) for h in data.get("headline") or ["top1"]]
             meta.update(headline=headline, suite_headline=headline)
             for t in data.get("tasks", ()):

@@ -11,31 +11,55 @@ with the same name are both reported as broken, since neither can be chosen sile
 
 Third-party entries (any distribution but ``lossbench``) are never imported by the process that
 lists, plans or schedules: their cards and status come from a child process
-(:mod:`lossbench.sandbox`), unless this process is itself a plugin process (a run's child) or the
-entry was loaded explicitly. Every card — built-in or not, read in-process, from the cache or
-from a child — is validated by :func:`card_problems`.
+(:func:`describe_isolated`, through :mod:`lossbench.sandbox`), unless this process is itself a
+plugin process (a run's child) or the entry was loaded explicitly. Every card — built-in or not,
+read in-process, from the cache or from a child — is validated by :func:`card_problems`.
+
+Reading a card from its target (:func:`card_from_target`) and validating it live here, beside
+the discovery, because they consult it: a card's ``suites`` must name registered suites and its
+``alias_of`` a registered entry, and an :class:`Entry` validates its card when read. The card
+rules that need no registry are in :mod:`lossbench.cards`, ``module:attr`` targets in
+:mod:`lossbench.targets`, signature introspection in :mod:`lossbench.signatures`, and building
+an entry in :mod:`lossbench.build`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import importlib
 import importlib.metadata as md
 import inspect
 import json
-import math
-import os
-import re
-import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from .cards import (
+    DOC_LIMIT,
+    FIDELITY_HINT,
+    OBJECTIVES,
+    SUMMARY_LIMIT,
+    VERSION_LIMIT,
+    Card,
+    _first_doc_line,
+    _jsonable,
+    _non_finite,
+    _short_repr,
+    search_space_problem,
+)
 from .errors import EntryLoadError, UsageError, unknown_value
 from .model_needs import HPARAM as NEEDS_HPARAM
-from .model_needs import factory_hparams, needs_problems
+from .model_needs import needs_problems
+from .signatures import factory_defaults
+from .targets import (
+    LOCAL_ORIGIN,
+    LOCAL_VERSION_TAG,
+    TARGET_PATTERN,
+    _import_target,
+    is_target,
+    source_digest,
+)
 
 GROUPS: dict[str, str] = {
     "loss": "lossbench.losses",
@@ -44,62 +68,6 @@ GROUPS: dict[str, str] = {
     "executor": "lossbench.executors",
 }
 BUILTIN_DISTRIBUTION = "lossbench"
-
-#: Keyword arguments the harness passes to an entry's factory *only* when its signature names them
-#: (construction-time context, e.g. ArcFace needs ``num_classes`` and ``embedding_size``).
-BUILD_CONTEXT = ("num_classes", "embedding_size", "class_counts", "num_train", "num_epochs")
-
-
-@dataclass(frozen=True)
-class Card:
-    """The frozen description of an entry: what the leaderboard links to.
-
-    Built from optional attributes on the entry-point target (``version``, ``paper``, ``hparams``,
-    ``search_space``, ``suites``, ``fidelity``, ``objective``, ``accepts_soft_targets``,
-    ``alias_of``, ``model_needs``), so a plugin never imports lossbench to describe itself. A
-    loss's ``model_needs`` (:mod:`lossbench.model_needs`) is recorded in ``hparams`` under that
-    name. (``objective`` was called ``kind`` before harness 0.2; a target that still declares
-    ``kind = "embedding"`` is read the same.)
-    """
-
-    name: str
-    kind: str  # loss | regularizer | suite | executor
-    version: str
-    origin: str  # "<distribution> <version>"
-    target: str  # "module:attr"
-    summary: str = ""
-    paper: str = ""
-    hparams: Mapping[str, Any] = field(default_factory=dict)
-    search_space: Mapping[str, Any] = field(default_factory=dict)
-    suites: tuple[str, ...] = ()
-    fidelity: str = "exact"
-    #: what a loss trains: class logits (``classification``) or an ``embedding`` head
-    objective: str = "classification"
-    accepts_soft_targets: bool = False
-    #: the target's docstring (``lossbench show`` prints it: formula, notes), cut to DOC_LIMIT
-    doc: str = ""
-    #: the entry of the same kind whose *default* computes the same function (e.g.
-    #: ``balanced_softmax`` is ``logit_adjustment`` at tau = 1): the leaderboard shows the two as
-    #: one row where their records are bit-identical (:func:`alias_problem` validates it)
-    alias_of: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["hparams"] = dict(self.hparams)
-        d["search_space"] = dict(self.search_space)
-        d["suites"] = list(self.suites)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Card:
-        """The inverse of :meth:`to_dict` (``Card.from_dict(c.to_dict()) == c``)."""
-        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        fields["suites"] = tuple(fields.get("suites", ()))
-        return cls(**fields)
-
-    def applies_to(self, suite: str) -> bool:
-        """True if the entry declares ``suite`` (an entry that declares none applies everywhere)."""
-        return not self.suites or suite in self.suites
 
 
 @dataclass
@@ -218,45 +186,6 @@ class Entry:
                       lambda: describe(self.load()))
 
 
-def _import_target(target: str, search_cwd: bool = False) -> Any:
-    """Import ``module:attr``; ``search_cwd``: the current folder is searched after
-    ``sys.path`` (a ``module:attr`` target named on the command line may live there)."""
-    if search_cwd and os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.append(os.getcwd())
-    module, _, attr = target.partition(":")
-    obj = importlib.import_module(module.strip())
-    for part in attr.strip().split(".") if attr else []:
-        obj = getattr(obj, part)
-    return obj
-
-
-def _first_doc_line(obj: Any) -> str:
-    doc = inspect.getdoc(obj) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
-
-
-def factory_defaults(obj: Any) -> dict[str, Any]:
-    """Keyword defaults of a factory/class signature, less the harness-supplied context."""
-    try:
-        sig = inspect.signature(obj)
-    except (TypeError, ValueError):
-        return {}
-    return {
-        name: p.default
-        for name, p in sig.parameters.items()
-        if p.default is not inspect.Parameter.empty
-        and name not in BUILD_CONTEXT
-        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
-
-
-SUMMARY_LIMIT = 200
-DOC_LIMIT = 4000
-VERSION_LIMIT = 64
-OBJECTIVES = ("classification", "embedding")
-FIDELITY_HINT = 'fidelity must be "exact" or start with "approximate:"'
-
-
 def card_from_target(obj: Any, name: str, group: str, origin: str, target: str) -> Card:
     """Read a card from the optional metadata attributes of an entry-point target.
 
@@ -328,31 +257,6 @@ def card_from_target(obj: Any, name: str, group: str, origin: str, target: str) 
     return card
 
 
-#: How a ``module:attr`` target (``--loss my_losses:MyLoss``) is told from a registered name.
-TARGET_PATTERN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
-LOCAL_ORIGIN = "local"
-LOCAL_VERSION_TAG = "+local."
-
-
-def is_target(name: str) -> bool:
-    """True for a ``module:attr`` target (registered names never contain a colon)."""
-    return ":" in str(name)
-
-
-def source_digest(target: str) -> str:
-    """The first 12 hex digits of the SHA-256 of the source file of ``target``'s module (it
-    must be imported already), or ``nosource`` when the module has no file."""
-    import hashlib
-
-    module = sys.modules.get(target.partition(":")[0].strip())
-    path = getattr(module, "__file__", None)
-    try:
-        with open(path, "rb") as fh:  # type: ignore[arg-type]
-            return hashlib.sha256(fh.read()).hexdigest()[:12]
-    except (OSError, TypeError):
-        return "nosource"
-
-
 def entry_card(obj: Any, name: str, group: str, origin: str, target: str,
                local: bool = False) -> Card:
     """:func:`card_from_target`, and for a ``module:attr`` target named by the user (``local``)
@@ -367,76 +271,6 @@ def entry_card(obj: Any, name: str, group: str, origin: str, target: str,
     if problems:
         raise EntryLoadError("invalid card: " + "; ".join(problems))
     return card
-
-
-def _short_repr(value: Any, limit: int = 60) -> str:
-    try:
-        text = repr(value)
-    except Exception as exc:  # noqa: BLE001 - a hostile __repr__
-        text = f"<unprintable: {type(exc).__name__}>"
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _jsonable(value: Any, where: str, problems: list[str]) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        return {}
-    try:
-        return json.loads(json.dumps(dict(value), sort_keys=True, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        bad = _non_finite(value)
-        problems.append(f"{where} must be JSON with finite numbers; {bad}" if bad else
-                        f"{where} must be JSON-serialisable: {exc}")
-        return {}
-
-
-def _non_finite(value: Any, path: str = "") -> str:
-    """Where in ``value`` a NaN or infinite number sits ('' if none)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{path or 'value'} is {value}"
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            found = _non_finite(v, f"{path}[{k!r}]")
-            if found:
-                return found
-    if isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            found = _non_finite(v, f"{path}[{i}]")
-            if found:
-                return found
-    return ""
-
-
-#: ``search_space_problem``'s default when there is none to check (``None`` can be a default).
-NO_DEFAULT = object()
-
-
-def search_space_problem(spec: Any, default: Any = NO_DEFAULT) -> str:
-    """Why a search-space spec is malformed ('' if it is well-formed); see the card format. The
-    one rule of search spaces: ``list``, the sweep, ``check`` and ``tune`` all apply it."""
-    if not isinstance(spec, dict):
-        return f"expected a dict like {{'low': 0.0, 'high': 1.0}} or {{'choices': [...]}}, " \
-               f"got {_short_repr(spec)}"
-    if "choices" in spec:
-        choices = spec["choices"]
-        if not isinstance(choices, list) or not choices:
-            return f"choices must be a non-empty list, got {_short_repr(choices)}"
-        if default is not NO_DEFAULT and default not in choices:
-            return f"the default {default!r} is not among the choices {_short_repr(choices)}"
-        return ""
-    unknown = sorted(set(spec) - {"low", "high", "log", "int"})
-    if unknown or not {"low", "high"} <= set(spec):
-        return f"expected keys low, high (optional log, int) or choices, got {sorted(spec)}"
-    low, high = spec["low"], spec["high"]
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-               for v in (low, high)):
-        return f"low and high must be finite numbers, got {low!r}, {high!r}"
-    if not low < high:
-        return f"low must be < high, got {low} >= {high}"
-    if spec.get("log") and low <= 0:
-        return f"a log-scale range needs low > 0, got {low}"
-    if isinstance(default, (int, float)) and not low <= default <= high:
-        return f"the default {default} is outside [{low}, {high}]"
-    return ""
 
 
 def card_problems(card: Card) -> list[str]:
@@ -692,57 +526,6 @@ def registry_for(kind: str) -> Registry:
     if kind not in REGISTRIES:
         raise unknown_value("kind", kind, REGISTRIES)
     return REGISTRIES[kind]
-
-
-def resolve_hparams(card: Card, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The card's defaults updated by ``overrides``; unknown names, and an overridden
-    ``model_needs`` that is not a valid declaration, are a :class:`UsageError`."""
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(card.hparams))
-    if unknown:
-        raise UsageError(
-            f"{card.kind} {card.name!r} has no hyperparameter {unknown[0]!r}; "
-            f"valid: {', '.join(sorted(card.hparams)) or '(none)'}"
-        )
-    resolved = {**card.hparams, **overrides}
-    if NEEDS_HPARAM in overrides:
-        problems = needs_problems(resolved[NEEDS_HPARAM], resolved)
-        if problems:
-            raise UsageError(f"{card.kind} {card.name!r}: " + "; ".join(problems))
-    return resolved
-
-
-def build(entry: Entry, hparams: Mapping[str, Any],
-          context: Mapping[str, Any] | None = None) -> Any:
-    """Instantiate an entry: ``factory(**hparams, **context the factory's signature names)``."""
-    factory = entry.load()
-    kwargs = factory_hparams(hparams)  # the recorded model needs are the harness's to honour
-    kwargs.update(context_kwargs(factory, context or {}, BUILD_CONTEXT))
-    try:
-        return factory(**kwargs)
-    except Exception as exc:
-        raise EntryLoadError(
-            f"{entry.group} {entry.name!r} could not be built with {kwargs!r}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-
-
-def accepted_names(fn: Any) -> frozenset[str]:
-    """Names a callable's signature spells out as keywords (``**kwargs`` does not count: context
-    is passed only to callables that name it, as the plugin protocol promises)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return frozenset()
-    return frozenset(
-        n for n, p in sig.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    )
-
-
-def context_kwargs(fn: Any, context: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
-    """The subset of ``context`` (restricted to ``allowed`` keys) that ``fn`` names."""
-    names = accepted_names(fn)
-    return {k: context[k] for k in allowed if k in context and k in names}
 
 
 #: ``(group, name, target, origin) -> answer`` of the child that described a third-party entry.

@@ -39,23 +39,17 @@ import numpy as np
 import torch
 
 from . import __version__, selection
+from .build import build
 from .fingerprint import harness_fingerprint
 from .machine import machine_provenance
 from .model_needs import resolve as resolve_model_needs
 from .record_meta import record_meta
-from .registry import (
-    LOCAL_ORIGIN,
-    LOCAL_VERSION_TAG,
-    LOSSES,
-    REGULARIZERS,
-    SUITES,
-    build,
-    is_target,
-)
+from .registry import LOSSES, REGULARIZERS, SUITES
 from .replay import MissingOutputs, Request, answer, recording, replaying
 from .run_outputs import RunOutputs, output_key
 from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # noqa: F401
 from .suites.base import EvalInput, Evaluator, Suite, Task
+from .targets import LOCAL_ORIGIN, LOCAL_VERSION_TAG, is_target
 from .train import Diverged, TrainConfig, train
 
 STATUSES = ("ok", "error", "diverged", "timeout", "oom", "crashed")

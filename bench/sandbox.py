@@ -7,20 +7,24 @@ So the processes that plan, list and schedule — the CLI, :func:`lossbench.api.
 — never import a third-party entry (one whose distribution is not ``lossbench``):
 
 * **cards** (and a third-party suite's task list) are read by a child process per distribution,
-  ``python -m lossbench.sandbox``, within :func:`import_timeout` seconds; the values are cached by
+  ``python -m lossbench.describe_child`` (:func:`describe_entries`), within
+  :func:`import_timeout` seconds; the values are cached by
   :mod:`lossbench.metadata_cache` like the built-ins', so an unchanged plugin costs no child at
   all. An import error, a crash, a hang or an invalid card becomes the status of that
   distribution's entries (a one-line reason), and every other entry is unaffected;
 * **runs** of a third-party entry import it in the run's own child process (the parent that
   forks runs has imported only built-ins), so an import-time side effect reaches only that
   entry's runs;
-* **``lossbench check``** runs the conformance checks in a child too (:func:`run_check`), with a
-  timeout, and reports a crash or a hang as a failed check.
+* **``lossbench check``** runs the conformance checks in a child too
+  (``python -m lossbench.conformance.child``), with a timeout, and reports a crash or a hang as
+  a failed check.
 
-The child reads one JSON request on stdin and writes one JSON line to the stdout it was started
-with; the plugin's own prints go to stderr, whose tail is the reason when the child dies. The
-child is killed with everything it started (:func:`lossbench.procs.kill_tree`) when it is done,
-when it times out, and when it dies.
+This module is the process isolation both share, and imports no command: the parent starts a
+child by its module name (:func:`run_children`), and each child module answers through
+:func:`serve`. The child reads one JSON request on stdin and writes one JSON line to the stdout
+it was started with; the plugin's own prints go to stderr, whose tail is the reason when the
+child dies. The child is killed with everything it started (:func:`lossbench.procs.kill_tree`)
+when it is done, when it times out, and when it dies.
 """
 
 from __future__ import annotations
@@ -35,17 +39,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .procs import TOKEN_ENV, describe_exit, kill_tree, new_token
+from .text_safety import one_line
 
 TIMEOUT_ENV = "LOSSBENCH_IMPORT_TIMEOUT"
 #: Seconds a child may take to import a distribution's entries and describe them (``import
 #: torch`` alone takes seconds on a loaded machine).
 DEFAULT_IMPORT_TIMEOUT = 120.0
-REASON_LIMIT = 300
+#: The child module that reads third-party cards (:func:`describe_entries`).
+DESCRIBE_CHILD = "lossbench.describe_child"
 
 _plugin_process = False
 
@@ -77,22 +83,6 @@ def import_timeout() -> float:
     return value
 
 
-def printable(text: str) -> str:
-    """``text`` with every non-printable character (terminal escape sequences, bidi overrides,
-    zero-width characters) written as a Python escape (``\\x1b``), so a plugin's string cannot
-    drive the terminal that shows it (:func:`lossbench.text_safety.visible`)."""
-    from .text_safety import visible
-
-    return visible(text)
-
-
-def one_line(text: str, limit: int = REASON_LIMIT) -> str:
-    """``text`` on one line (whitespace runs collapsed, non-printable characters escaped), cut
-    to ``limit`` characters."""
-    flat = printable(" ".join(str(text).split()))
-    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
-
-
 # ------------------------------------------------------------------------------ parent side
 
 @dataclass
@@ -115,9 +105,10 @@ def _output_tail(fh) -> str:
 
 
 def run_children(requests: Sequence[Mapping[str, Any]], timeout: float,
-                 what: str = "importing the plugin") -> list[ChildOutcome]:
-    """Run one ``python -m lossbench.sandbox`` child per request, all at once, each within
-    ``timeout`` seconds; the answers in the order of ``requests``."""
+                 what: str = "importing the plugin", *, module: str) -> list[ChildOutcome]:
+    """Run one ``python -m <module>`` child per request, all at once, each within ``timeout``
+    seconds; the answers in the order of ``requests``. ``module`` is a child module that
+    answers through :func:`serve` (launched by name, so this module imports none of them)."""
     children = []
     sel = selectors.DefaultSelector()
     try:
@@ -126,7 +117,7 @@ def run_children(requests: Sequence[Mapping[str, Any]], timeout: float,
             log = tempfile.TemporaryFile()  # unlinked at once: nothing is left behind
             env = {**os.environ, TOKEN_ENV: token}
             proc = subprocess.Popen(
-                [sys.executable, "-m", "lossbench.sandbox"], stdin=subprocess.PIPE,
+                [sys.executable, "-m", module], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True)
             with contextlib.suppress(OSError):
                 proc.stdin.write(json.dumps(request).encode())
@@ -192,8 +183,8 @@ def describe_entries(by_distribution: Mapping[str, Sequence[Mapping[str, str]]],
     """
     timeout = import_timeout() if timeout is None else timeout
     dists = sorted(by_distribution)
-    outcomes = run_children([{"op": "describe", "entries": list(by_distribution[d]),
-                              "sys_path": list(sys.path)} for d in dists], timeout)
+    outcomes = run_children([{"entries": list(by_distribution[d]), "sys_path": list(sys.path)}
+                             for d in dists], timeout, module=DESCRIBE_CHILD)
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for dist, outcome in zip(dists, outcomes, strict=True):
         answers = outcome.value if isinstance(outcome.value, dict) else {}
@@ -206,63 +197,18 @@ def describe_entries(by_distribution: Mapping[str, Sequence[Mapping[str, str]]],
     return out
 
 
-def run_check(entry: str, kind: str | None, timeout: float) -> dict[str, Any]:
-    """``lossbench check`` in a child: the report as a dict, or ``{"error": reason}`` when the
-    child crashed or timed out (the report of a usage error is ``{"usage_error": message}``)."""
-    outcome = run_children([{"op": "check", "entry": entry, "kind": kind,
-                             "sys_path": list(sys.path)}], timeout,
-                           what="checking the entry")[0]
-    if outcome.error:
-        return {"error": outcome.error}
-    return outcome.value
-
-
 # ------------------------------------------------------------------------------ child side
-
-def _describe(entries: Sequence[Mapping[str, str]]) -> dict[str, Any]:
-    from .errors import LossbenchError
-    from .plan import describe_suite
-    from .registry import _import_target, entry_card
-
-    out: dict[str, Any] = {}
-    for e in entries:
-        key = f"{e['group']}/{e['name']}"
-        try:
-            local = bool(e.get("local"))
-            obj = _import_target(e["target"], search_cwd=local)
-            answer = {"card": entry_card(obj, e["name"], e["group"], e["origin"], e["target"],
-                                         local).to_dict()}
-            if e["group"] == "suite":
-                answer["tasks"] = describe_suite(obj)
-            json.dumps(answer, allow_nan=False)
-        except KeyboardInterrupt:
-            raise
-        except LossbenchError as exc:
-            answer = {"error": one_line(str(exc))}
-        except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything, SystemExit too
-            answer = {"error": one_line(f"{type(exc).__name__}: {exc}")}
-        out[key] = answer
-    return out
-
-
-def _check(request: Mapping[str, Any]) -> dict[str, Any]:
-    from .conformance import check_entry
-    from .errors import UsageError
-
-    try:
-        report = check_entry(request["entry"], kind=request.get("kind"))
-    except UsageError as exc:
-        return {"usage_error": str(exc)}
-    return report.to_dict()
-
 
 def _write_all(fd: int, data: bytes) -> None:
     while data:
         data = data[os.write(fd, data):]
 
 
-def main() -> None:
-    """The child: read a request on stdin, answer one JSON line on the original stdout."""
+def serve(answer: Callable[[dict[str, Any]], Any]) -> None:
+    """The child's side of :func:`run_children`: read the request on stdin, answer
+    ``answer(request)`` as one JSON line on the original stdout, and exit at once. The
+    plugin's prints go to stderr, never into the answer; this process is marked a plugin
+    process (:func:`mark_plugin_process`) and imports from the parent's ``sys.path``."""
     answer_fd = os.dup(1)
     os.dup2(2, 1)  # the plugin's prints go to stderr, never into the answer
     mark_plugin_process()
@@ -270,19 +216,10 @@ def main() -> None:
     if isinstance(request.get("sys_path"), list):  # the modules the parent would import
         sys.path[:] = [str(p) for p in request["sys_path"]]
         importlib.invalidate_caches()
-    if request.get("op") == "describe":
-        answer = _describe(request["entries"])
-    elif request.get("op") == "check":
-        answer = _check(request)
-    else:
-        answer = {"error": f"unknown request {request.get('op')!r}"}
+    value = answer(request)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    _write_all(answer_fd, (json.dumps(answer, default=str) + "\n").encode())
+    _write_all(answer_fd, (json.dumps(value, default=str) + "\n").encode())
     os.close(answer_fd)
     os._exit(0)  # no plugin atexit handler may hang or change the answer
-
-
-if __name__ == "__main__":
-    main()

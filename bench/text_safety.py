@@ -12,6 +12,7 @@ shown in:
   and isolates U+202A–U+202E, U+2066–U+2069, zero-width characters) are written visibly as
   Python escapes (``\\x1b``, ``\\u202e``). The result carries no rich markup meaning only where it
   is printed with markup off; :func:`lossbench.progress` prints plugin text as ``rich.text.Text``.
+  :func:`one_line` is the same on one line, cut to a length (a failure's reason, a table cell).
 * :func:`for_markdown` — the leaderboard pages: the same visible escapes, on one line, and no
   table cell break, link, HTML tag or entity can start from the text.
 * :func:`for_html` — the static site: :func:`html.escape` (quotes included) after the same
@@ -23,6 +24,9 @@ No import beyond the standard library: every layer may use it.
 from __future__ import annotations
 
 import html
+
+#: The length :func:`one_line` cuts a plugin's text to by default (a failure's reason).
+REASON_LIMIT = 300
 
 
 def visible(text: str, keep: str = "") -> str:
@@ -51,6 +55,13 @@ def for_terminal(value: object, multiline: bool = False) -> str:
     newlines are kept). Print it with rich markup off (or inside a ``rich.text.Text``): its
     brackets are then plain characters."""
     return visible(str(value), "\n" if multiline else "")
+
+
+def one_line(text: object, limit: int = REASON_LIMIT) -> str:
+    """``text`` on one line for a terminal: whitespace runs collapsed, non-printable characters
+    written visibly (:func:`visible`), cut to ``limit`` characters (the last one ``…``)."""
+    flat = visible(" ".join(str(text).split()))
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
 _MD_ESCAPES = {"\\": "\\\\", "|": "\\|", "`": "\\`", "[": "\\[", "]": "\\]",

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .registry import context_kwargs
+from .signatures import context_kwargs
 from .train import CALL_CONTEXT
 
 

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import get_augmentation
-from .registry import context_kwargs
+from .signatures import context_kwargs
 
 #: Keyword context a loss receives when (and only when) its signature names it.
 CALL_CONTEXT = ("index", "epoch", "num_epochs", "model", "inputs", "class_counts")

@@ -30,12 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from .all_or_nothing import temp_path
+from .build import resolve_hparams
+from .cards import NO_DEFAULT, Card, search_space_problem
 from .errors import UsageError
 from .file_names import inside, slug
 from .metrics import metric_info
 from .plan import BASELINE_LOSS, DEFAULT_SEEDS, plan
 from .progress import stderr
-from .registry import LOSSES, NO_DEFAULT, REGULARIZERS, Card, resolve_hparams, search_space_problem
+from .registry import LOSSES, REGULARIZERS
 from .spec import RunSpec, canonical_json
 from .store import TUNING_DIR
 
@@ -278,10 +280,11 @@ def tune(
     seed_list = _seed_list(seeds)
     groups: list[tuple[str, Card, RunSpec]] = []
     if losses:
-        specs, _ = plan(suites, tasks, losses, None, [SELECTION_SEED], options=options)
+        specs = plan(suites, tasks, losses, None, [SELECTION_SEED], options=options).specs
         groups += [("loss", LOSSES.card(s.loss), s) for s in specs]
     for reg in regularizers or []:
-        specs, _ = plan(suites, tasks, [BASELINE_LOSS], [reg], [SELECTION_SEED], options=options)
+        specs = plan(suites, tasks, [BASELINE_LOSS], [reg], [SELECTION_SEED],
+                     options=options).specs
         groups += [("regularizer", REGULARIZERS.card(s.regularizer), s) for s in specs]
 
     tuned = [TuningResult(kind, card.name, _trial_specs(base, card, kind, trials), [],

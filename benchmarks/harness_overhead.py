@@ -111,7 +111,7 @@ def harness_run(spec) -> Clock:
 def overhead(epochs: int, repeats: int) -> dict:
     torch.set_num_threads(1)
     spec = plan([TASK[0]], [TASK[1]], ["cross_entropy"], None, 1,
-                options={"epochs": epochs})[0][0]
+                options={"epochs": epochs}).specs[0]
     warm_up(spec)
     _, task = resolve_task(spec)
     data, recipe = task.make_data(0), task.train
@@ -139,7 +139,7 @@ def overhead(epochs: int, repeats: int) -> dict:
 
 
 def workers(epochs: int, losses: list[str], seeds: int) -> dict:
-    specs, _ = plan([TASK[0]], [TASK[1]], losses, None, seeds, options={"epochs": epochs})
+    specs = plan([TASK[0]], [TASK[1]], losses, None, seeds, options={"epochs": epochs}).specs
     for s in specs:
         warm_up(s)
     out = {"runs": len(specs), "epochs": epochs}
@@ -162,7 +162,7 @@ def cached(losses: list[str], seeds: int) -> dict:
     types it (leaderboard included), with a cold and then a warm metadata cache."""
     with tempfile.TemporaryDirectory() as tmp:
         results = str(Path(tmp, "results"))
-        specs, _ = plan([TASK[0]], [TASK[1]], losses, None, seeds, options={"epochs": 1})
+        specs = plan([TASK[0]], [TASK[1]], losses, None, seeds, options={"epochs": 1}).specs
         run_sweep(specs, results, workers=2, progress="quiet")
         start = time.perf_counter()
         summary = run_sweep(specs, results, progress="quiet")
@@ -190,7 +190,7 @@ def step_cost(epochs: int, repeats: int, batch_sizes: tuple[int, int] = (100, 40
     """Per-step overhead ``a`` and per-sample cost ``b`` of the plain loop (1 thread, CPU
     seconds), from two batch sizes: an epoch costs ``steps * a + samples * b``."""
     torch.set_num_threads(1)
-    spec = plan([TASK[0]], [TASK[1]], ["cross_entropy"], None, 1)[0][0]
+    spec = plan([TASK[0]], [TASK[1]], ["cross_entropy"], None, 1).specs[0]
     _, task = resolve_task(spec)
     data, recipe = task.make_data(0), task.train
     n = len(data.x_train)
@@ -214,7 +214,8 @@ def full_leaderboard(cost: dict, cores: int, results: Path | None) -> dict:
     takes at the measured step cost, its floor with zero per-step overhead (every model of a
     task batched into one step), and — when ``results`` holds its records — the sum of the
     runs' measured wall times."""
-    specs, skipped = plan(None, None, None, None, 3)
+    planned = plan(None, None, None, None, 3)
+    specs, skipped = planned.specs, planned.skipped
     by_task: dict[tuple[str, str], dict] = {}
     for spec in specs:
         row = by_task.get((spec.suite, spec.task))

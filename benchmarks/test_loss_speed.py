@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lossbench.registry import LOSSES, build
+from lossbench.build import build
+from lossbench.registry import LOSSES
 from lossbench.throughput import forward_backward_seconds, loss_cost_ratio
 
 BATCH, CLASSES, EMBEDDING = 128, 10, 64
@@ -33,7 +34,7 @@ def _built(name: str):
 
 @pytest.mark.parametrize("name", LOSSES.names())
 def test_forward_backward(benchmark, name):
-    from lossbench.registry import context_kwargs
+    from lossbench.signatures import context_kwargs
     from lossbench.train import CALL_CONTEXT
 
     loss, outputs, targets, call = _built(name)

@@ -34,6 +34,23 @@ def test_mean_ci_of_one_value_has_no_interval():
     assert mean == 0.5 and math.isnan(half)
 
 
+@pytest.mark.parametrize("diffs, side", [
+    ([0.02, 0.03, 0.04], 1),  # scipy's 95 % interval (0.0052, 0.0548) lies above 0
+    ([-0.02, -0.03, -0.04], -1),
+    ([0.02, -0.01, 0.04], 0),  # it contains 0
+])
+def test_interval_side_says_where_the_t_interval_lies_as_scipy_computes_it(diffs, side):
+    mean, half = agg.mean_ci(np.array(diffs))
+    low, high = stats.t.interval(0.95, len(diffs) - 1, loc=np.mean(diffs),
+                                 scale=stats.sem(diffs))
+    assert int(low > 0) - int(high < 0) == side
+    assert agg.interval_side(mean, half) == side
+
+
+def test_interval_side_of_one_value_claims_no_direction():
+    assert agg.interval_side(*agg.mean_ci(np.array([0.5]))) == 0
+
+
 def test_paired_differences_use_only_shared_seeds_in_seed_order():
     seeds, diffs = agg.paired_differences({2: 0.9, 0: 0.8, 5: 0.1}, {0: 0.7, 2: 0.6, 3: 0.5})
     assert seeds == [0, 2]

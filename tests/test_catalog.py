@@ -10,12 +10,13 @@ from lossbench.catalog import (
     CATALOG_FILE,
     MIN_RANKED,
     CatalogError,
-    check_catalog,
     load_catalog,
     parse_catalog,
 )
+from lossbench.catalog_checks import check_catalog
+from lossbench.comparable_runs import card_defaults
 from lossbench.confirmation import checked_catalog, live_tasks
-from lossbench.findings import EntryRef, card_defaults
+from lossbench.suites.declared_findings import EntryRef
 
 HEADER = """schema = 1
 design_seeds = [0, 1, 2, 3, 4]

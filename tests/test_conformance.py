@@ -19,8 +19,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lossbench.cards import search_space_problem
 from lossbench.cli import main
-from lossbench.conformance import check_entry, search_space_problem
+from lossbench.conformance import check_entry
 from lossbench.errors import UsageError
 from lossbench.registry import LOSSES, REGULARIZERS
 
@@ -109,6 +110,13 @@ class HparamNotAccepted(GoodLoss):
     hparams = {"gamma": 2.0}
 
 
+class KwargsLoss(GoodLoss):
+    hparams = {"gamma": 2.0}
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+
 class NoCard:
     def __call__(self, logits, targets):
         return F.cross_entropy(logits, targets)
@@ -180,6 +188,18 @@ def test_missing_card_attributes_fail_the_card_check():
 
 def test_hparam_the_factory_does_not_take_fails_the_card_check():
     assert "'gamma'" in _failure(check_entry(f"{HERE}:HparamNotAccepted"), "card")
+
+
+def test_a_factory_taking_kwargs_accepts_every_hparam():
+    assert check_entry(f"{HERE}:KwargsLoss").result("card").status == "pass"
+
+
+def test_the_checks_build_with_a_value_for_every_build_context_key():
+    from lossbench.conformance.common import Checks
+    from lossbench.signatures import BUILD_CONTEXT
+
+    context = Checks(LOSSES.get("cross_entropy"), ["cpu"]).context()
+    assert tuple(context) == BUILD_CONTEXT
 
 
 def test_search_space_key_outside_hparams_fails_the_card_check():

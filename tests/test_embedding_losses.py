@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from pytorch_metric_learning import losses, miners
 from torch import nn
 
-from lossbench.registry import LOSSES, REGULARIZERS, build
+from lossbench.build import build
+from lossbench.registry import LOSSES, REGULARIZERS
 from lossbench.train import TrainConfig, TrainContext, train
 from lossbench_registry.embedding.arcface import ArcFace
 from lossbench_registry.embedding.cosface import CosFace

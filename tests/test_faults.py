@@ -34,8 +34,8 @@ def sweep(tmp_path_factory):
         LOSSES.register(name, lambda fn=fn: fp.factory(fn), origin="tests")
     try:
         results = tmp_path_factory.mktemp("faults")
-        specs, _ = plan(["standard"], ["mnist1d"], [*HEALTHY, *FAULTS], None, 1,
-                        options={"epochs": 1})
+        specs = plan(["standard"], ["mnist1d"], [*HEALTHY, *FAULTS], None, 1,
+                     options={"epochs": 1}).specs
         lines: list[str] = []
         summary = run_sweep(specs, results, executor="local", workers=2, timeout=TIMEOUT,
                             memory_limit_mb=1024, log=lines.append)

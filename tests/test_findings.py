@@ -21,13 +21,16 @@ from scipy import stats
 import lossbench
 from lossbench import findings as fd
 from lossbench import report
+from lossbench.build import resolve_hparams
 from lossbench.cli import main
-from lossbench.findings import EntryRef, Finding, FindingError
-from lossbench.plan import DEFAULT_SEEDS, suite_info
-from lossbench.registry import LOSSES, REGULARIZERS, SUITES, resolve_hparams
+from lossbench.plan import DEFAULT_SEEDS
+from lossbench.registry import LOSSES, REGULARIZERS, SUITES
+from lossbench.report import catalog_section
 from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, write_record
+from lossbench.suites.declared_findings import EntryRef, Finding, FindingError
+from lossbench.suites.description import suite_info
 
 SEEDS = range(5)
 
@@ -349,13 +352,27 @@ def test_the_leaderboard_shows_a_suites_own_findings_after_the_catalog(tmp_path,
 
 def test_without_declared_findings_the_leaderboard_has_no_such_section(tmp_path):
     store(tmp_path, "cross_entropy", ece(CE))
-    assert fd.leaderboard_section(load_results(tmp_path)) == ""
+    assert catalog_section.leaderboard_section(load_results(tmp_path)) == ""
 
 
 def test_markdown_cells_escape_pipes_and_line_breaks():
-    assert fd.md_escape("a | b\nc") == "a \\| b c"
+    assert catalog_section.md_escape("a | b\nc") == "a \\| b c"
 
 
 def test_finding_text_from_a_suite_cannot_inject_markup():
-    assert fd.md_escape("<script>x</script> [a](javascript:1)") == (
+    assert catalog_section.md_escape("<script>x</script> [a](javascript:1)") == (
         "&lt;script>x&lt;/script> \\[a\\](javascript:1)")
+
+
+def test_an_entrys_stored_defaults_are_those_of_its_newest_records_card():
+    import pandas as pd
+
+    def card(gamma: float) -> str:
+        return json.dumps({"loss": {"name": "focal", "hparams": {"gamma": gamma}},
+                           "regularizer": None})
+
+    runs = pd.DataFrame({"card_json": [card(3.0), card(2.0)], "spec_key": ["a", "b"],
+                         "started_at": ["2026-01-02T00:00:00", "2026-01-01T00:00:00"]})
+    defaults = catalog_section.stored_card_defaults(runs)
+    assert defaults("loss", "focal") == {"gamma": 3.0}
+    assert defaults("loss", "gce") is None

@@ -51,9 +51,9 @@ def test_an_upward_import_inside_a_function_breaks_the_contract(copy):
 
 
 #: What the command line imports of the package besides the API: errors, the terminal's text
-#: escaping (``sandbox`` still holds ``one_line`` and ``printable``), the checks of the paths it
-#: is given (they name the flag) and the version (``from .. import __version__``).
-CLI_MAY_IMPORT = {"api", "errors", "text_safety", "sandbox", "outputs", ""}
+#: escaping, the checks of the paths it is given (they name the flag) and the version
+#: (``from .. import __version__``).
+CLI_MAY_IMPORT = {"api", "errors", "text_safety", "outputs", ""}
 
 
 def test_the_command_line_reaches_the_package_only_through_the_api():

@@ -184,7 +184,8 @@ def test_planning_the_default_sweep_skips_each_broken_entry_with_its_reason(inst
 
     monkeypatch.setenv("LOSSBENCH_IMPORT_TIMEOUT", IMPORT_TIMEOUT)
     installed("listed")
-    specs, skipped = plan(tasks=["standard/mnist1d"], seeds=1)
+    planned = plan(tasks=["standard/mnist1d"], seeds=1)
+    specs, skipped = planned.specs, planned.skipped
     reasons = {s.what: s.reason for s in skipped}
     assert "exit code 9" in reasons["loss exit_loss"]
     assert "['gamma'] is nan" in reasons["loss nan_card"]
@@ -349,7 +350,8 @@ def test_the_default_sweep_skips_a_name_two_plugins_share_and_plans_the_rest(ins
 
     monkeypatch.setenv("LOSSBENCH_IMPORT_TIMEOUT", IMPORT_TIMEOUT)
     installed("clash")
-    specs, skipped = plan(tasks=["standard/mnist1d"], seeds=1)
+    planned = plan(tasks=["standard/mnist1d"], seeds=1)
+    specs, skipped = planned.specs, planned.skipped
     reasons = [s.reason for s in skipped if s.what == "loss clash_loss"]
     assert len(reasons) == 1 and "registered more than once" in reasons[0]
     assert {"good_loss", "cross_entropy"} <= {s.loss for s in specs}
@@ -369,7 +371,7 @@ def test_a_plugin_reusing_a_built_in_name_never_replaces_the_built_in(installed)
 
     installed("shadow")
     assert LOSSES.get("focal").target == "lossbench_registry.losses.focal:Focal"
-    specs, _ = plan(tasks=["standard/mnist1d"], losses=["focal"], seeds=1)
+    specs = plan(tasks=["standard/mnist1d"], losses=["focal"], seeds=1).specs
     assert [s.loss for s in specs] == ["focal"]
     assert "shadow" not in sys.modules
 

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
-from lossbench.registry import LOSSES, build
+from lossbench.build import build
+from lossbench.registry import LOSSES
 from lossbench_registry.losses.anyloss import AnyLoss, AnyLossBalancedAccuracy
 from lossbench_registry.losses.comp_sum import GCE, MAE, SUM_EXP_LOG_CAP, SumExp
 from lossbench_registry.losses.dual_focal import DualFocal

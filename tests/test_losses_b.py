@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from timm.loss import AsymmetricLossSingleLabel
 
-from lossbench.registry import LOSSES, build
+from lossbench.build import build
+from lossbench.registry import LOSSES
 from lossbench_registry.losses.asymmetric import AsymmetricSingleLabel
 from lossbench_registry.losses.balanced_softmax import BalancedSoftmax
 from lossbench_registry.losses.class_balanced import ClassBalanced, effective_number_weights

@@ -11,7 +11,8 @@ import pytest
 
 from lossbench import metadata_cache
 from lossbench import registry as reg
-from lossbench.plan import suite_info
+from lossbench.cards import Card
+from lossbench.suites.description import suite_info
 
 PLUGIN = '''
 class MyLoss:
@@ -72,7 +73,7 @@ def plugin(tmp_path, monkeypatch, children):
 def test_every_builtin_card_survives_the_round_trip_through_json(kind):
     for name in reg.registry_for(kind).names():
         card = reg.registry_for(kind).card(name)
-        assert reg.Card.from_dict(json.loads(json.dumps(card.to_dict()))) == card
+        assert Card.from_dict(json.loads(json.dumps(card.to_dict()))) == card
 
 
 def test_a_cached_card_is_served_without_importing_the_entry(plugin, children):

@@ -8,11 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lossbench.build import build, resolve_hparams
 from lossbench.errors import EntryLoadError, UsageError
+from lossbench.hparam_values import typed_hparam
 from lossbench.model_needs import ModelNeeds, needs_problems, resolve
 from lossbench.models import Classifier, CosineHead, build_model
-from lossbench.plan import typed_hparam
-from lossbench.registry import LOSSES, build, card_from_target, resolve_hparams
+from lossbench.registry import LOSSES, card_from_target
 from lossbench.spec import RunSpec
 from lossbench.train import TrainConfig, build_optimizer, train
 

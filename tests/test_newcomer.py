@@ -148,7 +148,7 @@ def test_a_smoke_runs_task_description_says_its_own_epochs():
 
 
 def test_the_plan_line_says_the_epochs_of_a_smoke_run(tmp_path):
-    specs, _ = plan(tasks=["standard/mnist1d"], losses=["focal"], seeds=1, options={"epochs": 2})
+    specs = plan(tasks=["standard/mnist1d"], losses=["focal"], seeds=1, options={"epochs": 2}).specs
     line = est.estimate(specs, tmp_path, workers=1, executor="serial").line(len(specs), 0)
     assert "(2 epochs per run;" in line and "40" not in line
 
@@ -216,8 +216,8 @@ def stored(tmp_path_factory):
 
 
 def _second_plan(options=None, seed=1):
-    specs, _ = plan(suites=["tiny_newcomer"], losses=["sleepy_newcomer"], seeds=[seed],
-                    options=options)
+    specs = plan(suites=["tiny_newcomer"], losses=["sleepy_newcomer"], seeds=[seed],
+                 options=options).specs
     return specs
 
 

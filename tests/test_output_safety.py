@@ -23,7 +23,7 @@ from lossbench.runner import Record
 from lossbench.scheduler import run_sweep
 from lossbench.spec import RunSpec
 from lossbench.store import write_record
-from lossbench.text_safety import for_html, for_markdown, for_terminal
+from lossbench.text_safety import for_html, for_markdown, for_terminal, one_line
 
 HOSTILE = "evil\x1b[2J\u202egnp.exe\rover"  # clear screen, right-to-left override, carriage return
 
@@ -113,6 +113,12 @@ def test_control_and_bidi_characters_are_shown_visibly_in_each_medium():
     assert for_terminal(HOSTILE) == "evil\\x1b[2J\\u202egnp.exe\\x0dover"
     assert for_html("<a>\u2066") == "&lt;a&gt;\\u2066"
     assert for_terminal("αβ ✓ 中文") == "αβ ✓ 中文"  # printable text of any script is kept
+
+
+def test_one_line_flattens_whitespace_shows_escapes_and_cuts_with_an_ellipsis():
+    assert one_line("a\n  b\tc\x1b[2J") == "a b c\\x1b[2J"
+    assert one_line("abcdef", limit=4) == "abc…"
+    assert one_line("abcd", limit=4) == "abcd"
 
 
 def test_an_entry_name_and_error_with_escapes_are_inert_in_markdown_and_html(tmp_path):

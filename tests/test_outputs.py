@@ -84,8 +84,8 @@ def test_a_missing_results_folder_is_created_and_the_probe_removed(tmp_path):
 def test_a_record_file_that_cannot_be_replaced_exits_2_before_any_run(tmp_path, no_run,
                                                                       immutable, capsys):
     results = tmp_path / "results"
-    specs, _ = plan(["standard"], ["mnist1d"], ["cross_entropy"], None, 1,
-                    options={"epochs": 1})
+    specs = plan(["standard"], ["mnist1d"], ["cross_entropy"], None, 1,
+                 options={"epochs": 1}).specs
     path = write_record(results, failure_record(specs[0], "error", "stored before"))
     immutable(path)
     assert run(results, "--no-leaderboard", "--force") == 2
@@ -160,8 +160,8 @@ def test_a_record_that_cannot_be_written_mid_sweep_stops_it_with_the_path(tmp_pa
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(scheduler, "write_record", disk_full)
-    specs, _ = plan(["standard"], ["mnist1d"], ["cross_entropy"], None, 1,
-                    options={"epochs": 1})
+    specs = plan(["standard"], ["mnist1d"], ["cross_entropy"], None, 1,
+                 options={"epochs": 1}).specs
     with pytest.raises(LossbenchError, match=r"\.parquet' \(No space left on device\); the "
                                              r"sweep stopped"):
         scheduler.run_sweep(specs, tmp_path / "r", executor="serial", progress="quiet")

@@ -32,8 +32,8 @@ def local_ray():
 
 
 def test_ray_executor_stores_the_same_records_as_the_local_executor(tmp_path, local_ray):
-    specs, _ = plan(["standard"], ["mnist1d"], ["cross_entropy", "focal"], None, 1,
-                    options={"epochs": 1})
+    specs = plan(["standard"], ["mnist1d"], ["cross_entropy", "focal"], None, 1,
+                 options={"epochs": 1}).specs
     run_sweep(specs, tmp_path / "local", executor="local", workers=2, threads=1,
               progress="quiet")
     summary = run_sweep(specs, tmp_path / "ray", executor="ray", threads=1, progress="quiet")
@@ -43,9 +43,9 @@ def test_ray_executor_stores_the_same_records_as_the_local_executor(tmp_path, lo
 
 def test_ray_executor_cancels_a_run_past_its_timeout_and_goes_on(tmp_path, local_ray):
     # 3,000 epochs: minutes on any CPU, far past the 20 s timeout however fast the machine is
-    slow, _ = plan(["standard"], ["mnist1d"], ["cross_entropy"], None, 1,
-                   options={"epochs": 3000})
-    quick, _ = plan(["standard"], ["mnist1d"], ["focal"], None, 1, options={"epochs": 1})
+    slow = plan(["standard"], ["mnist1d"], ["cross_entropy"], None, 1,
+                options={"epochs": 3000}).specs
+    quick = plan(["standard"], ["mnist1d"], ["focal"], None, 1, options={"epochs": 1}).specs
     run_sweep(slow + quick, tmp_path, executor="ray", workers=1, threads=1, timeout=20,
               progress="quiet")
     status = load_results(tmp_path).set_index("loss")["status"]

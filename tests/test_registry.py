@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lossbench import registry as reg
+from lossbench.build import build, resolve_hparams
+from lossbench.cards import Card
 from lossbench.errors import EntryLoadError, UsageError
 
 
@@ -117,8 +119,8 @@ def test_card_falls_back_to_signature_defaults_without_context_names():
 def test_unknown_hparam_names_the_valid_ones():
     card = reg.LOSSES.card("focal")
     with pytest.raises(UsageError, match="no hyperparameter 'gama'; valid: gamma"):
-        reg.resolve_hparams(card, {"gama": 1.0})
-    assert reg.resolve_hparams(card, {"gamma": 1.0}) == {"gamma": 1.0}
+        resolve_hparams(card, {"gama": 1.0})
+    assert resolve_hparams(card, {"gamma": 1.0}) == {"gamma": 1.0}
 
 
 def test_build_passes_context_only_when_the_signature_names_it():
@@ -133,9 +135,9 @@ def test_build_passes_context_only_when_the_signature_names_it():
         return "built"
 
     ctx = {"num_classes": 7, "class_counts": [1, 2]}
-    assert reg.build(entry("a", "m:a", loader=lambda: needs_classes), {"scale": 2.0}, ctx)
+    assert build(entry("a", "m:a", loader=lambda: needs_classes), {"scale": 2.0}, ctx)
     assert seen == {"scale": 2.0, "num_classes": 7}
-    reg.build(entry("b", "m:b", loader=lambda: takes_kwargs), {}, ctx)
+    build(entry("b", "m:b", loader=lambda: takes_kwargs), {}, ctx)
     assert seen["kwargs"] == {}
 
 
@@ -144,7 +146,7 @@ def test_build_error_names_the_entry_and_arguments():
         raise ValueError("gamma must be >= 0")
 
     with pytest.raises(EntryLoadError, match=r"loss 'bad' could not be built .*gamma must be"):
-        reg.build(entry("bad", "m:bad", loader=lambda: bad), {"gamma": -1}, {})
+        build(entry("bad", "m:bad", loader=lambda: bad), {"gamma": -1}, {})
 
 
 CLASSIFICATION_SUITES = {"standard", "imbalanced", "noisy", "ood"}
@@ -191,8 +193,8 @@ def test_a_card_reads_the_objective_and_the_name_it_had_before_harness_0_2():
         assert (card.kind, card.objective) == ("loss", "embedding")
 
 
-def _alias_card(name: str, alias_of, kind: str = "loss") -> reg.Card:
-    return reg.Card(name=name, kind=kind, version="1", origin="pkg 1", target="m:x",
+def _alias_card(name: str, alias_of, kind: str = "loss") -> Card:
+    return Card(name=name, kind=kind, version="1", origin="pkg 1", target="m:x",
                     alias_of=alias_of)
 
 
@@ -200,7 +202,7 @@ def test_balanced_softmax_is_declared_an_alias_of_logit_adjustment():
     card = reg.LOSSES.card("balanced_softmax")
     assert card.alias_of == "logit_adjustment"
     assert reg.LOSSES.card("logit_adjustment").alias_of is None
-    assert reg.Card.from_dict(card.to_dict()) == card  # records carry it (card_json)
+    assert Card.from_dict(card.to_dict()) == card  # records carry it (card_json)
 
 
 def test_a_card_without_alias_of_reads_as_none():

@@ -35,18 +35,6 @@ def test_a_suite_compares_its_tasks_on_its_own_first_headline_metric():
         ["near_auroc_msp", "top1", "far_auroc_msp"]
 
 
-@pytest.mark.parametrize(("paper", "url"), [
-    ("Lin et al. ICCV 2017, arXiv:1708.02002", "https://arxiv.org/abs/1708.02002"),
-    ("see https://example.org/paper.pdf.", "https://example.org/paper.pdf"),
-    ("Journal 2003, doi 10.1023/A:1024068626366", "https://doi.org/10.1023/A:1024068626366"),
-    ("Goodfellow et al. Deep Learning. MIT Press 2016",
-     "https://scholar.google.com/scholar?q=Goodfellow+et+al.+Deep+Learning.+MIT+Press+2016"),
-    ("", None),
-])
-def test_every_paper_gets_a_link(paper, url):
-    assert M.paper_url(paper) == url
-
-
 def test_mixed_provenance_names_what_is_mixed():
     runs = pd.DataFrame({"git_sha": ["a" * 40, "b" * 40], "device": ["cpu:x AVX512 x1"] * 2,
                          "task_version": ["2", "2"]})

@@ -36,8 +36,10 @@ def test_rendering_imports_no_torch_entry_or_suite(tmp_path):
         "from lossbench import report\n"
         f"report.render_pages({str(GOLDEN)!r}, 'lb.md', None, 'p')\n"
         f"report.write_site({str(GOLDEN)!r}, {str(tmp_path / 'site')!r})\n"
-        # suites.info: the light description of suites (no suite is loaded through it)
-        "light = {'lossbench.suites', 'lossbench.suites.info'}\n"
+        # the light descriptions of suites and the findings they declare (no suite is loaded
+        # through them)
+        "light = {'lossbench.suites', 'lossbench.suites.info', 'lossbench.suites.description',"
+        " 'lossbench.suites.declared_findings'}\n"
         "bad = sorted(m for m in sys.modules if m == 'torch' or m not in light and m.startswith("
         "('lossbench_registry', 'lossbench.suites', 'lossbench.runner', 'lossbench.train')))\n"
         "print(bad)\n")

@@ -119,15 +119,15 @@ def test_the_sweep_process_never_imports_the_target(loop):
 
 
 def test_no_baseline_plans_only_the_named_loss(on_path):
-    specs, _ = plan(tasks=[TASK], losses=["my_losses:MyLoss"], seeds=2, baseline=False)
+    specs = plan(tasks=[TASK], losses=["my_losses:MyLoss"], seeds=2, baseline=False).specs
     assert {s.loss for s in specs} == {"my_losses:MyLoss"}
-    with_base, _ = plan(tasks=[TASK], losses=["my_losses:MyLoss"], seeds=2, baseline=True)
+    with_base = plan(tasks=[TASK], losses=["my_losses:MyLoss"], seeds=2, baseline=True).specs
     assert sorted((s.loss, s.seed) for s in with_base if s.loss == "cross_entropy") == [
         ("cross_entropy", 0), ("cross_entropy", 1)]
 
 
 def test_editing_the_module_makes_a_new_version(on_path, site):
-    (before,), _ = plan(tasks=[TASK], losses=["my_losses:MyLoss"], seeds=1)
+    (before,) = plan(tasks=[TASK], losses=["my_losses:MyLoss"], seeds=1).specs
     path = site / "my_losses.py"
     original = path.read_text()
     try:
@@ -135,15 +135,15 @@ def test_editing_the_module_makes_a_new_version(on_path, site):
         LOSSES.refresh()
         forget_described()
         metadata_cache.clear_memory()
-        (after,), _ = plan(tasks=[TASK], losses=["my_losses:MyLoss"], seeds=1)
+        (after,) = plan(tasks=[TASK], losses=["my_losses:MyLoss"], seeds=1).specs
     finally:
         path.write_text(original)
     assert before.loss_version != after.loss_version and before.key != after.key
 
 
 def test_hparam_text_is_typed_by_the_card_default(on_path):
-    (spec,), _ = plan(tasks=[TASK], losses=["my_losses:MyLoss"], seeds=1,
-                      hparams={"temperature": "2"})
+    (spec,) = plan(tasks=[TASK], losses=["my_losses:MyLoss"], seeds=1,
+                   hparams={"temperature": "2"}).specs
     assert spec.loss_hparams == {"temperature": 2.0}
 
 
@@ -245,7 +245,7 @@ def test_an_entry_without_stored_runs_is_estimated_from_the_other_entries_on_the
 
     from lossbench.estimate import estimate
 
-    (spec,), _ = plan(tasks=[TASK], losses=["focal"], seeds=[5], options={"epochs": 2})
+    (spec,) = plan(tasks=[TASK], losses=["focal"], seeds=[5], options={"epochs": 2}).specs
     runs = load_results(loop["results"])
     ok = runs[runs["status"] == "ok"]
     per_entry = ok.groupby("loss")["wall_seconds"].median()  # focal has none stored
@@ -257,7 +257,7 @@ def test_an_entry_without_stored_runs_is_estimated_from_the_other_entries_on_the
 def test_without_stored_timings_the_estimate_is_a_per_epoch_default(tmp_path):
     from lossbench.estimate import DEFAULT_SECONDS_PER_EPOCH, DEFAULT_SECONDS_PER_RUN, estimate
 
-    specs, _ = plan(tasks=[TASK], losses=["focal"], seeds=4, options={"epochs": 10})
+    specs = plan(tasks=[TASK], losses=["focal"], seeds=4, options={"epochs": 10}).specs
     est = estimate(specs, tmp_path, workers=2, executor="serial")  # no start-up
     assert est.default == 4
     assert est.seconds == pytest.approx(4 * (10 * DEFAULT_SECONDS_PER_EPOCH

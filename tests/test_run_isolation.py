@@ -33,7 +33,7 @@ def registered():
 
 
 def sweep(tmp_path, losses, executor="local", **kwargs):
-    specs, _ = plan(["standard"], ["mnist1d"], losses, None, 1, options={"epochs": 1})
+    specs = plan(["standard"], ["mnist1d"], losses, None, 1, options={"epochs": 1}).specs
     results = tmp_path / f"results-{executor}-{'-'.join(losses)}"
     run_sweep(specs, results, executor=executor, progress="quiet", **kwargs)
     return load_long(results)
@@ -110,7 +110,7 @@ def test_the_default_timeout_follows_the_epochs_of_the_run():
     from lossbench.executors.local import default_timeout
 
     def spec(task, **options):
-        specs, _ = plan(["standard"], [task], ["cross_entropy"], None, 1, options=options)
+        specs = plan(["standard"], [task], ["cross_entropy"], None, 1, options=options).specs
         return specs[0]
 
     assert default_timeout(spec("mnist1d", epochs=150)) == 1500  # embedded: 10 s an epoch
@@ -128,8 +128,8 @@ def test_an_in_process_run_uses_one_torch_thread_on_cpu_and_restores_the_callers
 
     from lossbench.runner import execute
 
-    (spec,), _ = plan(tasks=["standard/mnist1d"], losses=["cross_entropy"], seeds=[0],
-                      options={"epochs": 1})
+    (spec,) = plan(tasks=["standard/mnist1d"], losses=["cross_entropy"], seeds=[0],
+                   options={"epochs": 1}).specs
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:

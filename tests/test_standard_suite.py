@@ -36,7 +36,7 @@ def test_task_is_versioned_and_states_its_recipe():
 def test_cross_entropy_reaches_the_published_regime():
     """The default recipe must train CE to >= 85 % test accuracy (the authors report 94 % for a
     CNN). One full run of the default recipe."""
-    (spec,), _ = plan(suites=["standard"], losses=["cross_entropy"], seeds=[0])
+    (spec,) = plan(suites=["standard"], losses=["cross_entropy"], seeds=[0]).specs
     record = execute(spec)
     assert record.status == "ok", record.error
     assert record.metrics["top1"] >= 0.85

@@ -10,8 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lossbench.build import build
 from lossbench.models import build_model
-from lossbench.registry import LOSSES, REGULARIZERS, build
+from lossbench.registry import LOSSES, REGULARIZERS
 from lossbench.selection import scorer
 from lossbench.train import HOOKS, TrainConfig, train
 from lossbench_registry.regularizers.elr import ELR

@@ -12,9 +12,10 @@ from scipy import stats
 
 from lossbench import aggregate as agg
 from lossbench import validity
+from lossbench.build import resolve_hparams
 from lossbench.catalog import parse_catalog
-from lossbench.findings import card_defaults
-from lossbench.registry import LOSSES, resolve_hparams
+from lossbench.comparable_runs import card_defaults
+from lossbench.registry import LOSSES
 from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, write_record

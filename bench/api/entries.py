@@ -49,8 +49,8 @@ def list_suites(pattern: str | None = None) -> list[dict[str, str]]:
     "missing" or why it is unknown, ``origin``, ``status``); a suite that cannot be used is one
     row with the reason as its status. A third-party suite's tasks are read by a child process
     (its data is not checked); a built-in suite is loaded here."""
-    from ..plan import suite_info
     from ..registry import SUITES
+    from ..suites.description import suite_info
 
     def row(entry, task: str = "", version: str = "", default: bool = False,
             data: str = "") -> dict[str, str]:
@@ -115,8 +115,9 @@ def create_regularizer(name: str, **kwargs: Any) -> Any:
 
 
 def _create(kind: str, name: str, kwargs: dict[str, Any]) -> Any:
-    from ..plan import typed_hparam
-    from ..registry import BUILD_CONTEXT, build, resolve_hparams
+    from ..build import build, resolve_hparams
+    from ..hparam_values import typed_hparam
+    from ..signatures import BUILD_CONTEXT
 
     entry = registry_for(kind).get(name)
     entry.load()  # EntryLoadError with the reason when it does not import
@@ -138,6 +139,7 @@ def show(name: str, kind: str | None = None, results: str | Path | None = DEFAUL
     read the same runs. The entry is read the way ``list`` reads it (a third-party or
     ``module:attr`` entry in a child process, never imported here)."""
     from ..conformance import resolve
+    from ..paper_links import paper_url
 
     entry, kind = resolve(name, kind)
     try:
@@ -147,20 +149,6 @@ def show(name: str, kind: str | None = None, results: str | Path | None = DEFAUL
     out = {"kind": kind, "card": {**card.to_dict(), "paper_url": paper_url(card.paper)}}
     out["results"] = [] if results is None else board_rows(results, card.name, kind)
     return out
-
-
-def paper_url(paper: str) -> str:
-    """A link for a citation: its first URL, else its arXiv id or DOI as a URL ('' if none)."""
-    import re
-
-    found = re.search(r"https?://[^\s,;)]+", paper or "")
-    if found:
-        return found.group(0).rstrip(".")
-    found = re.search(r"arXiv[:\s]*(\d{4}\.\d{4,5})", paper or "", re.IGNORECASE)
-    if found:
-        return f"https://arxiv.org/abs/{found.group(1)}"
-    found = re.search(r"\b(10\.\d{4,9}/[^\s,;]+)", paper or "")
-    return f"https://doi.org/{found.group(1).rstrip('.')}" if found else ""
 
 
 def board_rows(results: str | Path, name: str, kind: str) -> list[dict[str, Any]]:

@@ -122,7 +122,7 @@ class CatalogValidation:
     def to_dict(self) -> dict[str, Any]:
         """Both seed sets' verdicts and rank tables, and the suites' findings, for JSON (NaN as
         None)."""
-        from ..validity import clean_nan, to_dict
+        from ..validity_text import clean_nan, to_dict
 
         out = to_dict(self.confirmation, self.design)
         out["suite_findings"] = [clean_nan(r.to_dict()) for r in self.suite_findings]
@@ -130,13 +130,13 @@ class CatalogValidation:
 
     def render_catalog(self) -> str:
         """The catalog's tables: each finding on both seed sets, then the rank agreement."""
-        from ..validity import render_text
+        from ..validity_text import render_text
 
         return render_text(self.confirmation, self.design)
 
     def render_suite_findings(self) -> str:
         """The table of the suites' own findings ('' when they declare none)."""
-        from ..findings import render_text
+        from ..findings_text import render_text
 
         return render_text(self.suite_findings, self.min_seeds) if self.suite_findings else ""
 
@@ -169,7 +169,7 @@ def missing_catalog_runs(path: str | Path = DEFAULT_RESULTS, suites: Sequence[st
 def design_vector_dict(vec: DesignVector) -> dict[str, Any]:
     """A :class:`~lossbench.design_vector.DesignVector` for JSON (NaN as None): ``validate
     --design --json``."""
-    from ..validity import clean_nan
+    from ..validity_text import clean_nan
 
     return clean_nan({
         "seed_set": vec.seed_set, "alpha": vec.alpha, "score": vec.score,

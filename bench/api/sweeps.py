@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from ..plan import plan
+from ..plan import Plan, plan
 from ..progress import stderr
 from .options import Execution, Selection, check_device, check_executor
 
@@ -28,9 +27,9 @@ def run(selection: Selection | None = None, execution: Execution | None = None) 
     ``execution.confirm`` may cancel the sweep; no spec runs twice, even with another process
     storing into the same folder (:mod:`lossbench.results_lock`).
     """
-    from ..sandbox import one_line
     from ..scheduler import run_sweep
     from ..store import load_results
+    from ..text_safety import one_line
 
     selection = selection if selection is not None else Selection()
     execution = execution if execution is not None else Execution()
@@ -38,15 +37,15 @@ def run(selection: Selection | None = None, execution: Execution | None = None) 
     check_executor(execution.executor)
     check_device(execution.device)
     s = selection
-    specs, skipped = plan(s.suites, s.tasks, s.losses, s.regularizers, s.seeds, s.loss_hparams,
-                          s.regularizer_hparams, s.spec_options, baseline=s.baseline,
-                          hparams=s.hparams)
-    for skip in skipped:
+    planned = plan(s.suites, s.tasks, s.losses, s.regularizers, s.seeds, s.loss_hparams,
+                   s.regularizer_hparams, s.spec_options, baseline=s.baseline, hparams=s.hparams)
+    specs = planned.specs
+    for skip in planned.skipped:
         (log or stderr)(f"skipped {skip.what}: {one_line(skip.reason)}")
     if not specs:
         raise UsageError("the selection matches no run (check --suite/--task/--loss/"
                          "--regularizer against `lossbench list`)")
-    added = _baseline_note(specs, s.losses, s.regularizers) if s.baseline else ""
+    added = _baseline_note(planned)
     if added:
         (log or stderr)(added)
     e = execution
@@ -60,23 +59,16 @@ def run(selection: Selection | None = None, execution: Execution | None = None) 
     return load_results(e.results, keys=keys).reset_index(drop=True)
 
 
-def _baseline_note(specs, losses: Sequence[str] | None,
-                   regularizers: Sequence[str] | None) -> str:
-    """The line saying the cross-entropy baseline was added ('' when it was not: nothing was
-    named, or the selection runs plain cross-entropy itself)."""
-    from ..plan import BASELINE_LOSS, NO_REGULARIZER
+def _baseline_note(planned: Plan) -> str:
+    """The line saying the cross-entropy baseline was added (``planned.baseline``; '' when the
+    plan added none: nothing was named, or the selection runs plain cross-entropy itself)."""
+    from ..plan import BASELINE_LOSS
 
-    if not (losses or regularizers):
+    if not planned.baseline:
         return ""
-    plain = not regularizers or NO_REGULARIZER in regularizers
-    if plain and (BASELINE_LOSS in (losses or []) or not losses):
-        return ""
-    base = [s for s in specs if s.loss == BASELINE_LOSS and s.regularizer is None]
-    if not base:
-        return ""
-    tasks = sorted({f"{s.suite}/{s.task}" for s in base})
-    return (f"baseline: {BASELINE_LOSS} added on {', '.join(tasks)} ({len(base)} runs; stored "
-            f"ones are reused; --no-baseline / baseline=False leaves it out)")
+    tasks = sorted({f"{s.suite}/{s.task}" for s in planned.baseline})
+    return (f"baseline: {BASELINE_LOSS} added on {', '.join(tasks)} ({len(planned.baseline)} "
+            f"runs; stored ones are reused; --no-baseline / baseline=False leaves it out)")
 
 
 def tune(selection: Selection, execution: Execution | None = None, trials: int | None = None,

@@ -69,7 +69,7 @@ def positive_float(text: str) -> float:
 
 def parse_hparams(items: Sequence[str] | None) -> dict[str, str]:
     """``["gamma=3", "alpha=0.5"]`` (the CLI's ``--hparam``) as ``{"gamma": "3", ...}``; typed
-    later, by the card of the entry they set (:func:`lossbench.plan.typed_hparam`)."""
+    later, by the card of the entry they set (:func:`lossbench.hparam_values.typed_hparam`)."""
     out: dict[str, str] = {}
     for item in items or []:
         name, sep, value = item.partition("=")

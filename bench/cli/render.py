@@ -18,7 +18,7 @@ SUITE_WIDTHS = {"suite": 60, "task": 60, "version": 24, "default": 3, "data": 30
 
 def cell(value: object, limit: int) -> str:
     """``value`` on one line, cut to ``limit`` characters (with … when cut)."""
-    from ..sandbox import one_line
+    from ..text_safety import one_line
 
     return one_line(str(value), limit)
 
@@ -30,7 +30,7 @@ VERIFY_SHOWN = 20
 def render_verify(outcome) -> str:
     """``lossbench verify``'s text: the outcome's line, then up to :data:`VERIFY_SHOWN` findings
     of each category (a :class:`lossbench.integrity.Verification`)."""
-    from ..sandbox import one_line
+    from ..text_safety import one_line
 
     lines = [outcome.line()]
     for category in outcome.counts():
@@ -48,7 +48,7 @@ def render_show(info: dict, results: str) -> str:
     indented line by line."""
     from tabulate import tabulate
 
-    from ..sandbox import one_line, printable
+    from ..text_safety import for_terminal, one_line
 
     c = info["card"]
 
@@ -91,7 +91,7 @@ def render_show(info: dict, results: str) -> str:
     ]
     if info["kind"] == "loss":
         lines.append(field("soft targets", "accepted" if c["accepts_soft_targets"] else "no"))
-    doc = [printable(ln) for ln in (c.get("doc") or "").splitlines()[1:]]
+    doc = [for_terminal(ln) for ln in (c.get("doc") or "").splitlines()[1:]]
     while doc and not doc[0].strip():
         doc.pop(0)
     if doc:
@@ -103,7 +103,7 @@ def render_show(info: dict, results: str) -> str:
     folder = Path(results).absolute()
     if not rows:
         state = "" if folder.is_dir() else " (no such folder)"
-        lines.append(f"no stored runs in {printable(str(folder))}{state}; for runs stored "
+        lines.append(f"no stored runs in {for_terminal(folder)}{state}; for runs stored "
                      f"elsewhere, add --results DIR")
         return "\n".join(lines)
 
@@ -120,7 +120,7 @@ def render_show(info: dict, results: str) -> str:
               "mean ± sd": f"{num(r['mean'])} ± {num(r['sd'])}",
               "cross_entropy": f"{num(r['cross_entropy_mean'])} "
                                f"({r['cross_entropy_seeds']} seeds)"} for r in rows]
-    lines += [f"stored runs in {printable(str(folder))} (mean over ok seeds):",
+    lines += [f"stored runs in {for_terminal(folder)} (mean over ok seeds):",
               tabulate(table, headers="keys", tablefmt="simple", disable_numparse=True)]
     return "\n".join(lines)
 

@@ -16,7 +16,8 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..registry import EXECUTORS, context_kwargs
+from ..registry import EXECUTORS
+from ..signatures import context_kwargs
 from ..spec import RunSpec
 
 if TYPE_CHECKING:  # the runner imports torch; these modules stay light

@@ -308,32 +308,26 @@ DEFAULT_TIMEOUT_FLOOR = 600.0
 EMBEDDED_SECONDS_PER_EPOCH = 10.0
 #: Seconds allowed per epoch of a full-scale (non-embedded, GPU-sized) task.
 FULLSCALE_SECONDS_PER_EPOCH = 600.0
-#: Epochs assumed where the sweep process cannot read the recipe (a third-party suite's task,
-#: whose code runs only in its runs' children), with the embedded allowance: 10,000 s.
+#: Epochs assumed where neither ``--epochs`` nor the suite's description states them (a
+#: third-party task whose recipe has no epoch count), with the embedded allowance: 10,000 s.
 UNKNOWN_RECIPE_EPOCHS = 1000
 
 
 def default_timeout(spec: RunSpec) -> float:
     """The timeout of a run when none is given: ``max(600 s, allowance × epochs)`` with the
-    spec's epochs (``--epochs``, else the task's recipe) and 10 s per epoch of an embedded task,
-    600 s per epoch of a full-scale one; deterministic, from the spec and the built-in task
-    alone (a third-party suite's recipe is not read: 1,000 epochs at 10 s are assumed)."""
-    per_epoch, epochs = EMBEDDED_SECONDS_PER_EPOCH, None
-    option = spec.options.get("epochs")
-    if isinstance(option, int) and not isinstance(option, bool) and option > 0:
-        epochs = option
-    try:
-        from ..registry import SUITES
-        from ..runner import recipe_for, resolve_task
+    spec's epochs (:func:`lossbench.suites.description.spec_epochs`: ``--epochs``, else the
+    task's recipe) and 10 s per epoch of an embedded task, 600 s per epoch of a full-scale one;
+    deterministic, from the spec and the suite's description alone (a task whose epochs are
+    stated nowhere: 1,000 epochs at 10 s are assumed)."""
+    from ..suites.description import spec_epochs, suite_info
 
-        if not SUITES.get(spec.suite).isolated:
-            _, task = resolve_task(spec)
-            epochs = epochs or int(recipe_for(task, spec.options).epochs)
-            if not task.embedded:
-                per_epoch = FULLSCALE_SECONDS_PER_EPOCH
+    per_epoch = EMBEDDED_SECONDS_PER_EPOCH
+    try:
+        if not suite_info(spec.suite).tasks[spec.task].embedded:
+            per_epoch = FULLSCALE_SECONDS_PER_EPOCH
     except Exception:  # noqa: BLE001 - the run itself reports an unknown task with its reason
         pass
-    seconds = max(DEFAULT_TIMEOUT_FLOOR, per_epoch * (epochs or UNKNOWN_RECIPE_EPOCHS))
+    seconds = max(DEFAULT_TIMEOUT_FLOOR, per_epoch * (spec_epochs(spec) or UNKNOWN_RECIPE_EPOCHS))
     return min(seconds, MAX_TIMEOUT)
 
 

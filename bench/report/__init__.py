@@ -82,8 +82,8 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     """Every markdown page for ``results_dir``: ``{out: summary, pages_dir(out)/<suite>.md:
     detail page}``. ``plots_dir``: where to draw the plots (None: do not draw). ``link``: how
     the summary refers to the plot folder (default: relative from ``out``)."""
-    from ..findings import leaderboard_section
     from . import markdown
+    from .catalog_section import leaderboard_section
     from .validity import PAGE, sections
 
     out = Path(out)

@@ -17,6 +17,7 @@ from tabulate import tabulate
 
 from .. import aggregate as agg
 from ..file_names import slug
+from ..paper_links import paper_url
 from ..text_safety import for_markdown
 from . import answers as A
 from . import model as M
@@ -522,7 +523,7 @@ def summary_matrix(summary: M.Summary, objective: str | None = None) -> str:
         own = r.cells.get("own")
         papers = []
         for i, c in enumerate([card, *(alias_card(a) for a in r.alias_cards)]):
-            url = M.paper_url(c.get("paper", "")) if c else None
+            url = paper_url(c.get("paper", "")) if c else None
             if url and link("paper", url) != "paper":  # a safe URL: a reference-style link
                 ref = f"p-{slug(r.entry if not r.alias_cards else c.get('name', i))}"
                 papers.append(f"[paper][{ref}]")

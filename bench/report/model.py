@@ -110,27 +110,6 @@ def arrow(metric: str, directions: Mapping[str, bool]) -> str:
     return "↑" if higher_is_better(metric, directions) else "↓"
 
 
-def paper_url(paper: str) -> str | None:
-    """A link for a card's ``paper`` text: its first http(s) URL, else an arXiv id as an
-    arxiv.org link, else a DOI, else a Google Scholar search for the citation; None for an
-    empty text."""
-    text = str(paper or "")
-    m = re.search(r"https?://[^\s)>\]]+", text)
-    if m:
-        return m.group(0).rstrip(".,;")
-    m = re.search(r"arXiv[:\s]*(\d{4}\.\d{4,5})", text, re.IGNORECASE)
-    if m:
-        return f"https://arxiv.org/abs/{m.group(1)}"
-    m = re.search(r"\b(10\.\d{4,9}/[^\s,;]+)", text)
-    if m:
-        return f"https://doi.org/{m.group(1).rstrip('.')}"
-    if text.strip():  # a citation without an address: a scholarly search for it
-        from urllib.parse import quote_plus
-
-        return "https://scholar.google.com/scholar?q=" + quote_plus(" ".join(text.split()))
-    return None
-
-
 # ---------------------------------------------------------------- configurations
 
 def unpublished(name, version) -> bool:
@@ -514,14 +493,11 @@ class Versus:
     @property
     def verdict(self) -> str:
         """better / worse when the paired interval excludes 0 (in the metric's good
-        direction), tie otherwise (also with fewer than two paired seeds)."""
-        if self.n < 2 or math.isnan(self.half):
+        direction, :func:`lossbench.aggregate.interval_side`), tie otherwise (also with fewer
+        than two paired seeds)."""
+        if self.n < 2:
             return "tie"
-        if self.mean - self.half > 0:
-            return "better"
-        if self.mean + self.half < 0:
-            return "worse"
-        return "tie"
+        return {1: "better", -1: "worse", 0: "tie"}[agg.interval_side(self.mean, self.half)]
 
 
 def test_train_ratio(a: Config, b: Config) -> tuple[float, bool]:

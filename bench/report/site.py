@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..file_names import inside, slug
 from ..freshness import STAMP_PREFIX, pages_dir
+from ..paper_links import paper_url
 from ..text_safety import for_html
 from . import markdown as md
 from . import model as M
@@ -451,7 +452,7 @@ def entry_page(m: M.Model, entry: str, configs: list[tuple[M.TaskBoard, M.Config
                     cards[(g, card.get("name"))] = card
     parts = [f"<h1>{esc(entry)}</h1>"]
     for (g, _), card in cards.items():
-        url = _safe_url(M.paper_url(card.get("paper", "")))
+        url = _safe_url(paper_url(card.get("paper", "")))
         paper = (f'<a id="paper" href="{esc(url)}">{esc(card.get("paper", ""))}</a>' if url
                  else esc(card.get("paper") or "–"))
         rows = [("kind", g), *([("objective", card.get("objective"))] if g == "loss" else []),

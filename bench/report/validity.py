@@ -2,8 +2,9 @@
 
 The catalog is the one shipped with lossbench (its digest is printed, so any edit after
 registration is visible); everything else comes from the records: the cards' default
-hyperparameters from ``card_json`` (:func:`lossbench.findings.stored_card_defaults`), each task's
-newest stored version. The headline is the confirmation seeds' verdict; the design seeds' is beside
+hyperparameters from ``card_json``
+(:func:`lossbench.report.catalog_section.stored_card_defaults`), each task's newest stored
+version. The headline is the confirmation seeds' verdict; the design seeds' is beside
 it, since those seeds chose the recipes.
 """
 
@@ -15,8 +16,9 @@ import pandas as pd
 
 from ..catalog import Catalog, load_catalog
 from ..errors import UsageError
-from ..findings import stored_card_defaults
-from ..validity import Judgement, finding_rows, judge, ranking_rows, seed_text
+from ..validity import Judgement, judge, seed_text
+from ..validity_text import finding_rows, ranking_rows
+from .catalog_section import stored_card_defaults
 from .markdown import generated_line, md_text, table
 
 TITLE = "## Do the embedded suites agree with the literature?"

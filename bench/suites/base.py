@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from ..errors import unknown_value
-from ..findings import Finding
 from ..selection import DEFAULT_SELECTION, get_selection
 from ..train import TrainConfig
+from .declared_findings import Finding
 from .info import SuiteInfo, TaskInfo, _SuiteTasks  # noqa: F401 - the descriptions
 
 

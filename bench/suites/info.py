@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..findings import Finding
+from .declared_findings import Finding
 
 
 class _SuiteTasks:
