@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..registry import registry_for
 from .options import DEFAULT_RESULTS
+
+if TYPE_CHECKING:
+    from ..conformance.results import CheckReport
 
 
 def list_entries(pattern: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
@@ -77,7 +80,7 @@ def list_suites(pattern: str | None = None) -> list[dict[str, str]]:
     return rows
 
 
-def check(entry: str, kind: str | None = None, timeout: float | None = None):
+def check(entry: str, kind: str | None = None, timeout: float | None = None) -> CheckReport:
     """Run the plugin conformance checks on ``entry`` (a registered name or ``module:attr``);
     ``kind`` (loss | regularizer) is looked up from the registries when not given.
 

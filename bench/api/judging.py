@@ -48,7 +48,8 @@ def validate(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | None = 
 
 def validate_catalog(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | None = None,
                      min_seeds: int | None = None, confirm: bool = False,
-                     catalog: str | Path | None = None, workers: int | None = None, log=None):
+                     catalog: str | Path | None = None, workers: int | None = None,
+                     log: Callable[[str], None] | None = None) -> tuple[Judgement, Judgement]:
     """The (confirmation, design) :class:`lossbench.validity.Judgement` of the catalog on
     ``path``; ``suites`` restricts it to their findings and rank tables (Holm then runs over
     those only); ``confirm`` first runs the catalog's missing specs on both seed sets."""
@@ -64,7 +65,8 @@ def validate_catalog(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] |
 
 def design_vector(path: str | Path = DEFAULT_RESULTS, suites: Sequence[str] | None = None,
                   min_seeds: int | None = None, confirm: bool = False,
-                  catalog: str | Path | None = None, workers: int | None = None, log=None):
+                  catalog: str | Path | None = None, workers: int | None = None,
+                  log: Callable[[str], None] | None = None) -> DesignVector:
     """The catalog's unadjusted verdict vector on the **design seeds only** (a
     :class:`lossbench.design_vector.DesignVector`): what ``lossbench validate --design`` prints to
     judge a recipe variant on the whole catalog. ``confirm`` first runs the catalog's missing

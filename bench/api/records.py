@@ -3,14 +3,23 @@ folder against its ledger, merging a distribution's records, re-running a sample
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .options import DEFAULT_RESULTS, check_device, check_executor
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..integrity import Verification
+    from ..merging import MergeReport
+    from ..reproduction import Reproduction
 
 DEFAULT_LEADERBOARD = "leaderboard.md"
 
 
-def load_results(path: str | Path = DEFAULT_RESULTS, wide: bool = True):
+def load_results(path: str | Path = DEFAULT_RESULTS, wide: bool = True) -> pd.DataFrame:
     """Stored results as a DataFrame (see :func:`lossbench.store.load_results`)."""
     from ..store import load_results as _load
 
@@ -71,7 +80,7 @@ def leaderboard_pages(out: str | Path) -> Path:
 def reproduce(results: str | Path = DEFAULT_RESULTS, sample: int = 20, random_seed: int = 0,
               threads: int | None = None, workers: int | None = None, executor: str = "local",
               device: str = "cpu", into: str | Path | None = None, progress: str = "auto",
-              log=None):
+              log: Callable[[str], None] | None = None) -> Reproduction:
     """Re-run a random sample of the stored records here and measure the drift: what
     ``lossbench reproduce`` prints, as a :class:`lossbench.reproduction.Reproduction` (``.drift``:
     one row per quality metric — pairs, share bit-identical, median / 95th percentile / max
@@ -92,7 +101,7 @@ def reproduce(results: str | Path = DEFAULT_RESULTS, sample: int = 20, random_se
                         log=log)
 
 
-def verify(path: str | Path = DEFAULT_RESULTS, adopt: bool = False):
+def verify(path: str | Path = DEFAULT_RESULTS, adopt: bool = False) -> Verification:
     """Check the results folder ``path`` against its ledger (:mod:`lossbench.integrity`): returns a
     :class:`~lossbench.integrity.Verification` (``ok``, ``findings``: deleted, altered, unknown,
     foreign records and unreadable ledger lines, ``line()``). ``adopt``: first vouch for every
@@ -111,7 +120,8 @@ def retire_below(results: str | Path, version: str) -> list[tuple[str, str]]:
     return retire(results, version)
 
 
-def merge(source: str | Path, path: str | Path = DEFAULT_RESULTS, distribution: str = ""):
+def merge(source: str | Path, path: str | Path = DEFAULT_RESULTS, distribution: str = ""
+          ) -> MergeReport:
     """Merge the records one third-party distribution's job made in ``source`` into ``path``
     (:mod:`lossbench.merging`): sound records of that distribution's own entries, never replacing
     a stored one; returns a :class:`~lossbench.merging.MergeReport` (``merged`` keys, ``refused``
