@@ -4,6 +4,7 @@ it."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -58,3 +59,21 @@ def test_an_import_back_up_inside_the_report_breaks_its_contract(copy):
     assert result.returncode == 1
     assert "lossbench.report.configs is not allowed to import lossbench.report.site" \
         in result.stdout
+
+
+#: What the command line imports of the package besides the API: errors, the terminal's text
+#: escaping, the checks of the paths it is given (they name the flag) and the version
+#: (``from .. import __version__``).
+CLI_MAY_IMPORT = {"api", "errors", "text_safety", "outputs", ""}
+
+
+def test_the_command_line_reaches_the_package_only_through_the_api():
+    """Every import of bench/cli/ (inside functions too) names the API, an argument-level helper
+    or another cli module."""
+    found = set()
+    for path in (ROOT / "bench" / "cli").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 2:
+                found.add((node.module or "").split(".")[0])
+    assert found <= CLI_MAY_IMPORT, sorted(found - CLI_MAY_IMPORT)
+    assert "api" in found
