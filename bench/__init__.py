@@ -4,7 +4,7 @@ The public Python API mirrors the CLI (both share one validation path):
 
 >>> import lossbench
 >>> lossbench.list_entries("focal*", kind="loss")          # doctest: +SKIP
->>> df = lossbench.run(losses=["focal"], seeds=5)           # doctest: +SKIP
+>>> df = lossbench.run(lossbench.Selection(losses=["focal"], seeds=5))  # doctest: +SKIP
 >>> lossbench.validate("results")                           # doctest: +SKIP
 >>> lossbench.verify("results").ok                          # doctest: +SKIP
 >>> lossbench.leaderboard("results")                        # doctest: +SKIP
@@ -19,7 +19,8 @@ from __future__ import annotations
 __version__ = "0.4.0"
 
 _API = {"list_entries", "run", "load_results", "leaderboard", "validate", "verify", "merge",
-        "check", "show", "create_loss", "create_regularizer", "reproduce"}
+        "check", "show", "create_loss", "create_regularizer", "reproduce", "Selection",
+        "Execution"}
 
 __all__ = sorted(_API | {"__version__"})
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from .comparable_runs import DEFAULT_OPTIONS, card_defaults, side_values
 from .errors import UsageError, unknown_value
+from .interval_text import plus_minus
 from .plan import DEFAULT_SEEDS
 from .suites.declared_findings import EntryRef, Finding, FindingError
 
@@ -175,10 +176,7 @@ class FindingResult:
 
     def diff_text(self, digits: int = 4) -> str:
         """``+0.0312 ± 0.0120`` (``–`` without any shared seed)."""
-        if math.isnan(self.diff):
-            return "–"
-        text = f"{self.diff:+.{digits}f}"
-        return text if math.isnan(self.half) else f"{text} ± {self.half:.{digits}f}"
+        return plus_minus(self.diff, self.half, digits, signed=True)
 
     def to_dict(self) -> dict[str, Any]:
         """One flat row (what :func:`lossbench.validate` returns per finding)."""

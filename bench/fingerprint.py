@@ -70,6 +70,7 @@ RESULT_NEUTRAL = (
     # what a suite describes and declares, read without loading it: its tasks, each recipe's
     # epochs (the estimate, the default timeout), its published findings (the readers' business)
     "suites.description", "suites.declared_findings",
+    "interval_text",  # how those readers write a mean ± its interval
 )
 PACKAGE_DIR = Path(__file__).resolve().parent
 PIN_FILE = PACKAGE_DIR / "harness_pin.json"

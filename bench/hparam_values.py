@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import UsageError
@@ -87,17 +87,3 @@ def apply_hparams(hparams: Mapping[str, Any], named: list[Card],
             target = loss_hparams if card.kind == "loss" else regularizer_hparams
             target.setdefault(card.name, {})[name] = typed_hparam(card, name, value)
 
-
-def parse_hparams(items: Sequence[str] | None) -> dict[str, str]:
-    """``["gamma=3", "alpha=0.5"]`` (the CLI's ``--hparam``) as ``{"gamma": "3", ...}``; typed
-    later, by the card of the entry they set (:func:`typed_hparam`)."""
-    out: dict[str, str] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise UsageError(f"--hparam expects NAME=VALUE (e.g. --hparam gamma=3), got {item!r}")
-        if name in out and out[name] != value:
-            raise UsageError(f"--hparam {name} is given twice ({out[name]!r} and {value!r})")
-        out[name] = value
-    return out

@@ -1,5 +1,6 @@
 """A run's outcome as the harness hands it around: :class:`Record` (spec, status, metrics, error,
-provenance) and the statuses a record can have.
+provenance; the statuses are :data:`lossbench.run_outputs.STATUSES`) and how much of an error's
+traceback a record keeps.
 
 The runner makes records (:mod:`lossbench.runner`), the executors return them, the store writes
 them (:func:`lossbench.store.write_record`). This module imports neither torch nor the entries, so
@@ -13,7 +14,6 @@ from typing import Any
 
 from .spec import RunSpec
 
-STATUSES = ("ok", "error", "diverged", "timeout", "oom", "crashed")
 TRACEBACK_TAIL = 2000
 
 

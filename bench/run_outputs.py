@@ -38,6 +38,8 @@ import numpy as np
 MAX_BYTES_ENV = "LOSSBENCH_MAX_OUTPUT_BYTES"
 #: Default limit: 1 GiB (the largest full-scale task's test logits are ~200 MB).
 DEFAULT_MAX_BYTES = 2**30
+#: Every status a run's record may have.
+STATUSES = ("ok", "error", "diverged", "timeout", "oom", "crashed")
 #: Statuses a child may report; ``timeout`` and ``crashed`` are the executor's to say.
 CHILD_STATUSES = ("ok", "error", "diverged", "oom")
 #: Array dtypes a payload may hold.

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from .interval_text import plus_minus
 from .validity import Judgement, seed_text
 
 
@@ -51,8 +52,7 @@ def finding_rows(j: Judgement, other: Judgement | None = None) -> list[dict[str,
             row[f"{other.seed_set} effect"] = _num(o.primary.effect) if o else "–"
             row[f"{other.seed_set}"] = o.verdict if o else "–"
         row.update({
-            "effect ± 95 %": f"{_num(p.effect)} ± {_num(p.half, sign=False)}"
-            if not math.isnan(p.half) else _num(p.effect),
+            "effect ± 95 %": plus_minus(p.effect, p.half, 3, signed=True),
             "published": _num(p.published),
             "ratio": _num(p.ratio, 2, sign=False),
             "n": str(p.n),

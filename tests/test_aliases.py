@@ -17,6 +17,8 @@ from lossbench.record_format import RUN_COLUMNS
 from lossbench.registry import REGISTRIES
 from lossbench.report import aliases as A
 from lossbench.report import model as M
+from lossbench.report.boards import build_task
+from lossbench.report.configs import Tuning, config_keys
 from lossbench.store import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +145,7 @@ def test_runs_of_different_tasks_are_never_compared():
 
 def test_a_declared_alias_with_the_same_numbers_merges_into_its_entry():
     runs = pair(alias_of="la")
-    keys = dict(zip(runs["loss"], M.config_keys(runs), strict=True))
+    keys = dict(zip(runs["loss"], config_keys(runs), strict=True))
     assert A.alias_merges(runs) == {keys["bs"]: keys["la"]}
 
 
@@ -163,7 +165,7 @@ def test_an_undeclared_identical_pair_is_not_merged():
 
 def test_the_merged_row_shows_both_names_and_keeps_the_entrys_numbers():
     runs = pair(alias_of="la")
-    board = M.build_task("standard", "mnist1d", "2", runs, M.Tuning())
+    board = build_task("standard", "mnist1d", "2", runs, Tuning())
     (row,) = board.configs
     assert row.label == "la = bs" and row.first["loss"] == "la" and row.n_ok == 3
     assert [c["loss"]["name"] for c in row.alias_cards] == ["bs"]
@@ -171,7 +173,7 @@ def test_the_merged_row_shows_both_names_and_keeps_the_entrys_numbers():
 
 
 def test_the_summary_row_of_a_merged_alias_links_both_papers():
-    from lossbench.report import markdown
+    from lossbench.report.summary_page import summary_matrix
 
     papers = {"la": "Menon et al. arXiv:2007.07314", "bs": "Ren et al. arXiv:2007.10740"}
     runs = pair(alias_of="la")
@@ -180,7 +182,7 @@ def test_the_summary_row_of_a_merged_alias_links_both_papers():
                          for name in runs["loss"]]
     summary = M.build(runs, []).summary
     (row,) = summary.rows
-    text = markdown.summary_matrix(summary)
+    text = summary_matrix(summary)
     assert row.entry == "la = bs"
     assert "[paper][p-la], [paper][p-bs]" in text
     assert "[p-la]: https://arxiv.org/abs/2007.07314" in text

@@ -143,7 +143,7 @@ def test_list_shows_the_summary_and_long_adds_the_paper():
 @pytest.mark.parametrize("command", ["list", "run", "show", "check", "leaderboard", "tune",
                                      "validate"])
 def test_every_command_help_ends_with_examples(command):
-    from lossbench.cli import build_parser
+    from lossbench.cli.parser import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command").choices[command]
@@ -164,11 +164,11 @@ def test_a_warm_list_imports_no_entry():
 
 
 def test_a_terminal_is_asked_only_above_100_runs(monkeypatch):
-    from lossbench import cli
+    from lossbench.cli.sweep_commands import ask
 
     answers = iter(["y", "n"])
     asked = []
     monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or next(answers))
-    assert cli._ask(100, "plan: 100 to run") and asked == []
-    assert cli._ask(101, "plan: 101 to run") and asked == ["start 101 runs? [y/N] "]
-    assert not cli._ask(840, "plan: 840 to run")
+    assert ask(100, "plan: 100 to run") and asked == []
+    assert ask(101, "plan: 101 to run") and asked == ["start 101 runs? [y/N] "]
+    assert not ask(840, "plan: 840 to run")

@@ -330,7 +330,7 @@ def test_the_suites_own_findings_are_judged_by_findings_validate(tmp_path, decla
 
 
 def test_run_and_validate_default_to_five_seeds():
-    from lossbench.cli import build_parser
+    from lossbench.cli.parser import build_parser
 
     assert DEFAULT_SEEDS == fd.DEFAULT_MIN_SEEDS == 5
     assert build_parser().parse_args(["run"]).seeds == 5

@@ -61,7 +61,7 @@ def test_changing_a_line_of_the_trainer_breaks_the_pin_and_names_the_fix(project
 
 
 def test_a_change_in_a_result_neutral_module_does_not_change_the_fingerprint(project):
-    cli = project / "bench" / "cli.py"
+    cli = project / "bench" / "cli" / "__init__.py"
     cli.write_text(cli.read_text() + "\nNEW_CONSTANT = 1\n")
     assert pin_problem(root=project / "bench", path=project / "bench" / PIN_FILE.name) == ""
 

@@ -382,7 +382,8 @@ def test_aldr_kl_keeps_lambda_at_lambda0_for_uniform_scores():
 
 
 def test_aldr_kl_lowers_lambda_of_confident_samples_within_its_bounds():
-    logits = torch.tensor([[6.0, -3.0, -3.0], [0.1, 0.0, 0.0]])
+    # the scores are scale-free (z / mean |z|): the second row is nearly uniform
+    logits = torch.tensor([[6.0, -3.0, -3.0], [1.0, 0.9, 0.9]])
     loss = ALDRKL(lam0=1.0, alpha=2.0, num_train=2)
     loss(logits, torch.tensor([0, 0]), index=torch.tensor([0, 1]))
     confident, unsure = loss.lambdas.tolist()

@@ -399,26 +399,26 @@ def test_sce_cross_entropy_term_alone_is_cross_entropy():
 
 def test_sce_defaults_combine_both_terms_by_hand():
     p_y = [p[y] for p, y in zip(softmax_rows(Z), Y, strict=True)]
-    expected = 0.1 * ce_by_hand(Z, Y) + 1.0 * sum(4 * (1 - v) for v in p_y) / 2
+    a = math.log(1e-4)  # the official codes' label clamp
+    expected = 0.1 * ce_by_hand(Z, Y) + 1.0 * sum(-a * (1 - v) for v in p_y) / 2
     assert close(SymmetricCE()(LOGITS, TARGETS), expected)
 
 
-def test_sce_with_the_official_codes_log_zero_is_their_loss():
+def test_sce_defaults_are_the_official_codes_loss():
     """HanxunH/SCELoss-Reproduce loss.py (the PyTorch code the authors' README points to), inline:
-    RCE against the one-hot labels clamped at 1e-4; its clip of p at 1e-7 is inactive here."""
+    RCE against the one-hot labels clamped at 1e-4 and the softmax clamped at 1e-7."""
     p = F.softmax(LOGITS, dim=1).clamp(min=1e-7, max=1.0)
     labels = F.one_hot(TARGETS, LOGITS.shape[1]).float().clamp(min=1e-4, max=1.0)
     rce = -(p * torch.log(labels)).sum(dim=1)
     theirs = 0.1 * F.cross_entropy(LOGITS, TARGETS) + 1.0 * rce.mean()
-    ours = SymmetricCE(alpha=0.1, beta=1.0, log_zero=math.log(1e-4))(LOGITS, TARGETS)
-    assert torch.allclose(ours, theirs)
+    assert torch.allclose(SymmetricCE()(LOGITS, TARGETS), theirs)
 
 
-def test_sce_card_says_its_default_a_is_the_papers_text_not_the_codes():
+def test_sce_card_is_exact_with_the_codes_a_and_keeps_the_papers_a_as_an_option():
     card = LOSSES.card("sce")
-    assert card.hparams["log_zero"] == -4.0
-    assert card.fidelity.startswith("approximate: A = -4 as the paper's text states")
-    assert "-9.21" in card.fidelity
+    assert card.fidelity == "exact"
+    assert card.hparams["log_zero"] == pytest.approx(math.log(1e-4))
+    assert LOSSES.load("sce")(log_zero=-4.0).log_zero == -4.0
 
 
 # -- LogitNorm -------------------------------------------------------------------------------------

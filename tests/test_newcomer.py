@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from lossbench import estimate as est
 from lossbench import scheduler
-from lossbench.cli import main, shown_fidelity
+from lossbench.cli import main
+from lossbench.cli.render import shown_fidelity
 from lossbench.errors import LossbenchError
 from lossbench.plan import plan
 from lossbench.registry import LOSSES, SUITES, forget_described
@@ -203,9 +204,10 @@ def stored(tmp_path_factory):
     LOSSES.register("sleepy_newcomer", lambda: _sleepy_loss, origin="tests")
     results = tmp_path_factory.mktemp("stored")
     try:
-        df = lossbench.run(suites=["tiny_newcomer"], losses=["sleepy_newcomer"], seeds=[0],
-                           results=results, executor="serial", baseline=False,
-                           progress="quiet")
+        df = lossbench.run(
+            lossbench.Selection(suites=["tiny_newcomer"], losses=["sleepy_newcomer"], seeds=[0],
+                                baseline=False),
+            lossbench.Execution(results=results, executor="serial", progress="quiet"))
     finally:
         SUITES.refresh()
         LOSSES.refresh()

@@ -12,7 +12,8 @@ import pytest
 
 from lossbench import report
 from lossbench.all_or_nothing import remove_leftovers, temp_path
-from lossbench.cli import _refresh_leaderboard, main
+from lossbench.cli import main
+from lossbench.cli.sweep_commands import refresh_leaderboard
 from lossbench.errors import UsageError
 from lossbench.file_names import MAX_LENGTH, inside, slug
 from lossbench.freshness import up_to_date
@@ -277,7 +278,7 @@ def test_a_detail_page_not_matching_the_stamp_is_reported_and_rebuilt(board, dam
         (report.pages_dir(out) / "extra.md").write_text("stray", encoding="utf-8")
     assert not up_to_date(results, out, report.plots_link(results, out))
     assert main(["leaderboard", "--results", str(results), "--out", str(out), "--check"]) == 1
-    _refresh_leaderboard(str(results), str(out))  # what `lossbench run` does after a sweep
+    refresh_leaderboard(str(results), str(out))  # what `lossbench run` does after a sweep
     assert page.read_text(encoding="utf-8") == text
     assert not (report.pages_dir(out) / "extra.md").exists()
     assert report.is_fresh(results, out)

@@ -137,9 +137,9 @@ def test_reliability_titles_are_whole_and_do_not_say_untuned(binned_board):
 
 
 def test_the_aggregate_labels_do_not_say_untuned(binned_board):
-    from lossbench.report import model as M
+    from lossbench.report.aggregates import build_aggregate
 
-    fig = plots.iqm_figure(M.build_aggregate([binned_board]), "standard")
+    fig = plots.iqm_figure(build_aggregate([binned_board]), "standard")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert sorted(labels) == sorted(["cross_entropy", LONG])  # whole (one word: not wrapped)
     assert "untuned" in fig.axes[0].get_xlabel()
@@ -158,18 +158,18 @@ def test_every_scatter_point_has_one_hover_title(binned_board, tmp_path):
 def test_entry_page_reliability_diagrams_have_tick_values():
     import numpy as np
 
-    from lossbench.report import site
+    from lossbench.report import entry_page
 
-    svg = site.reliability_svg(np.array([0.5, 0.5]), np.array([0.3, 0.8]),
+    svg = entry_page.reliability_svg(np.array([0.5, 0.5]), np.array([0.3, 0.8]),
                                np.array([0.25, 0.9]), "a title (3 seeds)")
     assert svg.count(">0</text>") == 2 and svg.count(">0.5</text>") == 2  # both axes
     assert svg.count(">1</text>") == 2 and "a title (3 seeds)</figcaption>" in svg
 
 
 def test_card_text_shows_code_not_rest_markup():
-    from lossbench.report import site
+    from lossbench.report import site_html
 
-    assert site.rest_inline("Focal loss: ``L = -(1 - p_y)^γ log p_y``.") == \
+    assert site_html.rest_inline("Focal loss: ``L = -(1 - p_y)^γ log p_y``.") == \
         "Focal loss: <code>L = -(1 - p_y)^γ log p_y</code>."
-    assert site.rest_inline(":math:`x<1` and <b>") == "<code>x&lt;1</code> and &lt;b&gt;"
+    assert site_html.rest_inline(":math:`x<1` and <b>") == "<code>x&lt;1</code> and &lt;b&gt;"
 

@@ -199,7 +199,8 @@ def test_vat_penalty_is_alpha_kl_at_epsilon_along_the_direction():
     torch.manual_seed(0)
     model = nn.Linear(4, 2, bias=False)
     x = torch.randn(3, 4)
-    pen = VAT(epsilon=0.5, alpha=2.0).penalty(model(x), None, make_ctx(model=model, inputs=x))
+    pen = VAT(epsilon=0.5, xi=1e-2, alpha=2.0).penalty(model(x), None,
+                                                       make_ctx(model=model, inputs=x))
     # r_adv = ±ε · axis (rank-one Hessian); the sign per sample follows the random start
     d = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
     w = model.weight.detach()
@@ -287,26 +288,60 @@ def test_multi_sample_dropout_head_is_deterministic_in_eval_mode():
 
 
 # -- weight compander ------------------------------------------------------------------------
-def test_compander_values_by_hand():
-    v = torch.tensor([0.0, 0.5, -3.0, 0.01])
-    got = compand(v, alpha=2.0, beta=1.0)
-    want = torch.tensor([0.0, math.tanh(1.0), -math.tanh(6.0), math.tanh(0.02)])
+def test_compander_is_the_papers_a_arctan_v_over_b_by_hand():
+    v = torch.tensor([0.0, 0.5, -3.0, 100.0])
+    got = compand(v, a=1.0, b=0.6)  # eq. (1), Table I's ResNet18/CIFAR-10 values
+    want = torch.tensor([0.0, math.atan(0.5 / 0.6), -math.atan(3.0 / 0.6), math.atan(100 / 0.6)])
     assert torch.allclose(got, want)
-    assert got.abs().max() <= 1.0  # bounded by beta
-    assert got[3] > v[3]  # small weights pushed away from zero (slope alpha = 2 at 0)
+    assert got.abs().max() < math.pi / 2  # bounded by a π/2
 
 
-def test_weight_compander_reparametrizes_weights_and_keeps_the_initial_function():
+def test_weight_compander_starts_from_eq_4_and_keeps_the_initial_function():
     torch.manual_seed(0)
     model = Head(3, 2)
     x = torch.randn(4, 3)
-    before = model(x).detach()
-    WeightCompander(alpha=2.0, beta=1.0).setup(model, make_ctx())
+    before, w0 = model(x).detach(), model.head.weight.detach().clone()
+    WeightCompander(a=1.0, b=0.6).setup(model, make_ctx())
     raw = model.head.parametrizations.weight.original
-    assert torch.allclose(model.head.weight, torch.tanh(2.0 * raw))
+    assert torch.allclose(raw, 0.6 * torch.tan(w0 / 1.0))  # v = b tan(w / a)
     assert torch.allclose(model(x), before, atol=1e-6)
     model(x).sum().backward()
     assert raw.grad is not None  # the optimizer trains the raw weights
+
+
+def compander_step(optimizer_class, lr=0.1):
+    """One weight-compander step on a 3→2 linear head; returns v before, v after, ∂L/∂Ψ."""
+    torch.manual_seed(0)
+    model, x = Head(3, 2), torch.randn(4, 3)
+    wc = WeightCompander(a=1.0, b=0.6)
+    wc.setup(model, make_ctx())
+    v = model.head.parametrizations.weight.original
+    opt = optimizer_class(model.parameters(), lr=lr)
+
+    def closure():
+        opt.zero_grad()
+        loss = model(x).square().mean()
+        loss.backward()
+        return loss
+
+    v0 = v.detach().clone()
+    w = (1.0 * torch.atan(v0 / 0.6)).requires_grad_(True)  # Ψ(v), as a plain tensor
+    (grad_w,) = torch.autograd.grad((x @ w.T + model.head.bias).square().mean(), w)
+    wc.step(closure, opt, make_ctx())
+    return v0, v.detach(), grad_w
+
+
+def test_weight_compander_adam_step_is_adams_step_on_dl_dpsi_rescaled_by_dpsi_dv():
+    v0, v1, grad_w = compander_step(torch.optim.Adam)
+    slope = 1.0 / (0.6 * (1 + (v0 / 0.6) ** 2))  # eq. (3)
+    adam_first_step = 0.1 * grad_w / (grad_w.abs() + 1e-8)  # m̂ / (√v̂ + ε) at step 1
+    assert torch.allclose(v1, v0 - slope * adam_first_step, atol=1e-6)
+
+
+def test_weight_compander_sgd_step_is_the_plain_step_on_v():
+    v0, v1, grad_w = compander_step(torch.optim.SGD)
+    slope = 1.0 / (0.6 * (1 + (v0 / 0.6) ** 2))
+    assert torch.allclose(v1, v0 - 0.1 * slope * grad_w, atol=1e-6)  # ∂L/∂v = ∂L/∂Ψ · ∂Ψ/∂v
 
 
 # -- SAM -------------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from statsmodels.stats.multitest import multipletests
 
 from lossbench.record_format import RUN_COLUMNS
 from lossbench.report import answers as A
-from lossbench.report import markdown
 from lossbench.report import model as M
+from lossbench.report.answer_blocks import answer_block, answers_glance
+from lossbench.report.summary_page import render_summary
 
 CE = [0.80, 0.82, 0.84, 0.81]
 BETTER = [0.85, 0.86, 0.90, 0.85]  # − CE: +.05, +.04, +.06, +.04
@@ -72,7 +73,7 @@ def test_the_p_values_are_holm_adjusted_across_the_entries_compared():
 
 def test_no_winner_says_no_entry_beats_cross_entropy():
     model = M.build(frame({"cross_entropy": CE, "noise": NOISE}), [])
-    text = markdown.answer_block(accuracy_answer(model))
+    text = answer_block(accuracy_answer(model))
     assert "**No entry beats cross-entropy** (1 compared)." in text
 
 
@@ -83,7 +84,7 @@ def test_each_winner_shows_its_calibration_and_its_approximate_mark():
     a = accuracy_answer(model)
     assert a.winners[0].ece == pytest.approx(0.43)
     assert a.winners[0].ece_ts == pytest.approx(0.215)
-    text = markdown.answer_block(a)
+    text = answer_block(a)
     # gain 0.0475 ± t(0.975, 3) · 0.00957 / √4 = 0.0475 ± 0.0152
     assert "| better† | +0.047 [+0.032, +0.063] | 0.215 | 0.430 |" in text
     assert "ECE after TS 0.025, raw ECE 0.050" in text  # the baseline's, for comparison
@@ -113,7 +114,7 @@ def test_retrieval_compares_embedding_losses_with_triplet_semihard_not_cross_ent
 
 def test_the_first_table_of_the_summary_answers_every_question_in_one_row():
     model = M.build(frame({"cross_entropy": CE, "better": BETTER, "noise": NOISE}), [])
-    text = markdown.render_summary(model, "", "leaderboard", "")
+    text = render_summary(model, "", "leaderboard", "")
     summary = text.split("## Summary", 1)[1]
     first_table = [line for line in summary.split("\n\n###", 1)[0].splitlines()
                    if line.startswith("|")]
@@ -127,5 +128,5 @@ def test_the_first_table_of_the_summary_answers_every_question_in_one_row():
 def test_the_glance_counts_the_winners_it_does_not_name():
     values = {"cross_entropy": CE, **{f"b{i}": [v + i / 1000 for v in BETTER] for i in range(5)}}
     model = M.build(frame(values), [])
-    row = markdown.answers_glance([accuracy_answer(model)], shown=3)
+    row = answers_glance([accuracy_answer(model)], shown=3)
     assert "(+2 more)" in row and row.count("+0.0") == 3

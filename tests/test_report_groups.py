@@ -17,9 +17,10 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from lossbench.record_format import RUN_COLUMNS
-from lossbench.report import markdown
 from lossbench.report import model as M
 from lossbench.report.groups import ALPHA, groups_by_test
+from lossbench.report.summary import Summary
+from lossbench.report.summary_page import summary_matrix
 
 
 def seeds(*values: float) -> dict[int, float]:
@@ -142,7 +143,7 @@ def test_a_suite_column_pairs_its_scores_by_task_and_seed():
     assert "own" not in x.groups  # entries of "its tasks" ran on different tasks: no group
 
 
-def mixed_objectives() -> M.Summary:
+def mixed_objectives() -> Summary:
     """Retrieval: two embedding losses far above the classifiers' penultimate features."""
     frame = runs({("metric_learning", "r", "cross_entropy"): [0.10, 0.11, 0.12],
                   ("metric_learning", "r", "clf"): [0.13, 0.14, 0.15],
@@ -163,7 +164,7 @@ def test_embedding_and_classification_entries_never_share_a_ranking():
 
 def test_the_summary_shows_one_table_per_objective():
     summary = mixed_objectives()
-    clf, emb = (markdown.summary_matrix(summary, o) for o in ("classification", "embedding"))
+    clf, emb = (summary_matrix(summary, o) for o in ("classification", "embedding"))
     assert "| clf |" in clf and "| cross_entropy |" in clf and "emb_" not in clf
     assert "| emb_a |" in emb and "| emb_b |" in emb and "clf" not in emb
     assert "g1" in clf and "g1" in emb

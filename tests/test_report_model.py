@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lossbench.report import model as M
+from lossbench.report.boards import choose_metrics
+from lossbench.report.provenance import mixed
 
 
 @pytest.mark.parametrize(("headline", "measured", "expected"), [
@@ -18,19 +19,19 @@ from lossbench.report import model as M
      ["near_auroc_msp", "top1", "far_auroc_msp", "ece"]),
 ])
 def test_primary_metrics_mean_what_readers_expect(headline, measured, expected):
-    assert M.choose_metrics(headline, measured) == expected
+    assert choose_metrics(headline, measured) == expected
 
 
 def test_ece_after_temperature_scaling_sits_beside_ece():
     measured = {"top1", "nll", "ece", "ece_ts", "smooth_ece"}
-    assert M.choose_metrics(["top1", "nll", "ece"], measured) == \
+    assert choose_metrics(["top1", "nll", "ece"], measured) == \
         ["top1", "nll", "ece", "ece_ts", "smooth_ece"]
 
 
 def test_a_suite_compares_its_tasks_on_its_own_first_headline_metric():
     """An OOD task listing its ID top-1 first is still ranked on near-OOD AUROC, the suite's."""
     measured = {"top1", "near_auroc_msp", "far_auroc_msp"}
-    assert M.choose_metrics(["top1", "near_auroc_msp", "far_auroc_msp"], measured,
+    assert choose_metrics(["top1", "near_auroc_msp", "far_auroc_msp"], measured,
                             ["near_auroc_msp", "far_auroc_msp"]) == \
         ["near_auroc_msp", "top1", "far_auroc_msp"]
 
@@ -38,21 +39,21 @@ def test_a_suite_compares_its_tasks_on_its_own_first_headline_metric():
 def test_mixed_provenance_names_what_is_mixed():
     runs = pd.DataFrame({"git_sha": ["a" * 40, "b" * 40], "device": ["cpu:x AVX512 x1"] * 2,
                          "task_version": ["2", "2"]})
-    assert M.mixed(runs) == ["2 git SHAs (aaaaaaaaaaaa, bbbbbbbbbbbb)"]
+    assert mixed(runs) == ["2 git SHAs (aaaaaaaaaaaa, bbbbbbbbbbbb)"]
 
 
 def test_harness_fingerprints_are_checked_when_the_records_have_them():
     runs = pd.DataFrame({"git_sha": ["a", "a"], "device": ["cpu", "cpu"],
                          "task_version": ["1", "1"]})
-    assert M.mixed(runs) == []  # no harness_fingerprint column: nothing to check
+    assert mixed(runs) == []  # no harness_fingerprint column: nothing to check
     runs["harness_fingerprint"] = ["f1", "f2"]
-    assert M.mixed(runs) == ["2 harness fingerprints (f1, f2)"]
+    assert mixed(runs) == ["2 harness fingerprints (f1, f2)"]
 
 
 def test_records_of_two_machines_with_one_device_string_are_flagged():
     runs = pd.DataFrame({"git_sha": ["a", "a", "a"], "device": ["cpu:x86_64 AVX512 x1"] * 3,
                          "task_version": ["1"] * 3,
                          "machine_id": ["0123456789ab", "ba9876543210", None]})
-    assert M.mixed(runs) == ["2 machines (0123456789ab, ba9876543210)"]
+    assert mixed(runs) == ["2 machines (0123456789ab, ba9876543210)"]
     runs["machine_id"] = ["0123456789ab", "0123456789ab", None]  # None: a record made before
-    assert M.mixed(runs) == []
+    assert mixed(runs) == []

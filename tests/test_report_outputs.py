@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lossbench.cli import default_leaderboard, main
+from lossbench.cli import main
+from lossbench.cli.sweep_commands import default_leaderboard
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "results"
 

@@ -16,6 +16,9 @@ import pytest
 from lossbench.record_format import RUN_COLUMNS
 from lossbench.report import model as M
 from lossbench.report import stability as S
+from lossbench.report.aggregates import build_aggregate
+from lossbench.report.boards import build_task
+from lossbench.report.configs import Tuning, config_keys
 
 
 def runs_frame(values: dict[str, list[float]], num_classes: int | None = 10,
@@ -42,7 +45,7 @@ def runs_frame(values: dict[str, list[float]], num_classes: int | None = 10,
 
 def verdicts(runs: pd.DataFrame) -> dict[str, tuple[str, int, int, tuple[int, ...]]]:
     table = S.unstable_configs(runs)
-    names = dict(zip(M.config_keys(runs), runs["loss"], strict=True))
+    names = dict(zip(config_keys(runs), runs["loss"], strict=True))
     return {names[k]: (r.verdict, r.k, r.n, r.failed_seeds) for k, r in table.iterrows()}
 
 
@@ -111,7 +114,7 @@ def test_the_flag_text_says_how_many_seeds_failed():
 
 def test_an_unstable_row_has_no_mean_no_group_and_keeps_its_seeds():
     runs = runs_frame({"ce": [0.88, 0.87, 0.89], "sum_exp": [0.64, 0.13, 0.88]})
-    board = M.build_task("standard", "mnist1d", "2", runs, M.Tuning())
+    board = build_task("standard", "mnist1d", "2", runs, Tuning())
     key = {c.label: c.key for c in board.configs}
     assert math.isnan(board.cells[(key["sum_exp"], "top1")][0])
     assert board.tie_groups() == {key["ce"]: 1}
@@ -120,14 +123,14 @@ def test_an_unstable_row_has_no_mean_no_group_and_keeps_its_seeds():
 
 
 def test_the_tables_show_the_flag_and_the_values_by_seed():
-    from lossbench.report import markdown
+    from lossbench.report.suite_page import task_table, versus_table
 
     runs = runs_frame({"cross_entropy": [0.88, 0.87, 0.89], "sum_exp": [0.64, 0.13, 0.88]})
-    board = M.build_task("standard", "mnist1d", "2", runs, M.Tuning())
-    text = markdown.task_table(board)
+    board = build_task("standard", "mnist1d", "2", runs, Tuning())
+    text = task_table(board)
     assert "unstable (1 of 3 seeds failed)" in text
     assert "sum_exp: 0: 0.640, 1: 0.130 (failed), 2: 0.880" in text
-    assert "unstable (1 of 3 seeds failed)" in markdown.versus_table(board)
+    assert "unstable (1 of 3 seeds failed)" in versus_table(board)
 
 
 def test_the_summary_shows_the_flag_instead_of_an_iqm():
@@ -136,7 +139,7 @@ def test_the_summary_shows_the_flag_instead_of_an_iqm():
     row = next(r for r in summary.rows if r.entry == "sum_exp")
     assert row.cells["standard"] is None and "standard" not in row.groups
     assert row.flags["standard"] == "unstable (1 of 3 seeds failed) on standard/mnist1d"
-    aggregate = M.build_aggregate(M.build(runs, []).sections[0].boards)
+    aggregate = build_aggregate(M.build(runs, []).sections[0].boards)
     assert [r.name for r in aggregate.rows] == ["cross_entropy (untuned)"]
     assert list(aggregate.flagged) == ["sum_exp (untuned)"]
 

@@ -172,8 +172,9 @@ def test_bad_values_exit_2_and_name_the_value(tmp_path, capsys, args, fragment):
 def stored(tmp_path_factory):
     """One stored run: cross_entropy on standard/mnist1d, seed 0, 1 epoch, serial executor."""
     results = tmp_path_factory.mktemp("stored") / "results"
-    lossbench.run(tasks=[TASK], losses=["cross_entropy"], seeds=[0], results=results,
-                  options={"epochs": 1}, executor="serial", progress="quiet")
+    lossbench.run(lossbench.Selection(tasks=[TASK], losses=["cross_entropy"], seeds=[0],
+                                      options={"epochs": 1}),
+                  lossbench.Execution(results=results, executor="serial", progress="quiet"))
     return results
 
 

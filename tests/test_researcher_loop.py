@@ -201,6 +201,18 @@ def test_show_summarises_stored_runs_next_to_cross_entropy(loop):
     assert row["cross_entropy_mean"] == pytest.approx(row["mean"])
 
 
+def test_show_reads_the_rows_the_leaderboard_shows(loop):
+    """Its metric is the board's primary one and its mean the board's cell."""
+    import lossbench
+    from lossbench.report import build_model
+
+    (row,) = lossbench.show("cross_entropy", results=loop["results"])["results"]
+    (board,) = build_model(loop["results"]).sections[0].boards
+    (config,) = [c for c in board.configs if c.label == "cross_entropy"]
+    assert row["metric"] == board.primary
+    assert row["mean"] == pytest.approx(board.cells[(config.key, board.primary)][0])
+
+
 def test_create_loss_builds_the_entry_with_typed_hparams():
     import lossbench
 
@@ -258,7 +270,9 @@ def test_a_declined_confirmation_runs_nothing(tmp_path):
 
     asked = []
     with pytest.raises(LossbenchError, match="cancelled: nothing was run"):
-        lossbench.run(losses=["focal"], tasks=[TASK], seeds=1, options={"epochs": 1},
-                      results=tmp_path, confirm=lambda n, line: asked.append((n, line)))
+        lossbench.run(lossbench.Selection(losses=["focal"], tasks=[TASK], seeds=1,
+                                          options={"epochs": 1}),
+                      lossbench.Execution(results=tmp_path,
+                                          confirm=lambda n, line: asked.append((n, line))))
     assert asked and asked[0][0] == 2  # focal and its cross-entropy baseline
     assert not list(tmp_path.glob("*.parquet"))

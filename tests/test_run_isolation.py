@@ -152,9 +152,11 @@ def test_a_sweep_at_two_threads_runs_every_spec(tmp_path):
     torch.set_num_threads(2)  # this process has run multi-threaded torch code, as a notebook may
     torch.ones(1 << 20).cumsum(0)
     torch.set_num_threads(before)
-    runs = lossbench.run(tasks=["standard/mnist1d"], losses=["cross_entropy"], seeds=[0, 1],
-                         options={"epochs": 1}, threads=2, workers=1, timeout=120,
-                         results=tmp_path, baseline=False, progress="quiet")
+    runs = lossbench.run(
+        lossbench.Selection(tasks=["standard/mnist1d"], losses=["cross_entropy"], seeds=[0, 1],
+                            options={"epochs": 1}, baseline=False),
+        lossbench.Execution(threads=2, workers=1, timeout=120, results=tmp_path,
+                            progress="quiet"))
     assert list(runs["status"]) == ["ok", "ok"]
     # scored at one thread, the records still say the runs trained with two
     assert all(d.endswith(" x2") for d in runs["device"])

@@ -184,11 +184,11 @@ def test_stored_records_match_across_a_two_worker_sweep(tmp_path):
     assert set(df["status"]) == {"ok"}
 
 
-def test_run_rejects_a_bad_amp_mode():
-    from lossbench.api import run
+def test_a_selection_rejects_a_bad_amp_mode():
+    from lossbench.api import Selection
 
-    with pytest.raises(UsageError, match="amp"):
-        run(losses=["cross_entropy"], amp="fp8", results="/nonexistent")
+    with pytest.raises(UsageError, match="option amp must be one of bf16, got 'fp8'"):
+        Selection(losses=["cross_entropy"], amp="fp8")
 
 
 def test_records_written_by_the_scheduler_round_trip(tmp_path):
@@ -206,11 +206,11 @@ def test_the_fork_server_used_for_cuda_runs_works_on_cpu():
 
 def test_cuda_without_a_visible_gpu_is_a_usage_error(monkeypatch):
     from lossbench import executors
-    from lossbench.api import run
+    from lossbench.api import Execution, Selection, run
 
     monkeypatch.setattr(executors, "visible_gpus", lambda: 0)
     with pytest.raises(UsageError, match="no CUDA device is visible"):
-        run(losses=["cross_entropy"], device="cuda", results="/nonexistent")
+        run(Selection(losses=["cross_entropy"]), Execution(device="cuda", results="/nonexistent"))
 
 
 def test_rich_progress_shows_counts_and_each_failure():

@@ -1,8 +1,10 @@
 """The leaderboard: rendered from the results store, and only from it.
 
 A small package: :mod:`.model` turns the records (and tuning manifests) into boards with their
-statistics; the renderers consume the model — :mod:`.markdown` (the one-screen summary
-``leaderboard.md`` and one detail page per suite, ``leaderboard/<suite>.md``), :mod:`.site` (a
+statistics (:mod:`.configs`, :mod:`.boards`, :mod:`.versus`, :mod:`.aggregates`,
+:mod:`.summary`, :mod:`.answers`); the renderers consume the model — :mod:`.summary_page` (the
+one-screen summary ``leaderboard.md``) and :mod:`.suite_page` (one detail page per suite,
+``leaderboard/<suite>.md``) from the building blocks of :mod:`.markdown`, :mod:`.site` (a
 static HTML site) and :mod:`.plots` (PNG figures). Nothing here imports torch, an entry or a
 suite: what the report needs of them was stored in each record at run time
 (:mod:`lossbench.record_meta`), so the same results render the same bytes whatever is installed.
@@ -19,8 +21,10 @@ from ..file_names import inside, slug
 from ..freshness import pages_dir, pages_on_disk, plots_link, stamp
 from ..store import PLOTS_DIR, load_manifests, scan
 from . import model
-from .markdown import HEADER, md_text, options_tag
-from .model import Config, Model
+from .configs import Config
+from .markdown import HEADER, md_text
+from .model import Model
+from .plot_folder import draw_plots, plot_jobs
 from .validity import split_confirmation
 
 __all__ = ["HEADER", "Config", "Model", "build_model", "is_fresh", "md_text", "pages_dir",
@@ -53,17 +57,6 @@ def _catalog():
         return None
 
 
-def _plot_jobs(m: Model) -> dict[str, list]:
-    from . import plots
-
-    jobs = {}
-    for section in m.sections:
-        for suite in sorted({b.suite for b in section.boards}):
-            jobs[f"{suite}|{section.options}"] = plots.suite_jobs(
-                section, suite, options_tag(section.options))
-    return jobs
-
-
 def results_name(results_dir: str | Path, out: str | Path) -> str:
     """The results folder as the board names it: relative to the summary's folder when inside
     it (``results`` for ``leaderboard.md`` beside ``results/``, however the command spelled the
@@ -81,8 +74,9 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
     """Every markdown page for ``results_dir``: ``{out: summary, pages_dir(out)/<suite>.md:
     detail page}``. ``plots_dir``: where to draw the plots (None: do not draw). ``link``: how
     the summary refers to the plot folder (default: relative from ``out``)."""
-    from . import markdown
     from .catalog_section import leaderboard_section
+    from .suite_page import render_suite
+    from .summary_page import render_summary
     from .validity import PAGE, sections
 
     out = Path(out)
@@ -96,58 +90,22 @@ def render_pages(results_dir: str | Path = "results", out: str | Path = "leaderb
                                         if not every_seed.empty else ("", {}, ""))
     # findings declared by the suites themselves (third-party suites; '' when none declares any)
     findings = validity + (leaderboard_section(m.runs) if not m.runs.empty else "")
-    jobs = _plot_jobs(m)
+    jobs = plot_jobs(m)
     page_link = plots_link(results_dir, pages / "x.md")
     detail: dict[Path, str] = {}
     for suite in sorted({b.suite for s in m.sections for b in s.boards}):
         listed = {k: [(t, n) for t, n, _ in v] for k, v in jobs.items()}
-        detail[inside(pages, f"{slug(suite)}.md")] = markdown.render_suite(
+        detail[inside(pages, f"{slug(suite)}.md")] = render_suite(
             m, suite, page_link, listed, f"../{out.name}", caveats.get(suite, ""),
             source=source)
     if validity_page:
         detail[inside(pages, PAGE)] = validity_page
     summary_stamp = stamp(results_dir, link, {p.name: t for p, t in detail.items()})
-    texts = {out: markdown.render_summary(m, summary_stamp, pages.name, findings,
-                                                   source=source), **detail}
+    texts = {out: render_summary(m, summary_stamp, pages.name, findings, source=source),
+             **detail}
     if plots_dir is not None:
         draw_plots([j for v in jobs.values() for j in v], Path(plots_dir), results_dir)
     return texts
-
-
-PLOTS_STAMP = ".inputs"  # in the plot folder: what the plots there were drawn from
-
-
-def plots_stamp(results_dir: str | Path) -> str:
-    """What the plots are a function of: the lossbench version, the records and tuning
-    manifests (:func:`lossbench.store.results_digest`), and the source of the model and the
-    plot code (so a change of either redraws them)."""
-    import hashlib
-
-    from .. import __version__
-    from ..store import results_digest
-
-    code = hashlib.sha256()
-    for name in ("model.py", "plots.py"):
-        code.update((Path(__file__).parent / name).read_bytes())
-    return f"lossbench {__version__}; results {results_digest(results_dir)}; code " \
-           f"{code.hexdigest()}\n"
-
-
-def draw_plots(jobs: list, folder: Path, results_dir: str | Path) -> bool:
-    """Draw ``jobs`` into ``folder`` unless every file is there and the folder's stamp says they
-    were drawn from these results with this code (drawing takes most of a render); returns
-    whether it drew."""
-    from . import plots
-
-    stamp_file, wanted = folder / PLOTS_STAMP, plots_stamp(results_dir)
-    if (stamp_file.is_file() and stamp_file.read_text(encoding="utf-8") == wanted
-            and all((folder / name).is_file() for _, name, _ in jobs)):
-        return False
-    stamp_file.unlink(missing_ok=True)
-    plots.draw(jobs, folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp_file.write_text(wanted, encoding="utf-8")
-    return True
 
 
 def render(results_dir: str | Path = "results", plots_dir: str | Path | None = None,
@@ -183,7 +141,7 @@ def write(results_dir: str | Path = "results", out: str | Path = "leaderboard.md
     if html is not None:
         from . import site
 
-        site.write(m, results_dir, Path(html), plots_dir, texts, out)
+        site.write(m, results_dir, Path(html), texts, out, drawn=plots_dir)
     detail = {path: text for path, text in texts.items() if path != out}
 
     def build(folder: Path) -> None:
@@ -229,4 +187,7 @@ def write_site(results_dir: str | Path, folder: str | Path) -> Path:
     the path of its ``index.html``."""
     from . import site
 
-    return site.write(build_model(results_dir), results_dir, Path(folder))
+    m = build_model(results_dir)
+    summary = Path("leaderboard.md")
+    return site.write(m, results_dir, Path(folder), render_pages(results_dir, summary, m=m),
+                      summary)

@@ -23,16 +23,14 @@ import dataclasses
 import itertools
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..cells import is_missing
 from ..record_format import RUN_COLUMNS
-
-if TYPE_CHECKING:
-    from .model import Config
+from .configs import Config, config_keys
+from .stored_metadata import stored_card, stored_json
 
 #: Recorded metrics that measure time, not quality: two runs of the same function differ there.
 TIMING_METRICS = ("train_seconds", "samples_per_second", "loss_cost_ratio")
@@ -74,8 +72,6 @@ def _identical_seeds(x: dict[int, np.ndarray], y: dict[int, np.ndarray]) -> list
 
 
 def _configs(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    from .model import config_keys
-
     keys = np.array(config_keys(runs), dtype=object)
     return {k: runs[keys == k] for k in sorted(set(keys))}
 
@@ -87,8 +83,6 @@ def _entry(config: pd.DataFrame, group: str) -> str | None:
 
 def stored_aliases(runs: pd.DataFrame) -> dict[tuple[str, str], str]:
     """``{(kind, name): alias_of}`` as the records' cards (``card_json``) declare it."""
-    from .model import stored_json
-
     out: dict[tuple[str, str], str] = {}
     for text in runs["card_json"].dropna().unique() if "card_json" in runs else ():
         for kind, card in stored_json(text).items():
@@ -172,8 +166,6 @@ def alias_merges(runs: pd.DataFrame) -> dict[str, str]:
     X`` merges into the configuration of ``X`` with the same other entry whose ok runs have the
     same seeds (at least one) and bit-identical quality metrics on each. When several of
     ``X``'s configurations qualify, the first by config key is taken."""
-    from .model import stored_card
-
     declarations = stored_aliases(runs)
     if not declarations:
         return {}

@@ -7,7 +7,7 @@ gain's 95 % interval and its calibration (ECE raw and after temperature scaling)
 accuracy leader cannot hide a poor calibration.
 
 The test, per question: for every entry of the question's objective, its best validated
-configuration on each of the suite's tasks (:func:`.model.best_validated`: tuned where tuning
+configuration on each of the suite's tasks (:func:`.configs.best_validated`: tuned where tuning
 ran, else card defaults) is paired with the baseline's by ``(task, seed)`` over the seeds both
 ran; the differences ``sign · (entry − baseline)`` (positive = better in the metric's direction)
 are pooled over the tasks and tested with a two-sided paired t-test
@@ -32,8 +32,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import aggregate as agg
-from . import model as M
+from ..findings import CONFIDENCE
+from ..plan import BASELINE_LOSS
+from .boards import TaskBoard, newest_boards
+from .configs import Config, best_validated, unpublished
 from .groups import ALPHA
+from .stored_metadata import higher_is_better, objective_of
 
 #: the calibration metrics shown beside every gain: raw ECE and ECE after temperature scaling
 ECE, ECE_TS = "ece", "ece_ts"
@@ -47,7 +51,7 @@ class Question:
     title: str
     suite: str
     metric: str | None = None
-    baseline: str = M.BASELINE_LOSS
+    baseline: str = BASELINE_LOSS
     objective: str = "classification"
     #: one line on how to read the block (which metric, why this baseline)
     note: str = ""
@@ -124,10 +128,10 @@ def questions(suites: Sequence[str]) -> list[Question]:
     return known + [Question(s, s) for s in sorted(suites) if s not in covered]
 
 
-def _baseline_config(board: M.TaskBoard, baseline: str) -> M.Config | None:
-    if baseline == M.BASELINE_LOSS:
+def _baseline_config(board: TaskBoard, baseline: str) -> Config | None:
+    if baseline == BASELINE_LOSS:
         return board.baseline()
-    return M.best_validated(board.configs, baseline)
+    return best_validated(board.configs, baseline)
 
 
 def _mean(chunks: list[np.ndarray]) -> float:
@@ -135,14 +139,14 @@ def _mean(chunks: list[np.ndarray]) -> float:
     return float(values.mean()) if len(values) else math.nan
 
 
-def answer(boards: list[M.TaskBoard], question: Question) -> Answer:
+def answer(boards: list[TaskBoard], question: Question) -> Answer:
     """The answer to ``question`` from ``boards`` (the summarised section's; the newest version
     of each of the suite's tasks)."""
-    chosen = [b for b in M.newest_boards(boards)[0] if b.suite == question.suite]
+    chosen = [b for b in newest_boards(boards)[0] if b.suite == question.suite]
     metric = question.metric or (chosen[0].primary if chosen else "")
-    hib = M.higher_is_better(metric, chosen[0].directions) if chosen else True
+    hib = higher_is_better(metric, chosen[0].directions) if chosen else True
     sign = 1.0 if hib else -1.0
-    pairs: list[tuple[M.TaskBoard, M.Config]] = []
+    pairs: list[tuple[TaskBoard, Config]] = []
     for b in chosen:
         base = _baseline_config(b, question.baseline)
         if base is not None and base.key not in b.flags and base.by_seed(metric):
@@ -155,15 +159,15 @@ def answer(boards: list[M.TaskBoard], question: Question) -> Answer:
         empty.missing = f"no {question.baseline} runs with {metric} recorded"
         return empty
     entries = sorted({c.label for b, _ in pairs for c in b.configs
-                      if M.objective_of(c.cards) == question.objective
+                      if objective_of(c.cards) == question.objective
                       and c.label != pairs[0][1].label})
     gains, unstable = [], []
     for entry in entries:
         diffs, ece, ece_ts, tasks, flagged = [], [], [], 0, False
         approximate: set[str] = set()
-        unpublished = False
+        any_unpublished = False
         for b, base in pairs:
-            c = M.best_validated(b.configs, entry)
+            c = best_validated(b.configs, entry)
             if c is None:
                 continue
             if c.key in b.flags:
@@ -177,7 +181,7 @@ def answer(boards: list[M.TaskBoard], question: Question) -> Answer:
             ece.append(c.values(ECE))
             ece_ts.append(c.values(ECE_TS))
             approximate.update(c.approximate)
-            unpublished |= any(M.unpublished(c.first.get(n), c.first.get(f"{n}_version"))
+            any_unpublished |= any(unpublished(c.first.get(n), c.first.get(f"{n}_version"))
                                for n in ("loss", "regularizer"))
         if flagged:
             unstable.append(entry)
@@ -185,9 +189,9 @@ def answer(boards: list[M.TaskBoard], question: Question) -> Answer:
         if not diffs:
             continue
         d = np.concatenate(diffs)
-        mean, half = agg.mean_ci(d, M.CONFIDENCE)
+        mean, half = agg.mean_ci(d, CONFIDENCE)
         gains.append(Gain(entry, tasks, len(d), mean, half, agg.t_pvalue(d), math.nan,
-                          _mean(ece), _mean(ece_ts), sorted(approximate), unpublished))
+                          _mean(ece), _mean(ece_ts), sorted(approximate), any_unpublished))
     for g, p in zip(gains, agg.holm([g.p for g in gains]), strict=True):
         g.p_holm = p
     gains.sort(key=lambda g: (-g.mean if not math.isnan(g.mean) else math.inf, g.entry))
@@ -198,6 +202,6 @@ def answer(boards: list[M.TaskBoard], question: Question) -> Answer:
                   gains, unstable)
 
 
-def answers(boards: list[M.TaskBoard]) -> list[Answer]:
+def answers(boards: list[TaskBoard]) -> list[Answer]:
     """The answer to every question of the suites in ``boards``, in :func:`questions`' order."""
     return [answer(boards, q) for q in questions(sorted({b.suite for b in boards}))]

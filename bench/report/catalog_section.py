@@ -4,11 +4,11 @@
 What is installed now plays no part: the declarations come from the records (each record's
 ``task_json`` states its suite's findings, :mod:`lossbench.record_meta`), and so do the card
 defaults a comparable run must have (``card_json``); in both, the newest record's metadata wins
-(``lossbench.report.model._newest_first``, as everywhere in the report). Each finding is judged
-as ``lossbench validate`` judges it (:func:`lossbench.findings.evaluate`), on each task's newest
-stored version. The
-built-in suites declare none (the catalog is judged apart, :mod:`lossbench.report.validity`), so
-the section is empty unless a third-party suite declares findings.
+(``lossbench.report.stored_metadata._newest_first``, as everywhere in the report). Each
+finding is judged as ``lossbench validate`` judges it (:func:`lossbench.findings.evaluate`), on
+each task's newest stored version. The built-in suites declare none (the catalog is judged
+apart, :mod:`lossbench.report.validity`), so the section is empty unless a third-party suite
+declares findings.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..findings import CONFIDENCE, DEFAULT_MIN_SEEDS, SuiteFindings, compared_te
 from ..findings_text import percent_text, summary_line, task_text, verdict_text
 from ..suites.declared_findings import Finding
 from ..versions import version_key
-from .model import _newest_first, stored_json
+from .stored_metadata import _newest_first, stored_json
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -30,7 +30,11 @@ import numpy as np
 from ..all_or_nothing import remove_leftovers, temp_path
 from ..file_names import inside, slug
 from ..text_safety import visible
-from . import model as M
+from .aggregates import Aggregate, build_aggregate
+from .boards import RELIABILITY_PREFIX, TaskBoard, newest_boards
+from .configs import Config
+from .model import Section
+from .stored_metadata import arrow
 
 LABELLED = 3  # points labelled in a scatter plot: the best few of each task on its primary metric
 #: metrics bounded to [0, 1] (accuracies, AUROC, ECE, ...): intervals are clipped to it
@@ -75,7 +79,7 @@ def clipped_errors(mean: float, half: float, metric: str) -> tuple[float, float]
 
 # ---------------------------------------------------------------- recorded reliability bins
 
-def pooled_reliability(runs, prefix: str = M.RELIABILITY_PREFIX
+def pooled_reliability(runs, prefix: str = RELIABILITY_PREFIX
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Pool the recorded bins of several runs (rows of a wide frame): per bin the sample share
     (mean over runs), and the count-weighted mean confidence and accuracy. None if not recorded.
@@ -101,7 +105,7 @@ def pooled_reliability(runs, prefix: str = M.RELIABILITY_PREFIX
     return np.array(frac), np.array(conf), np.array(acc)
 
 
-def has_bins(c: M.Config, prefix: str = M.RELIABILITY_PREFIX) -> bool:
+def has_bins(c: Config, prefix: str = RELIABILITY_PREFIX) -> bool:
     """Whether an ok run of ``c`` recorded reliability bins."""
     return any(k.startswith(prefix) and len(c.values(k)) for k in c.arrays)
 
@@ -190,7 +194,7 @@ def reliability_panel(ax, frac: np.ndarray, conf: np.ndarray, acc: np.ndarray,
     ax.tick_params(labelsize=7)
 
 
-def reliability_figure(board: M.TaskBoard, prefix: str = M.RELIABILITY_PREFIX, cols: int = 6):
+def reliability_figure(board: TaskBoard, prefix: str = RELIABILITY_PREFIX, cols: int = 6):
     """A grid of small reliability diagrams, one per configuration (pooled over its seeds), in
     the order of the task table."""
     panels = []
@@ -217,7 +221,7 @@ def reliability_figure(board: M.TaskBoard, prefix: str = M.RELIABILITY_PREFIX, c
     return fig
 
 
-def accuracy_ece_figure(boards: list[M.TaskBoard]):
+def accuracy_ece_figure(boards: list[TaskBoard]):
     """Primary metric versus ECE, mean ± 95 % interval clipped to each metric's range, one colour
     per task; the best few configurations of each task carry a label and every point a hover
     title (``fig.point_titles``: artist gid -> text, written by :func:`save` into the SVG)."""
@@ -243,7 +247,7 @@ def accuracy_ece_figure(boards: list[M.TaskBoard]):
                             textcoords="offset points", color=colour)
     primary = boards[0].primary
     ax.set_xlabel("ECE ↓")
-    ax.set_ylabel(f"{primary} {M.arrow(primary, boards[0].directions)}")
+    ax.set_ylabel(f"{primary} {arrow(primary, boards[0].directions)}")
     ax.set_title(f"{visible(boards[0].suite)}: {primary} vs ECE (labels: best {LABELLED} per "
                  f"task; hover a point for its entry; {UNTUNED_NOTE})", fontsize=9)
     ax.legend(fontsize=8, loc="best", title="task", title_fontsize=8)
@@ -253,7 +257,7 @@ def accuracy_ece_figure(boards: list[M.TaskBoard]):
     return fig
 
 
-def iqm_figure(aggregate: M.Aggregate, title: str):
+def iqm_figure(aggregate: Aggregate, title: str):
     rows = aggregate.rows
     fig, ax = pyplot().subplots(figsize=(7, 1 + 0.28 * len(rows)))
     y = np.arange(len(rows))[::-1]
@@ -283,17 +287,17 @@ def plot_name(kind: str, *parts: str, suffix: str = ".png") -> str:
     return f"{slug('__'.join(p for p in (kind, *parts) if p))}{suffix}"
 
 
-def suite_jobs(section: M.Section, suite: str, tag: str,
-               prefix: str = M.RELIABILITY_PREFIX) -> list[tuple[str, str, Job]]:
+def suite_jobs(section: Section, suite: str, tag: str,
+               prefix: str = RELIABILITY_PREFIX) -> list[tuple[str, str, Job]]:
     """(title, file name, figure factory) of every plot of ``suite`` in ``section``."""
     boards = [b for b in section.boards if b.suite == suite]
     out: list[tuple[str, str, Job]] = []
-    a = M.build_aggregate(boards)
+    a = build_aggregate(boards)
     if a is not None and a.rows:
         out.append((f"{suite}: aggregate IQM with 95 % bootstrap CIs",
                     plot_name("aggregate_iqm", suite, tag),
                     lambda a=a: iqm_figure(a, f"{suite}: IQM over {len(a.tasks)} task(s)")))
-    newest, _ = M.newest_boards(boards)  # older task versions: tables only
+    newest, _ = newest_boards(boards)  # older task versions: tables only
     newest = sorted(newest, key=lambda b: b.task)
     with_ece = [b for b in newest if "ece" in b.metrics]
     if with_ece:

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from ..cells import is_missing
+from .configs import config_keys
+from .stored_metadata import stored_json, task_meta
 
 #: lift (v − chance) / (1 − chance) at or below which a run failed to train
 FAILED_LIFT = 0.05
@@ -77,8 +79,6 @@ def training_metric(runs: pd.DataFrame, headline: list[str]) -> str | None:
 
 
 def _num_classes(task_json) -> float:
-    from .model import stored_json
-
     n = stored_json(task_json).get("num_classes")
     return float(n) if isinstance(n, int) and not isinstance(n, bool) and n > 0 else np.nan
 
@@ -105,8 +105,6 @@ def unstable_configs(runs: pd.DataFrame, headline: list[str] | None = None) -> p
     metric, ``n`` successful runs with a value and a chance level, ``k`` of them failed to
     train, ``trained`` of them trained, the failed seeds, the values by seed and the verdict
     (:data:`STABLE`, :data:`UNSTABLE` or :data:`FAILED`)."""
-    from .model import config_keys, task_meta
-
     if headline is None:
         headline = [str(h) for h in task_meta(runs).get("headline") or ["top1"]]
     metric = training_metric(runs, headline) if len(runs) else None

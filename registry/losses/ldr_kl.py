@@ -14,18 +14,20 @@ _PAPER = (
     "Zhu, Ying, Yang. Label Distributionally Robust Losses for Multi-class Classification: "
     "Consistency, Robustness and Adaptivity. ICML 2023, arXiv:2112.14869"
 )
-#: Floor of the normaliser ``mean_k softplus(z_k)`` (all-very-negative logits give 0/0 otherwise).
+#: Floor of the normaliser ``mean_k |u_k|`` (all-zero scores give 0/0 otherwise; the authors' code
+#: has no floor and returns NaN there).
 NORM_FLOOR = 1e-12
 
 
-def ldr_scores(logits: torch.Tensor, normalize: bool = True) -> torch.Tensor:
-    """Scores the LDR losses compare: ``softplus(z) / mean_k softplus(z_k)`` (reference code) or
-    the raw logits (``normalize=False``), in float32."""
+def ldr_scores(logits: torch.Tensor, normalize: bool = True, softplus: bool = True) -> torch.Tensor:
+    """Scores the LDR losses compare, in float32: ``u / mean_k |u_k|`` with ``u = softplus(z)``
+    (``softplus=True``) or ``u = z``, as in the authors' code (the L1 norm over ``C``); the raw
+    logits with ``normalize=False``."""
     z = upcast(logits)
     if not normalize:
         return z
-    s = F.softplus(z)
-    return s / s.mean(-1, keepdim=True).clamp_min(NORM_FLOOR)
+    u = F.softplus(z) if softplus else z
+    return u / u.abs().mean(-1, keepdim=True).clamp_min(NORM_FLOOR)
 
 
 def margin_gaps(scores: torch.Tensor, targets: torch.Tensor, margin: float) -> torch.Tensor:
@@ -45,8 +47,8 @@ def ldr_kl_per_sample(scores: torch.Tensor, targets: torch.Tensor, margin: float
     return lam_t.squeeze(-1) * (gaps.logsumexp(-1) - math.log(scores.shape[-1]))
 
 
-def ldr_kl_loss(logits: torch.Tensor, targets: torch.Tensor, lam: float = 1.0,
-                margin: float = 1.0, normalize: bool = True) -> torch.Tensor:
+def ldr_kl_loss(logits: torch.Tensor, targets: torch.Tensor, lam: float = 10.0,
+                margin: float = 0.1, normalize: bool = True) -> torch.Tensor:
     """Mean LDR-KL loss: ``max_{p∈Δ} Σ_k p_k gap_k − λ KL(p ‖ 1/C) = λ log mean_k exp(gap_k/λ)``."""
     scores = ldr_scores(logits, normalize)
     return ldr_kl_per_sample(scores, targets, margin, lam).mean().to(logits.dtype)
@@ -60,22 +62,29 @@ class LDRKL(nn.Module):
     worst case over label distributions p with a KL(p ‖ uniform) penalty of weight λ; the
     ``1/C`` inside the log (the KL's log C) is a constant shift that the issue's ``log Σ`` form
     omits. λ → 0 gives the Crammer–Singer hinge ``max_k gap_k``; λ → ∞ the average ``mean_k gap_k``;
-    δ = 0, λ = 1 on raw logits is cross-entropy − log C. As in the authors' code
-    (github.com/Optimization-AI/ICML2023_LDR, ``LDRLoss_V1``) the scores are
-    ``s = softplus(z) / mean_k softplus(z_k)`` (``normalize=True``). Defaults λ = 1, δ = 1.
+    δ = 0, λ = 1 on raw logits is cross-entropy − log C.
+
+    Exact transcription of ``LDRLoss_V1`` in the authors' code (github.com/Optimization-AI/
+    ICML2023_LDR at 732fc85, ``loss.py``): the scores are ``s = softplus(z) / mean_k softplus(z_k)``
+    (``normalize=True``; ``normalize=False`` compares the raw logits, outside the code).
+    Defaults are the settings the code's README commands run (``experiment.py``): δ = 0.1
+    (``--margin``'s default) and λ = 10 (the one value left in its ``parameter_set`` for LDR; the
+    commented grid ``[0.1, 1.0, 10]`` is the paper's tuning range). ``LDRLoss_V1``'s own keyword
+    defaults (δ = 2, λ = 1) are not used by any of the code's commands.
     """
 
-    version = "1"
+    version = "2"
     paper = _PAPER
-    hparams = {"lam": 1.0, "margin": 1.0, "normalize": True}
+    hparams = {"lam": 10.0, "margin": 0.1, "normalize": True}
     search_space = {
         "lam": {"low": 0.1, "high": 10.0, "log": True},
         "margin": {"low": 0.0, "high": 2.0},
     }
     # Evaluated under six label-noise settings and clean data: label noise.
     suites = ("standard", "noisy")
+    fidelity = "exact"
 
-    def __init__(self, lam: float = 1.0, margin: float = 1.0, normalize: bool = True):
+    def __init__(self, lam: float = 10.0, margin: float = 0.1, normalize: bool = True):
         super().__init__()
         if lam <= 0:
             raise ValueError(f"lam (λ) must be > 0, got {lam}")
@@ -103,18 +112,24 @@ class ALDRKL(nn.Module):
     """Adaptive LDR-KL (ALDR-KL): LDR-KL with an instance-level temperature ``λ_i`` adapted to how
     uncertain the label of sample ``i`` looks.
 
-    Zhu, Ying, Yang, ICML 2023, arXiv:2112.14869, §5 (ALDR-KL). Following the authors' code
-    (``ALDRLoss_V1``): each visit of sample ``i`` sets ``λ_i = λ₀ (1 − KL(p_i ‖ 1/C)/(α log C))``
-    with ``p_i = softmax(s_i / λ_i^prev)`` (confident predictions get a smaller λ, i.e. a harder
-    max-like loss), stores it (a buffer of ``num_train`` temperatures indexed by ``index``), and
-    returns ``λ_i log mean_k exp(gap_k/λ_i) − (α log C / 2λ₀)(λ_i − λ₀)²``. λ_i carries no gradient,
-    so the last term only shifts the value. Without ``index``/``num_train`` (e.g. a unit test) every
-    sample starts from ``λ_i^prev = λ₀``. α > 1 keeps ``λ_i ≥ λ₀(1 − 1/α) > 0``.
+    Zhu, Ying, Yang, ICML 2023, arXiv:2112.14869, §5 (ALDR-KL, Algorithm 1). Exact transcription of
+    ``ALDRLoss_V1`` in the authors' code (github.com/Optimization-AI/ICML2023_LDR at 732fc85,
+    ``loss.py``): the scores are ``s = u / mean_k |u_k|`` (the L1 norm over ``C``) with ``u = z``,
+    or ``u = softplus(z)`` with ``softplus=True`` (the code's CIFAR-100 setting); each visit of
+    sample ``i`` sets ``λ_i = λ₀ (1 − KL(p_i ‖ 1/C)/(α log C))`` with ``p_i = softmax(s_i /
+    λ_i^prev)`` (smoothed by 1e-5), stores it (a buffer of ``num_train`` temperatures indexed by
+    ``index``, all starting at λ₀), and returns ``λ_i log mean_k exp(gap_k/λ_i) − (α log C / 2λ₀)
+    (λ_i − λ₀)²``. λ_i carries no gradient, so the last term only shifts the value. Without
+    ``index``/``num_train`` (e.g. a unit test) every sample starts from ``λ_i^prev = λ₀``.
+    Defaults are the settings of the code's README commands (``experiment.py``,
+    ``run_demo_ALDR.sh``): λ₀ = 10 (the one value left in its ``parameter_set``), α = 2, δ = 0.1,
+    no softplus (every data set but CIFAR-100). α > 1 keeps ``λ_i ≥ λ₀(1 − 1/α) > 0`` (the
+    class's keyword default α = 1, used by none of the commands, lets λ_i reach 0).
     """
 
-    version = "1"
+    version = "2"
     paper = _PAPER
-    hparams = {"lam0": 1.0, "alpha": 2.0, "margin": 1.0, "normalize": True}
+    hparams = {"lam0": 10.0, "alpha": 2.0, "margin": 0.1, "softplus": False}
     search_space = {
         "lam0": {"low": 0.1, "high": 10.0, "log": True},
         "alpha": {"low": 1.1, "high": 10.0, "log": True},
@@ -122,13 +137,10 @@ class ALDRKL(nn.Module):
     }
     # Its adaptive temperature targets per-instance label noise: label noise.
     suites = ("standard", "noisy")
-    fidelity = (
-        "approximate: one closed-form λ update per visit of a sample, as in the authors' code, not "
-        "an exact inner optimisation over λ; α = 2 (the code's α = 1 lets λ reach 0)"
-    )
+    fidelity = "exact"
 
-    def __init__(self, lam0: float = 1.0, alpha: float = 2.0, margin: float = 1.0,
-                 normalize: bool = True, num_train: int | None = None):
+    def __init__(self, lam0: float = 10.0, alpha: float = 2.0, margin: float = 0.1,
+                 softplus: bool = False, num_train: int | None = None):
         super().__init__()
         if lam0 <= 0:
             raise ValueError(f"lam0 (λ₀) must be > 0, got {lam0}")
@@ -136,13 +148,13 @@ class ALDRKL(nn.Module):
             raise ValueError(f"alpha must be > 1 (keeps every λ_i > 0), got {alpha}")
         if margin < 0:
             raise ValueError(f"margin (δ) must be >= 0, got {margin}")
-        self.lam0, self.alpha, self.margin, self.normalize = lam0, alpha, margin, bool(normalize)
+        self.lam0, self.alpha, self.margin, self.softplus = lam0, alpha, margin, bool(softplus)
         size = int(num_train) if num_train else 0
         self.register_buffer("lambdas", torch.full((size,), float(lam0)), persistent=False)
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor,
                 index: torch.Tensor | None = None) -> torch.Tensor:
-        scores = ldr_scores(logits, self.normalize)
+        scores = ldr_scores(logits, softplus=self.softplus)
         memory = index is not None and self.lambdas.numel() > 0
         if memory:
             if self.lambdas.device != scores.device:
