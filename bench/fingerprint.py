@@ -67,10 +67,9 @@ RESULT_NEUTRAL = (
     "aggregate", "findings", "catalog", "validity", "confirmation", "report", "reproduction",
     "conformance", "freshness", "design_vector", "canary", "comparable_runs", "findings_text",
     "validity_text", "catalog_checks", "hparam_values",  # --hparam typed by its card: in the spec
-    # what a suite describes and declares, read without loading it: its tasks, each recipe's
-    # epochs (the estimate, the default timeout), its published findings (the readers' business)
-    "suites.description", "suites.declared_findings",
-    "interval_text",  # how those readers write a mean ± its interval
+    # what a suite describes and declares, read without loading it (its tasks, each recipe's
+    # epochs, its published findings); how the readers write a mean ± its interval
+    "suites.description", "suites.declared_findings", "interval_text",
 )
 PACKAGE_DIR = Path(__file__).resolve().parent
 PIN_FILE = PACKAGE_DIR / "harness_pin.json"
