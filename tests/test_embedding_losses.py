@@ -199,18 +199,52 @@ def test_unpg_cross_entropy_by_hand():
     assert loss.item() == pytest.approx(expected, rel=1e-6)
 
 
-@pytest.mark.parametrize("unpg_cls, pml_cls, margin", [
-    (UNPGArcFace, losses.ArcFaceLoss, math.degrees(0.5)),
-    (UNPGCosFace, losses.CosFaceLoss, 0.35),
-])
-def test_unpg_without_negative_pairs_is_its_margin_head(unpg_cls, pml_cls, margin):
+def test_unpg_cosface_without_negative_pairs_is_its_margin_head():
     e, _ = batch()
     y = torch.zeros(len(e), dtype=torch.long)  # one class: no sample-sample negatives
     torch.manual_seed(0)
-    entry = unpg_cls(4, 8)
+    entry = UNPGCosFace(4, 8)
     torch.manual_seed(0)
-    head = pml_cls(4, 8, margin=margin, scale=64)
+    head = losses.CosFaceLoss(4, 8, margin=0.35, scale=64)
     torch.testing.assert_close(entry(e, y), head(e, y))
+
+
+def authors_unpg_arcface(x: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, s: float,
+                         m: float, wisk: float) -> torch.Tensor:
+    """The authors' ArcFace head + UNPG loss, transcribed op by op (github.com/Jung-Jun-Uk/UNPG
+    at a6f9c173: ``recognition/models/head.py`` ``ArcFace.forward`` and ``UNPG.forward``,
+    ``recognition/models/build.py`` ``convert_label_to_similarity``,
+    ``box_and_whisker_algorithm`` and ``HeadAndLoss.forward`` on one GPU)."""
+    cosine = F.linear(F.normalize(x), F.normalize(weight))
+    m_hot = torch.zeros_like(cosine)
+    m_hot.scatter_(1, labels[:, None], m)
+    cosine = (cosine.acos() + m_hot).cos()
+    normed = F.normalize(x)
+    similarity = (normed @ normed.T).view(-1)
+    negative = (labels[:, None] == labels[None, :]).logical_not().triu(diagonal=1).view(-1)
+    sorted_x = torch.sort(similarity[negative])[0]
+    n = sorted_x.size(0)
+    lower, upper = sorted_x[int(0.25 * n)], sorted_x[int(0.75 * n)]
+    iqr = upper - lower
+    sn_prime = sorted_x[(sorted_x <= upper + wisk * iqr) & (sorted_x >= lower - wisk * iqr)]
+    aux_sn = torch.ones(len(x), 1) * sn_prime[None, :]
+    return F.cross_entropy(s * torch.cat([cosine, aux_sn], dim=1), labels)
+
+
+def test_unpg_arcface_equals_the_authors_code_past_pi_minus_m():
+    # class weights at 0°, 120°, 240°; sample 0 sits at 170° from its class (θ > π - m = 151°),
+    # where PML's ArcFace would use cos θ - m·sin m instead of cos(θ + m)
+    weight = torch.tensor([unit(0), unit(120), unit(240)])
+    x = torch.tensor([unit(170), unit(10), unit(130), unit(250), unit(100), unit(300)])
+    y = torch.tensor([0, 0, 1, 2, 1, 2])
+    entry = UNPGArcFace(3, 2, margin=0.5, scale=8.0)
+    with torch.no_grad():
+        entry.head.W.copy_(weight.T)
+    expected = authors_unpg_arcface(x, y, weight, s=8.0, m=0.5, wisk=1.5)
+    torch.testing.assert_close(entry(x, y), expected)
+    target = entry.margin_cosines(x, y)[0, 0].item()
+    assert target == pytest.approx(math.cos(math.radians(170) + 0.5), abs=1e-6)  # not PML's
+    assert target != pytest.approx(math.cos(math.radians(170)) - 0.5 * math.sin(0.5), abs=0.1)
 
 
 def test_unpg_adds_the_batch_negatives_to_the_softmax():
