@@ -122,7 +122,9 @@ class ProtoTriplet(nn.Module):
     hparams = {"margin": 0.5}
     search_space = {"margin": {"low": 0.05, "high": 2.0, "log": True}}
     fidelity = ("approximate: prototypes are the batch's class means (including the sample "
-                "itself), not the means of a separate support set as in the paper's episodes")
+                "itself), not the means of a separate support set as in the paper's episodes "
+                "(authors' proto_triplet_loss otherwise; leave-one-out prototypes measured "
+                "worse, docs/plugins.md)")
 
     def __init__(self, margin: float = 0.5):
         super().__init__()
