@@ -154,7 +154,9 @@ class ICNN(nn.Module):
     search_space = {"k": {"low": 1, "high": 16, "int": True},
                     "neighbors": {"low": 4, "high": 64, "int": True}}
     fidelity = ("approximate: computed on the whole training batch (the paper's `fullicnn` on "
-                "support + query of an episode), with a fixed neighbour count")
+                "support + query of an episode), with a fixed neighbour count (the authors' "
+                "modified_score otherwise; 4 neighbours, the batch's samples per class, measured: "
+                "no resolved difference, docs/plugins.md)")
 
     def __init__(self, k: int = 4, neighbors: int = 16):
         super().__init__()
