@@ -79,11 +79,13 @@ class Metrix:
                     "weight": {"low": 0.05, "high": 1.0, "log": True},
                     "level": {"choices": list(LEVELS)}}
     fidelity = (
-        "approximate: the loss is applied to the clean+mixed batch with the mixed label as a "
+        "approximate: the authors' code implements Metrix for the contrastive loss only; here the "
+        "loss is applied to the clean+mixed batch with the mixed label as a "
         "λ-weighted pair of losses; this equals Metrix's interpolated-label loss on clean-mixed "
         "pairs for pair-additive losses (contrastive), but also counts clean-clean and mixed-mixed "
         "pairs, and for log-sum-exp losses (MS, SupCon, ProxyAnchor) weights whole loss terms "
-        "instead of terms inside the log-sum-exp; no feature-level (intermediate layer) mixing"
+        "instead of terms inside the log-sum-exp; no feature-level (intermediate layer) mixing "
+        "(with cross-entropy a mixed-only penalty measured slightly better, docs/plugins.md)"
     )
 
     def __init__(self, alpha: float = 2.0, weight: float = 0.4, level: str = "embedding"):
