@@ -96,6 +96,30 @@ def test_pml_wrapper_equals_pml_called_directly(name):
     torch.testing.assert_close(entry(e, y), expected)
 
 
+def authors_proxy_anchor(x: torch.Tensor, labels: torch.Tensor, proxies: torch.Tensor,
+                         mrg: float = 0.1, alpha: float = 32.0) -> torch.Tensor:
+    """``Proxy_Anchor.forward`` transcribed (github.com/tjddus9597/Proxy-Anchor-CVPR2020 at
+    51db5703, ``code/losses.py``), without its ``.cuda()`` calls."""
+    cos = F.linear(F.normalize(x), F.normalize(proxies))
+    p_one_hot = F.one_hot(labels, proxies.shape[0]).float()
+    n_one_hot = 1 - p_one_hot
+    pos_exp = torch.exp(-alpha * (cos - mrg))
+    neg_exp = torch.exp(alpha * (cos + mrg))
+    with_pos_proxies = torch.nonzero(p_one_hot.sum(dim=0) != 0).squeeze(dim=1)
+    p_sim_sum = torch.where(p_one_hot == 1, pos_exp, torch.zeros_like(pos_exp)).sum(dim=0)
+    n_sim_sum = torch.where(n_one_hot == 1, neg_exp, torch.zeros_like(neg_exp)).sum(dim=0)
+    pos_term = torch.log(1 + p_sim_sum).sum() / len(with_pos_proxies)
+    neg_term = torch.log(1 + n_sim_sum).sum() / proxies.shape[0]
+    return pos_term + neg_term
+
+
+def test_proxy_anchor_equals_the_authors_loss():
+    e, y = batch(n=12, classes=3)  # class 3 has no sample: a proxy with negatives only
+    entry = ProxyAnchor(4, 8)
+    expected = authors_proxy_anchor(e, y, entry.loss.proxies.detach())
+    torch.testing.assert_close(entry(e, y), expected)
+
+
 def test_multi_similarity_uses_its_miner():
     e, y = batch()
     unmined = losses.MultiSimilarityLoss(2.0, 50.0, 0.5)(e, y)
