@@ -20,7 +20,12 @@ from lossbench.registry import LOSSES, REGULARIZERS, build
 from lossbench.train import TrainConfig, TrainContext, train
 from lossbench_registry.embedding.arcface import ArcFace
 from lossbench_registry.embedding.cosface import CosFace
-from lossbench_registry.embedding.metrix import Metrix, mixed_label_loss, other_class_partners
+from lossbench_registry.embedding.metrix import (
+    Metrix,
+    beta_sample,
+    mixed_label_loss,
+    other_class_partners,
+)
 from lossbench_registry.embedding.multi_similarity import MultiSimilarity
 from lossbench_registry.embedding.ntxent import NTXent
 from lossbench_registry.embedding.proxy_anchor import ProxyAnchor
@@ -429,6 +434,39 @@ def test_metrix_penalty_is_finite_and_reaches_the_model(level):
     penalty.backward()
     assert torch.isfinite(penalty) and penalty > 0
     assert model.weight.grad.abs().sum() > 0
+
+
+def metrix_draws(y: torch.Tensor, seed: int = 0, alpha: float = 2.0):
+    """The partners and λ a Metrix penalty draws from a generator seeded ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    anchors, partners = other_class_partners(y, generator)
+    return anchors, partners, beta_sample(alpha, generator)
+
+
+def test_metrix_with_an_embedding_loss_scores_the_clean_and_mixed_batch():
+    torch.manual_seed(0)
+    model = nn.Linear(5, 8)
+    x, y = torch.randn(12, 5), torch.arange(12) % 4
+    out = model(x)
+    penalty = Metrix().penalty(out, y, metrix_context(model, SupCon(), x))
+    anchors, partners, lam = metrix_draws(y)
+    mixed = lam * out[anchors] + (1 - lam) * out[partners]
+    expected = 0.4 * mixed_label_loss(SupCon(), out, y, mixed, y[anchors], y[partners], lam)
+    torch.testing.assert_close(penalty, expected)
+
+
+def test_metrix_with_a_classification_loss_penalises_the_mixed_samples_alone():
+    torch.manual_seed(0)
+    model = nn.Linear(5, 4)
+    x, y = torch.randn(12, 5), torch.arange(12) % 4
+    out = model(x)
+    cross_entropy = build(LOSSES.get("cross_entropy"), {})
+    penalty = Metrix().penalty(out, y, metrix_context(model, cross_entropy, x))
+    anchors, partners, lam = metrix_draws(y)
+    mixed = lam * out[anchors] + (1 - lam) * out[partners]
+    expected = 0.4 * (lam * F.cross_entropy(mixed, y[anchors])
+                      + (1 - lam) * F.cross_entropy(mixed, y[partners]))
+    torch.testing.assert_close(penalty, expected)
 
 
 def test_metrix_is_zero_on_a_single_class_batch():
