@@ -68,9 +68,8 @@ class UNPG(nn.Module):
     Xavier-uniform — both are random directions once normalised) and give the cosines; the
     filtered negatives and the joint softmax follow ``recognition/models/build.py``
     (``box_and_whisker_algorithm``, ``HeadAndLoss.forward``) and ``head.py``'s ``UNPG.forward``.
-    Defaults s = 64, m = 0.5 (ArcFace), w = 1.5 (the authors' ``recognition/data/head.zoo.yaml``);
-    m = 0.35 for CosFace (the CosFace paper's and ``head.py``'s ``CosFace`` default; the zoo
-    uses 0.5).
+    Defaults s = 64, m = 0.5, w = 1.5 for both heads (the authors' ``recognition/data/
+    head.zoo.yaml``, which ``recognition/train.py`` hands to ``HeadAndLoss`` for either head).
     """
 
     version = "1"
@@ -137,15 +136,20 @@ class UNPGArcFace(UNPG):
 
 
 class UNPGCosFace(UNPG):
-    """UNPG on CosFace (additive cosine margin): see :class:`UNPG`."""
+    """UNPG on CosFace (additive cosine margin): see :class:`UNPG`.
 
+    Version 2: m = 0.5, the authors' zoo (version 1 took the CosFace paper's 0.35, which the
+    authors' UNPG training does not use).
+    """
+
+    version = "2"
     head_name = "cosface"
-    hparams = {"margin": 0.35, "scale": 64.0, "whisker": 1.5}
+    hparams = {"margin": 0.5, "scale": 64.0, "whisker": 1.5}
     search_space = {"margin": {"low": 0.05, "high": 0.6}, "scale": {"low": 8.0, "high": 64.0,
                                                                     "log": True},
                     "whisker": {"low": 0.0, "high": 3.0}}
     fidelity = "exact"
 
-    def __init__(self, num_classes: int, embedding_size: int, margin: float = 0.35,
+    def __init__(self, num_classes: int, embedding_size: int, margin: float = 0.5,
                  scale: float = 64.0, whisker: float = 1.5):
         super().__init__(num_classes, embedding_size, margin, scale, whisker)
