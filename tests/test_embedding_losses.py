@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -77,6 +76,10 @@ PML_CASES = {
     "multi_similarity": (lambda: MultiSimilarity(),
                          lambda: (losses.MultiSimilarityLoss(2.0, 50.0, 0.5),
                                   miners.MultiSimilarityMiner(0.1))),
+    "triplet_semihard": (lambda: TripletSemiHard(margin=0.2),
+                         lambda: (losses.TripletMarginLoss(margin=0.2),
+                                  miners.TripletMarginMiner(margin=0.2,
+                                                            type_of_triplets="semihard"))),
     "ntxent": (lambda: NTXent(temperature=0.07),
                lambda: (losses.NTXentLoss(temperature=0.07), None)),
     "supcon": (lambda: SupCon(temperature=0.1),
@@ -138,68 +141,6 @@ def nll(positive: float, negatives: list[float], tau: float) -> float:
     """-log(e^{p/τ} / (e^{p/τ} + Σ e^{n/τ}))."""
     num = math.exp(positive / tau)
     return -math.log(num / (num + sum(math.exp(n / tau) for n in negatives)))
-
-
-def tensorflow_triplet_semihard(labels: np.ndarray, embeddings: np.ndarray,
-                                 margin: float) -> float:
-    """TensorFlow's ``triplet_semihard_loss`` transcribed to numpy, op by op
-    (tensorflow/tensorflow at a11ea716,
-    ``tensorflow/contrib/losses/python/metric_learning/metric_loss_ops.py``)."""
-    labels = labels.reshape(-1, 1)
-    sq = (embeddings ** 2).sum(1, keepdims=True)
-    pdist = np.maximum(sq + sq.T - 2.0 * embeddings @ embeddings.T, 0.0)
-    pdist = pdist * (pdist > 0.0) * (1 - np.eye(len(labels)))
-    adjacency = labels == labels.T
-    adjacency_not = ~adjacency
-    batch_size = labels.size
-    pdist_tile = np.tile(pdist, (batch_size, 1))
-    mask = np.tile(adjacency_not, (batch_size, 1)) & (pdist_tile > pdist.T.reshape(-1, 1))
-    mask_final = (mask.astype(float).sum(1, keepdims=True) > 0.0).reshape(batch_size,
-                                                                           batch_size).T
-
-    def masked_minimum(data, m):
-        axis_max = data.max(1, keepdims=True)
-        return ((data - axis_max) * m).min(1, keepdims=True) + axis_max
-
-    def masked_maximum(data, m):
-        axis_min = data.min(1, keepdims=True)
-        return ((data - axis_min) * m).max(1, keepdims=True) + axis_min
-
-    negatives_outside = masked_minimum(pdist_tile, mask).reshape(batch_size, batch_size).T
-    negatives_inside = np.tile(masked_maximum(pdist, adjacency_not), (1, batch_size))
-    semi_hard = np.where(mask_final, negatives_outside, negatives_inside)
-    loss_mat = margin + pdist - semi_hard
-    mask_positives = adjacency.astype(float) - np.eye(batch_size)
-    return float(np.maximum(loss_mat * mask_positives, 0.0).sum() / mask_positives.sum())
-
-
-def test_triplet_semihard_equals_the_tensorflow_function():
-    e, y = batch(n=12, classes=3)
-    normed = F.normalize(e.double(), dim=1)
-    expected = tensorflow_triplet_semihard(y.numpy(), normed.numpy(), margin=0.2)
-    assert TripletSemiHard(margin=0.2)(e.double(), y).item() == pytest.approx(expected, rel=1e-9)
-
-
-def test_triplet_semihard_by_hand():
-    # unit vectors at 0°, 150° (label 0), 30°, 70° (label 1); d = 2 - 2 cos Δ (squared L2).
-    # (a, p) = (0°, 150°): no negative farther than d(150°) -> the farthest, 70° -> m + d150 - d70
-    # (150°, 0°): negatives at d120, d80, none farther than d150 -> m + d150 - d120
-    # (30°, 70°): the negative farther than d40 is 150° at d120 -> m + d40 - d120 < 0
-    # (70°, 30°): negatives at d70 (0°) and d80 (150°), both farther -> m + d40 - d70
-    def d(deg: float) -> float:
-        return 2 - 2 * math.cos(math.radians(deg))
-
-    x = torch.tensor([unit(0), unit(150), unit(30), unit(70)], dtype=torch.float64)
-    y = torch.tensor([0, 0, 1, 1])
-    m = 1.0
-    terms = [m + d(150) - d(70), m + d(150) - d(120), max(0.0, m + d(40) - d(120)),
-             m + d(40) - d(70)]
-    assert TripletSemiHard(margin=m)(x, y).item() == pytest.approx(sum(terms) / 4, rel=1e-9)
-
-
-def test_triplet_semihard_is_zero_without_negatives():
-    e, _ = batch()
-    assert TripletSemiHard()(e, torch.zeros(len(e), dtype=torch.long)).item() == 0.0
 
 
 def test_ntxent_by_hand():
