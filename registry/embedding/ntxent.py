@@ -47,7 +47,7 @@ class NTXent(nn.Module):
     MoCo's value); search it on a log scale.
     """
 
-    version = "1"
+    version = "2"
     objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Wang, Liu. Understanding the Behaviour of Contrastive Loss. CVPR 2021, "

@@ -27,7 +27,7 @@ class ProxyAnchor(PMLEmbeddingLoss):
     schedule scales it like the model's).
     """
 
-    version = "2"
+    version = "3"
     paper = ("Kim, Kim, Cho, Kwak. Proxy Anchor Loss for Deep Metric Learning. CVPR 2020, "
              "arXiv:2003.13911")
     hparams = {"margin": 0.1, "alpha": 32.0}

@@ -113,7 +113,7 @@ class ProtoTriplet(nn.Module):
     Default m = 0.5 (the authors' code).
     """
 
-    version = "1"
+    version = "2"
     objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Mendez-Ruiz et al. SuSana Distancia is all you need: Enforcing class separability in "
@@ -146,7 +146,7 @@ class ICNN(nn.Module):
     distance terms. The score is floored at 1e-12 before the log.
     """
 
-    version = "1"
+    version = "2"
     objective = "embedding"
     suites = ("metric_learning",)
     paper = ProtoTriplet.paper

@@ -33,7 +33,7 @@ class ThresholdConsistentMargin(nn.Module):
     m- = 0.5 (PML's, after the paper).
     """
 
-    version = "1"
+    version = "2"
     objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Zhang et al. Threshold-Consistent Margin Loss for Open-World Deep Metric Learning. "

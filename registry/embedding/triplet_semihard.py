@@ -22,7 +22,7 @@ class TripletSemiHard(PMLEmbeddingLoss):
     distances); PML uses plain distances — the margin is the searched hyperparameter.
     """
 
-    version = "1"
+    version = "2"
     paper = ("Schroff, Kalenichenko, Philbin. FaceNet: A Unified Embedding for Face Recognition "
              "and Clustering. CVPR 2015, arXiv:1503.03832")
     hparams = {"margin": 0.2}
