@@ -20,7 +20,12 @@ from lossbench.registry import LOSSES, REGULARIZERS
 from lossbench.train import TrainConfig, TrainContext, train
 from lossbench_registry.embedding.arcface import ArcFace
 from lossbench_registry.embedding.cosface import CosFace
-from lossbench_registry.embedding.metrix import Metrix, mixed_label_loss, other_class_partners
+from lossbench_registry.embedding.metrix import (
+    Metrix,
+    beta_sample,
+    mixed_label_loss,
+    other_class_partners,
+)
 from lossbench_registry.embedding.multi_similarity import MultiSimilarity
 from lossbench_registry.embedding.ntxent import NTXent
 from lossbench_registry.embedding.proxy_anchor import ProxyAnchor
@@ -97,6 +102,30 @@ def test_pml_wrapper_equals_pml_called_directly(name):
     torch.manual_seed(0)
     pml_loss, pml_miner = make_pml()
     expected = pml_loss(e, y, pml_miner(e, y) if pml_miner is not None else None)
+    torch.testing.assert_close(entry(e, y), expected)
+
+
+def authors_proxy_anchor(x: torch.Tensor, labels: torch.Tensor, proxies: torch.Tensor,
+                         mrg: float = 0.1, alpha: float = 32.0) -> torch.Tensor:
+    """``Proxy_Anchor.forward`` transcribed (github.com/tjddus9597/Proxy-Anchor-CVPR2020 at
+    51db5703, ``code/losses.py``), without its ``.cuda()`` calls."""
+    cos = F.linear(F.normalize(x), F.normalize(proxies))
+    p_one_hot = F.one_hot(labels, proxies.shape[0]).float()
+    n_one_hot = 1 - p_one_hot
+    pos_exp = torch.exp(-alpha * (cos - mrg))
+    neg_exp = torch.exp(alpha * (cos + mrg))
+    with_pos_proxies = torch.nonzero(p_one_hot.sum(dim=0) != 0).squeeze(dim=1)
+    p_sim_sum = torch.where(p_one_hot == 1, pos_exp, torch.zeros_like(pos_exp)).sum(dim=0)
+    n_sim_sum = torch.where(n_one_hot == 1, neg_exp, torch.zeros_like(neg_exp)).sum(dim=0)
+    pos_term = torch.log(1 + p_sim_sum).sum() / len(with_pos_proxies)
+    neg_term = torch.log(1 + n_sim_sum).sum() / proxies.shape[0]
+    return pos_term + neg_term
+
+
+def test_proxy_anchor_equals_the_authors_loss():
+    e, y = batch(n=12, classes=3)  # class 3 has no sample: a proxy with negatives only
+    entry = ProxyAnchor(4, 8)
+    expected = authors_proxy_anchor(e, y, entry.loss.proxies.detach())
     torch.testing.assert_close(entry(e, y), expected)
 
 
@@ -200,18 +229,52 @@ def test_unpg_cross_entropy_by_hand():
     assert loss.item() == pytest.approx(expected, rel=1e-6)
 
 
-@pytest.mark.parametrize("unpg_cls, pml_cls, margin", [
-    (UNPGArcFace, losses.ArcFaceLoss, math.degrees(0.5)),
-    (UNPGCosFace, losses.CosFaceLoss, 0.35),
-])
-def test_unpg_without_negative_pairs_is_its_margin_head(unpg_cls, pml_cls, margin):
+def test_unpg_cosface_without_negative_pairs_is_its_margin_head():
     e, _ = batch()
     y = torch.zeros(len(e), dtype=torch.long)  # one class: no sample-sample negatives
     torch.manual_seed(0)
-    entry = unpg_cls(4, 8)
+    entry = UNPGCosFace(4, 8)
     torch.manual_seed(0)
-    head = pml_cls(4, 8, margin=margin, scale=64)
+    head = losses.CosFaceLoss(4, 8, margin=0.5, scale=64)  # the authors' zoo margin
     torch.testing.assert_close(entry(e, y), head(e, y))
+
+
+def authors_unpg_arcface(x: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, s: float,
+                         m: float, wisk: float) -> torch.Tensor:
+    """The authors' ArcFace head + UNPG loss, transcribed op by op (github.com/Jung-Jun-Uk/UNPG
+    at a6f9c173: ``recognition/models/head.py`` ``ArcFace.forward`` and ``UNPG.forward``,
+    ``recognition/models/build.py`` ``convert_label_to_similarity``,
+    ``box_and_whisker_algorithm`` and ``HeadAndLoss.forward`` on one GPU)."""
+    cosine = F.linear(F.normalize(x), F.normalize(weight))
+    m_hot = torch.zeros_like(cosine)
+    m_hot.scatter_(1, labels[:, None], m)
+    cosine = (cosine.acos() + m_hot).cos()
+    normed = F.normalize(x)
+    similarity = (normed @ normed.T).view(-1)
+    negative = (labels[:, None] == labels[None, :]).logical_not().triu(diagonal=1).view(-1)
+    sorted_x = torch.sort(similarity[negative])[0]
+    n = sorted_x.size(0)
+    lower, upper = sorted_x[int(0.25 * n)], sorted_x[int(0.75 * n)]
+    iqr = upper - lower
+    sn_prime = sorted_x[(sorted_x <= upper + wisk * iqr) & (sorted_x >= lower - wisk * iqr)]
+    aux_sn = torch.ones(len(x), 1) * sn_prime[None, :]
+    return F.cross_entropy(s * torch.cat([cosine, aux_sn], dim=1), labels)
+
+
+def test_unpg_arcface_equals_the_authors_code_past_pi_minus_m():
+    # class weights at 0°, 120°, 240°; sample 0 sits at 170° from its class (θ > π - m = 151°),
+    # where PML's ArcFace would use cos θ - m·sin m instead of cos(θ + m)
+    weight = torch.tensor([unit(0), unit(120), unit(240)])
+    x = torch.tensor([unit(170), unit(10), unit(130), unit(250), unit(100), unit(300)])
+    y = torch.tensor([0, 0, 1, 2, 1, 2])
+    entry = UNPGArcFace(3, 2, margin=0.5, scale=8.0)
+    with torch.no_grad():
+        entry.head.W.copy_(weight.T)
+    expected = authors_unpg_arcface(x, y, weight, s=8.0, m=0.5, wisk=1.5)
+    torch.testing.assert_close(entry(x, y), expected)
+    target = entry.margin_cosines(x, y)[0, 0].item()
+    assert target == pytest.approx(math.cos(math.radians(170) + 0.5), abs=1e-6)  # not PML's
+    assert target != pytest.approx(math.cos(math.radians(170)) - 0.5 * math.sin(0.5), abs=0.1)
 
 
 def test_unpg_adds_the_batch_negatives_to_the_softmax():
@@ -313,6 +376,39 @@ def test_metrix_penalty_is_finite_and_reaches_the_model(level):
     penalty.backward()
     assert torch.isfinite(penalty) and penalty > 0
     assert model.weight.grad.abs().sum() > 0
+
+
+def metrix_draws(y: torch.Tensor, seed: int = 0, alpha: float = 2.0):
+    """The partners and λ a Metrix penalty draws from a generator seeded ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    anchors, partners = other_class_partners(y, generator)
+    return anchors, partners, beta_sample(alpha, generator)
+
+
+def test_metrix_with_an_embedding_loss_scores_the_clean_and_mixed_batch():
+    torch.manual_seed(0)
+    model = nn.Linear(5, 8)
+    x, y = torch.randn(12, 5), torch.arange(12) % 4
+    out = model(x)
+    penalty = Metrix().penalty(out, y, metrix_context(model, SupCon(), x))
+    anchors, partners, lam = metrix_draws(y)
+    mixed = lam * out[anchors] + (1 - lam) * out[partners]
+    expected = 0.4 * mixed_label_loss(SupCon(), out, y, mixed, y[anchors], y[partners], lam)
+    torch.testing.assert_close(penalty, expected)
+
+
+def test_metrix_with_a_classification_loss_penalises_the_mixed_samples_alone():
+    torch.manual_seed(0)
+    model = nn.Linear(5, 4)
+    x, y = torch.randn(12, 5), torch.arange(12) % 4
+    out = model(x)
+    cross_entropy = build(LOSSES.get("cross_entropy"), {})
+    penalty = Metrix().penalty(out, y, metrix_context(model, cross_entropy, x))
+    anchors, partners, lam = metrix_draws(y)
+    mixed = lam * out[anchors] + (1 - lam) * out[partners]
+    expected = 0.4 * (lam * F.cross_entropy(mixed, y[anchors])
+                      + (1 - lam) * F.cross_entropy(mixed, y[partners]))
+    torch.testing.assert_close(penalty, expected)
 
 
 def test_metrix_is_zero_on_a_single_class_batch():

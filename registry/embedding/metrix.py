@@ -49,6 +49,17 @@ def mixed_label_loss(loss_fn: Any, clean: torch.Tensor, labels: torch.Tensor,
     return lam * loss_a + (1 - lam) * loss_b
 
 
+def mixed_only_loss(loss_fn: Any, mixed: torch.Tensor, labels_a: torch.Tensor,
+                    labels_b: torch.Tensor, lam: float) -> torch.Tensor:
+    """``λ·L(m, y_a) + (1 - λ)·L(m, y_b)``: the mixed samples' loss alone (a per-sample loss)."""
+    return lam * loss_fn(mixed, labels_a) + (1 - lam) * loss_fn(mixed, labels_b)
+
+
+def is_embedding_loss(loss: Any) -> bool:
+    """Whether the run's loss declares ``objective = "embedding"`` (``kind`` before harness 0.2)."""
+    return getattr(loss, "objective", getattr(loss, "kind", "classification")) == "embedding"
+
+
 class Metrix:
     """Metrix regularizer: add the metric loss of mixed examples with interpolated labels.
 
@@ -61,15 +72,19 @@ class Metrix:
     - ``level="input"``: ``m = f(λ x_a + (1 - λ) x_b)`` (input mixup; one extra forward pass of
       ``ctx.model``).
 
-    The penalty is ``w · [λ·L([e; m], [y; y_a]) + (1 - λ)·L([e; m], [y; y_b])]`` with the run's own
-    embedding loss ``L`` (``ctx.criterion``, else ``ctx.loss_fn``; so it composes with any
-    embedding loss), added to the
-    clean loss ``L(e, y)`` by the trainer. Defaults α = 2 and w = 0.4, the authors' code
+    With an embedding loss (``objective = "embedding"``) the penalty is
+    ``w · [λ·L([e; m], [y; y_a]) + (1 - λ)·L([e; m], [y; y_b])]`` with the run's own loss ``L``
+    (``ctx.criterion``, else ``ctx.loss_fn``; so it composes with any embedding loss): the batch
+    holds the clean–mixed pairs Metrix scores. A classification loss has no pairs; its penalty is
+    the mixed samples' loss alone, ``w · [λ·L(m, y_a) + (1 - λ)·L(m, y_b)]`` (version 2: version
+    1 used the clean + mixed batch there too, which adds ``w/2`` of the clean loss and halves the
+    mixed one; measured, docs/plugins.md). The penalty is added to the clean loss ``L(e, y)`` by
+    the trainer. Defaults α = 2 and w = 0.4, the authors' code
     (github.com/billpsomas/Metrix_ICLR22, ``mixup_data(..., alpha=2.0)``, ``loss_clean +
     0.4 * loss_mix``), which mixes an anchor with its negatives (``neg_pair_mixup``).
     """
 
-    version = "1"
+    version = "2"
     objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Venkataramanan, Psomas, Kijak, Amsaleg, Karantzalos, Avrithis. It Takes Two to "
@@ -79,11 +94,14 @@ class Metrix:
                     "weight": {"low": 0.05, "high": 1.0, "log": True},
                     "level": {"choices": list(LEVELS)}}
     fidelity = (
-        "approximate: the loss is applied to the clean+mixed batch with the mixed label as a "
+        "approximate: the authors' code implements Metrix for the contrastive loss only; here the "
+        "loss is applied to the clean+mixed batch with the mixed label as a "
         "λ-weighted pair of losses; this equals Metrix's interpolated-label loss on clean-mixed "
         "pairs for pair-additive losses (contrastive), but also counts clean-clean and mixed-mixed "
         "pairs, and for log-sum-exp losses (MS, SupCon, ProxyAnchor) weights whole loss terms "
-        "instead of terms inside the log-sum-exp; no feature-level (intermediate layer) mixing"
+        "instead of terms inside the log-sum-exp; with a classification loss (no pairs) the "
+        "mixed samples' loss alone (measured against the clean+mixed batch, docs/plugins.md); "
+        "no feature-level (intermediate layer) mixing"
     )
 
     def __init__(self, alpha: float = 2.0, weight: float = 0.4, level: str = "embedding"):
@@ -106,5 +124,8 @@ class Metrix:
             mixed = lam * outputs[anchors] + (1 - lam) * outputs[partners]
         # ctx.criterion is the run's loss with the call context it asks for; fall back to loss_fn
         loss_fn = getattr(ctx, "criterion", None) or ctx.loss_fn
-        loss = mixed_label_loss(loss_fn, outputs, y, mixed, y[anchors], y[partners], lam)
+        if is_embedding_loss(ctx.loss_fn):
+            loss = mixed_label_loss(loss_fn, outputs, y, mixed, y[anchors], y[partners], lam)
+        else:
+            loss = mixed_only_loss(loss_fn, mixed, y[anchors], y[partners], lam)
         return self.weight * loss

@@ -47,7 +47,7 @@ class NTXent(nn.Module):
     MoCo's value); search it on a log scale.
     """
 
-    version = "1"
+    version = "2"
     objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Wang, Liu. Understanding the Behaviour of Contrastive Loss. CVPR 2021, "
@@ -55,7 +55,9 @@ class NTXent(nn.Module):
     hparams = {"temperature": 0.07}
     search_space = {"temperature": {"low": 0.01, "high": 1.0, "log": True}}
     fidelity = ("approximate: positives are same-label pairs in the batch, not two augmented "
-                "views of one image (the tasks provide one view per sample)")
+                "views of one image (the tasks provide one view per sample); each pair against "
+                "the anchor's negatives only, as PML's NTXentLoss (SimCLR's denominator over "
+                "every other sample measured worse, docs/plugins.md)")
 
     def __init__(self, temperature: float = 0.07):
         super().__init__()

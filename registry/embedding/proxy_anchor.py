@@ -27,7 +27,7 @@ class ProxyAnchor(PMLEmbeddingLoss):
     schedule scales it like the model's).
     """
 
-    version = "2"
+    version = "3"
     paper = ("Kim, Kim, Cho, Kwak. Proxy Anchor Loss for Deep Metric Learning. CVPR 2020, "
              "arXiv:2003.13911")
     hparams = {"margin": 0.1, "alpha": 32.0}
@@ -35,9 +35,11 @@ class ProxyAnchor(PMLEmbeddingLoss):
                                                                    "log": True}}
     #: the authors' proxy learning rate: 100x the model's
     model_needs = {"lr_multipliers": {"loss.proxies": 100.0}}
-    fidelity = ("approximate: the authors' first epoch trains only the embedding layer and the "
-                "proxies, their ImageNet-pretrained backbone frozen (train.py --warm 1); here "
-                "every parameter trains from the first step")
+    fidelity = ("approximate: no warm-up; the authors' first epoch trains only the embedding "
+                "layer and the proxies, their ImageNet-pretrained backbone frozen (train.py "
+                "--warm 1), while here the backbone starts from scratch and every parameter "
+                "trains from the first step (the warm-up measured: no resolved difference, "
+                "docs/plugins.md)")
 
     def __init__(self, num_classes: int, embedding_size: int, margin: float = 0.1,
                  alpha: float = 32.0):

@@ -113,7 +113,7 @@ class ProtoTriplet(nn.Module):
     Default m = 0.5 (the authors' code).
     """
 
-    version = "1"
+    version = "2"
     objective = "embedding"
     suites = ("metric_learning",)
     paper = ("Mendez-Ruiz et al. SuSana Distancia is all you need: Enforcing class separability in "
@@ -122,7 +122,9 @@ class ProtoTriplet(nn.Module):
     hparams = {"margin": 0.5}
     search_space = {"margin": {"low": 0.05, "high": 2.0, "log": True}}
     fidelity = ("approximate: prototypes are the batch's class means (including the sample "
-                "itself), not the means of a separate support set as in the paper's episodes")
+                "itself), not the means of a separate support set as in the paper's episodes "
+                "(authors' proto_triplet_loss otherwise; leave-one-out prototypes measured "
+                "worse, docs/plugins.md)")
 
     def __init__(self, margin: float = 0.5):
         super().__init__()
@@ -144,7 +146,7 @@ class ICNN(nn.Module):
     distance terms. The score is floored at 1e-12 before the log.
     """
 
-    version = "1"
+    version = "2"
     objective = "embedding"
     suites = ("metric_learning",)
     paper = ProtoTriplet.paper
@@ -152,7 +154,9 @@ class ICNN(nn.Module):
     search_space = {"k": {"low": 1, "high": 16, "int": True},
                     "neighbors": {"low": 4, "high": 64, "int": True}}
     fidelity = ("approximate: computed on the whole training batch (the paper's `fullicnn` on "
-                "support + query of an episode), with a fixed neighbour count")
+                "support + query of an episode), with a fixed neighbour count (the authors' "
+                "modified_score otherwise; 4 neighbours, the batch's samples per class, measured: "
+                "no resolved difference, docs/plugins.md)")
 
     def __init__(self, k: int = 4, neighbors: int = 16):
         super().__init__()

@@ -60,12 +60,16 @@ class UNPG(nn.Module):
 
         L = -log( e^{s ψ(θ_y)} / (e^{s ψ(θ_y)} + Σ_{j≠y} e^{s cos θ_j} + Σ_{t∈S_n'} e^{s t}) )
 
-    with ψ(θ) = cos(θ + m) (ArcFace) or cos θ - m (CosFace). The margin head is PML's
-    ``ArcFaceLoss``/``CosFaceLoss`` (its class weights are this module's ``nn.Parameter``); the
-    filtered negatives and the joint softmax follow the authors' code
-    (github.com/Jung-Jun-Uk/UNPG, ``models/build.py``, ``models/head.py``). Defaults s = 64,
-    m = 0.5 (ArcFace), w = 1.5 (the authors' ``head.zoo.yaml``); m = 0.35 for CosFace (the CosFace
-    paper's; the authors' zoo uses 0.5).
+    with ψ(θ) = cos(θ + m) (ArcFace) or cos θ - m (CosFace), as the authors' heads compute them
+    (github.com/Jung-Jun-Uk/UNPG at a6f9c173, ``recognition/models/head.py``: ``ArcFace.forward``
+    adds m to ``acos`` of every target cosine, with no fallback past θ > π - m, unlike PML's
+    ``ArcFaceLoss``; ``CosFace.forward`` subtracts m). PML's ``ArcFaceLoss``/``CosFaceLoss`` hold
+    the class weights (this module's ``nn.Parameter``, PML's normal init; the authors draw them
+    Xavier-uniform — both are random directions once normalised) and give the cosines; the
+    filtered negatives and the joint softmax follow ``recognition/models/build.py``
+    (``box_and_whisker_algorithm``, ``HeadAndLoss.forward``) and ``head.py``'s ``UNPG.forward``.
+    Defaults s = 64, m = 0.5, w = 1.5 for both heads (the authors' ``recognition/data/
+    head.zoo.yaml``, which ``recognition/train.py`` hands to ``HeadAndLoss`` for either head).
     """
 
     version = "1"
@@ -74,8 +78,7 @@ class UNPG(nn.Module):
     paper = ("Jung et al. Unified Negative Pair Generation toward Well-discriminative Feature "
              "Space for Face Recognition. arXiv:2203.11593, 2022")
     head_name = "arcface"
-    fidelity = ("approximate: ArcFace's target logit follows PML (cos θ - m·sin m past θ > π - m, "
-                "the authors' head uses cos(θ + m) throughout)")
+    fidelity = "exact"
 
     def __init__(self, num_classes: int, embedding_size: int, margin: float, scale: float,
                  whisker: float):
@@ -83,7 +86,7 @@ class UNPG(nn.Module):
         check_positive(margin=margin, scale=scale)
         if whisker < 0:
             raise ValueError(f"whisker must be >= 0, got {whisker}")
-        self.scale, self.whisker = scale, whisker
+        self.margin, self.scale, self.whisker = margin, scale, whisker
         if self.head_name == "arcface":
             self.head = losses.ArcFaceLoss(num_classes=num_classes, embedding_size=embedding_size,
                                            margin=math.degrees(margin), scale=scale)
@@ -98,7 +101,12 @@ class UNPG(nn.Module):
         cosine = head.get_cosine(embeddings)
         mask = head.get_target_mask(embeddings, labels)
         target = cosine[mask == 1]
-        shift = head.modify_cosine_of_target_classes(target) - target
+        if self.head_name == "arcface":
+            # the authors' ArcFace head: cos(θ + m) at every angle (the clamp only guards acos)
+            modified = torch.cos(torch.acos(target.clamp(-1.0, 1.0)) + self.margin)
+        else:
+            modified = head.modify_cosine_of_target_classes(target)
+        shift = modified - target
         return cosine + mask * shift.unsqueeze(1)
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -109,8 +117,13 @@ class UNPG(nn.Module):
 
 
 class UNPGArcFace(UNPG):
-    """UNPG on ArcFace (additive angular margin): see :class:`UNPG`."""
+    """UNPG on ArcFace (additive angular margin): see :class:`UNPG`.
 
+    Version 2: the target logit is the authors' ``cos(θ + m)`` at every angle (version 1 took
+    PML's ``cos θ - m·sin m`` past θ > π - m).
+    """
+
+    version = "2"
     head_name = "arcface"
     hparams = {"margin": 0.5, "scale": 64.0, "whisker": 1.5}
     search_space = {"margin": {"low": 0.1, "high": 0.8}, "scale": {"low": 8.0, "high": 64.0,
@@ -123,15 +136,20 @@ class UNPGArcFace(UNPG):
 
 
 class UNPGCosFace(UNPG):
-    """UNPG on CosFace (additive cosine margin): see :class:`UNPG`."""
+    """UNPG on CosFace (additive cosine margin): see :class:`UNPG`.
 
+    Version 2: m = 0.5, the authors' zoo (version 1 took the CosFace paper's 0.35, which the
+    authors' UNPG training does not use).
+    """
+
+    version = "2"
     head_name = "cosface"
-    hparams = {"margin": 0.35, "scale": 64.0, "whisker": 1.5}
+    hparams = {"margin": 0.5, "scale": 64.0, "whisker": 1.5}
     search_space = {"margin": {"low": 0.05, "high": 0.6}, "scale": {"low": 8.0, "high": 64.0,
                                                                     "log": True},
                     "whisker": {"low": 0.0, "high": 3.0}}
     fidelity = "exact"
 
-    def __init__(self, num_classes: int, embedding_size: int, margin: float = 0.35,
+    def __init__(self, num_classes: int, embedding_size: int, margin: float = 0.5,
                  scale: float = 64.0, whisker: float = 1.5):
         super().__init__(num_classes, embedding_size, margin, scale, whisker)

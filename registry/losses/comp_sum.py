@@ -112,7 +112,7 @@ class SumExp(nn.Module):
     bit-identical metrics (docs/plugins.md, "Entry fidelity: measured choices").
     """
 
-    version = "1"
+    version = "2"
     paper = _PAPER
     hparams: dict = {}
     search_space: dict = {}
