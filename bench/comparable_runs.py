@@ -36,7 +36,7 @@ def card_defaults(kind: str, name: str) -> dict[str, Any] | None:
 
 
 def _hparams(text: Any) -> dict[str, Any]:
-    from .store import is_missing
+    from .cells import is_missing
 
     return {} if is_missing(text) or not text else json.loads(text)
 
@@ -57,7 +57,7 @@ def side_values(runs: pd.DataFrame, ref: EntryRef, metrics: Sequence[str],
     """The comparable runs of ``ref`` in ``runs`` (one task's rows): its records whose stored
     hyperparameters equal ``defaults(kind, name)`` for the loss and the regularizer, one per
     seed (the newest start wins), values of ``metrics`` by seed from the ``ok`` ones."""
-    from .store import is_missing
+    from .cells import is_missing
 
     side = Side()
     loss_default = defaults("loss", ref.loss)

@@ -1,8 +1,8 @@
 """The content digest of a stored record: what the ledger vouches for.
 
-A record file holds one row per metric (:data:`lossbench.store.SCHEMA`); every row repeats the
-run's fields (spec, status, provenance, card and task metadata). Its digest is defined by
-:func:`record_digest` alone:
+A record file holds one row per metric (:data:`lossbench.record_format.SCHEMA`); every row
+repeats the run's fields (spec, status, provenance, card and task metadata). Its digest is
+defined by :func:`record_digest` alone:
 
     SHA-256 (hex) of the UTF-8 bytes of the JSON text of
     ``{"metrics": [[metric, value], ...], "run": {field: value, ...}}``

@@ -34,9 +34,13 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .spec import RunSpec, canonical_json
 from .suites.description import recipe_epochs
+
+if TYPE_CHECKING:  # the store imports pyarrow: read only when a plan is estimated
+    from .store import StoreScan
 
 #: Per epoch of an embedded task and per run, fitted to stored records: a 2-epoch MNIST-1D smoke
 #: run takes 0.3-0.4 s (the fixed part: model, evaluation, every calibration metric), and the
@@ -116,24 +120,21 @@ Timings = dict[tuple[str, str, str, str], dict[tuple[str, str | None], float]]
 def stored_timings(results_dir: str | Path) -> dict[tuple[str, str, str, str], float]:
     """The median ``wall_seconds`` of the stored ok records per (suite, task, task version,
     options)."""
+    from .store import scan
+
     walls: dict[tuple[str, str, str, str], dict[str, float]] = {}
-    for (task_key, _), entry_walls in _walls(results_dir).items():
+    for (task_key, _), entry_walls in _walls(scan(results_dir)).items():
         walls.setdefault(task_key, {}).update(entry_walls)
     return {k: statistics.median(v.values()) for k, v in walls.items()}
 
 
-def _walls(results_dir: str | Path
+def _walls(stored: StoreScan
            ) -> dict[tuple[tuple[str, str, str, str], tuple[str, str | None]], dict[str, float]]:
-    """The wall seconds of each stored ok record, by (task key, (loss, regularizer)) and spec
-    key."""
-    from .store import _files, _read_many, _trusted
-
-    files = _trusted(_files(results_dir))
-    if not files:
-        return {}
+    """The wall seconds of each stored ok record of the scanned folder ``stored``, by (task
+    key, (loss, regularizer)) and spec key."""
     columns = ["spec_key", "suite", "task", "task_version", "options", "loss", "regularizer",
                "status", "wall_seconds"]
-    table = _read_many(files, columns=columns)
+    table = stored.runs
     walls: dict = {}
     for key, suite, task, version, options, loss, reg, status, wall in zip(
             *(table.column(c).to_pylist() for c in columns), strict=True):
@@ -143,9 +144,9 @@ def _walls(results_dir: str | Path
     return walls
 
 
-def _timings(results_dir: str | Path) -> Timings:
+def _timings(stored: StoreScan) -> Timings:
     out: Timings = {}
-    for (task_key, entry), walls in _walls(results_dir).items():
+    for (task_key, entry), walls in _walls(stored).items():
         out.setdefault(task_key, {})[entry] = statistics.median(walls.values())
     return out
 
@@ -202,10 +203,14 @@ def parallel_runs(workers: int, todo: int, device: str = "cpu", executor: str = 
 
 
 def estimate(todo: Sequence[RunSpec], results_dir: str | Path, workers: int,
-             device: str = "cpu", executor: str = "local") -> Estimate:
+             device: str = "cpu", executor: str = "local",
+             stored: StoreScan | None = None) -> Estimate:
     """The :class:`Estimate` of running ``todo`` with ``workers`` parallel runs of ``executor``
-    on ``device``."""
-    timings = _timings(results_dir) if todo else {}
+    on ``device``. ``stored``: the scan of ``results_dir`` when the caller has one (a sweep's:
+    the folder is not read again)."""
+    from .store import scan
+
+    timings = _timings(stored or scan(results_dir)) if todo else {}
     board: Timings | None = None
     use_board = Path(BOARD_RESULTS).is_dir() and \
         Path(BOARD_RESULTS).resolve() != Path(results_dir).resolve()
@@ -219,7 +224,7 @@ def estimate(todo: Sequence[RunSpec], results_dir: str | Path, workers: int,
         recipe = recipes[task]
         seconds = _stored(spec, timings, recipe)
         if seconds is None and use_board and "epochs" not in spec.options:
-            board = _timings(BOARD_RESULTS) if board is None else board
+            board = _timings(scan(BOARD_RESULTS)) if board is None else board
             seconds = _stored(spec, board, recipe)
         run_epochs = spec.options.get("epochs", recipe)
         if isinstance(run_epochs, int):

@@ -252,7 +252,7 @@ def evaluate(runs: pd.DataFrame, suite: str, findings: Iterable[Finding], *,
     (``--results DIR``).
     """
     from . import aggregate as agg
-    from .store import version_key
+    from .versions import version_key
 
     if isinstance(min_seeds, bool) or not isinstance(min_seeds, int) or min_seeds < 2:
         raise UsageError(f"min_seeds must be an integer >= 2 (an interval needs two seeds), got "

@@ -59,19 +59,17 @@ RESULT_NEUTRAL = (
     # where and how runs execute, not what they compute
     "scheduler", "executors", "sandbox", "describe_child", "confinement", "procs", "progress",
     "machine", "metadata_cache", "outputs",
-    # what a record says besides numbers
-    "record_meta", "errors", "text_safety", "paper_links", "fingerprint",
+    # what a record says besides numbers; comparing versions, telling an empty cell
+    "record_meta", "errors", "text_safety", "paper_links", "fingerprint", "versions", "cells",
     "store", "digest", "ledger", "integrity", "results_lock", "merging", "all_or_nothing",
-    "file_names",  # the store and its bookkeeping
+    "file_names", "record_format", "record_trust",  # the store and its bookkeeping
     # the readers of records: statistics, findings, catalog, report, checks, re-runs
     "aggregate", "findings", "catalog", "validity", "confirmation", "report", "reproduction",
     "conformance", "freshness", "design_vector", "canary", "comparable_runs", "findings_text",
-    "validity_text", "catalog_checks",
-    "hparam_values",  # the user's --hparam values, typed by the card (what they set is in the spec)
-    # what a suite describes and declares, read without loading it: its tasks, each recipe's
-    # epochs (the estimate, the default timeout), its published findings (the readers' business)
-    "suites.description", "suites.declared_findings",
-    "interval_text",  # how those readers write a mean ± its interval
+    "validity_text", "catalog_checks", "hparam_values",  # --hparam typed by its card: in the spec
+    # what a suite describes and declares, read without loading it (its tasks, each recipe's
+    # epochs, its published findings); how the readers write a mean ± its interval
+    "suites.description", "suites.declared_findings", "interval_text",
 )
 PACKAGE_DIR = Path(__file__).resolve().parent
 PIN_FILE = PACKAGE_DIR / "harness_pin.json"
@@ -363,7 +361,7 @@ VERSION_FILES = {  # file (relative to the project root) -> the line holding the
 
 def bump(new_version: str, project_root: Path = PACKAGE_DIR.parent) -> str:
     """Set ``new_version`` in every :data:`VERSION_FILES` and pin the current code to it."""
-    from .store import is_harness_version, version_key
+    from .versions import is_harness_version, version_key
 
     if not is_harness_version(new_version):
         raise ValueError(f"version {new_version!r} is not of the form X.Y.Z (digits and dots)")

@@ -1,6 +1,6 @@
 """``lossbench verify``: check a results folder against its ledger, and adopt legacy records.
 
-Every record file is checked as the readers check it (:func:`lossbench.store.file_problems`),
+Every record file is checked as the readers check it (:func:`lossbench.record_trust.file_problems`),
 and the ledger (:mod:`lossbench.ledger`) is compared with the folder. What is found falls in one
 of these categories:
 
@@ -29,18 +29,9 @@ from pathlib import Path
 
 from .digest import table_contents
 from .ledger import VOUCHING_EVENTS, append, entry, read_ledger
-from .store import (
-    ATTEMPTS_DIR,
-    UNTRUSTED_DIR,
-    CorruptResultError,
-    _attempt_files,
-    _contents,
-    _files,
-    _read,
-    content_problem,
-    ledger_problem,
-    result_path,
-)
+from .record_format import CorruptResultError, read_record_file
+from .record_trust import checked_contents, content_problem, ledger_problem
+from .store import ATTEMPTS_DIR, UNTRUSTED_DIR, attempt_files, record_files, result_path
 
 CATEGORIES = ("deleted", "altered", "unknown", "foreign", "ledger")
 
@@ -127,9 +118,9 @@ def verify(results_dir: str | Path, *, adopt: bool = False) -> Verification:
     ledger = read_ledger(results_dir)
     latest = ledger.latest()
     vouched = {k for k, e in latest.items() if e.event in VOUCHING_EVENTS}
-    files = _files(results_dir)
+    files = record_files(results_dir)
     out = Verification(str(results_dir), ledger.exists, 0)
-    for path, (problem, content) in _contents(files).items():
+    for path, (problem, content) in checked_contents(files).items():
         if not problem and content is not None:
             problem = content_problem(path.stem, content) or (
                 ledger_problem(path.stem, content.digest, ledger) if ledger.exists else
@@ -169,7 +160,7 @@ def retire_below(results_dir: str | Path, version: str) -> list[tuple[str, str]]
     ``UsageError`` for a version that is not ``X.Y.Z``."""
     from .errors import UsageError
     from .results_lock import locked
-    from .store import is_harness_version, version_key
+    from .versions import is_harness_version, version_key
 
     if not is_harness_version(version):
         raise UsageError(f"--retire-below {version!r} is not a harness version (X.Y.Z, digits "
@@ -177,7 +168,7 @@ def retire_below(results_dir: str | Path, version: str) -> list[tuple[str, str]]
     results_dir = Path(results_dir)
     retired: list[tuple[str, str]] = []
     with locked(results_dir, wait=True):
-        for path, (problem, content) in _contents(_files(results_dir)).items():
+        for path, (problem, content) in checked_contents(record_files(results_dir)).items():
             if problem or content is None:
                 continue  # not a sound record: verify names it, retiring would hide it
             old = str(content.run.get("harness_version") or "")
@@ -193,10 +184,10 @@ def retire_below(results_dir: str | Path, version: str) -> list[tuple[str, str]]
 def _attempts(results_dir: Path) -> list[tuple[Path, str, str | None, str]]:
     """``(path, key, digest, problem)`` of every kept earlier attempt."""
     out = []
-    for path in _attempt_files(results_dir):
+    for path in attempt_files(results_dir):
         key = path.name.split(".", 1)[0]
         try:
-            contents = table_contents(_read(path))
+            contents = table_contents(read_record_file(path))
         except CorruptResultError as exc:
             out.append((path, key, None, f"not a readable record ({exc})"))
             continue
@@ -216,7 +207,7 @@ def _adopt(results_dir: Path) -> int:
     # attempts first: the entry of a key's current record must be the key's last one
     entries = [entry("adopt", key, digest) for _path, key, digest, problem
                in _attempts(results_dir) if not problem and digest and key not in known]
-    for path, (problem, content) in _contents(_files(results_dir)).items():
+    for path, (problem, content) in checked_contents(record_files(results_dir)).items():
         if problem or content is None or content_problem(path.stem, content):
             continue
         last = latest.get(path.stem)

@@ -7,7 +7,7 @@ only when
 
 - it is a sound record of the folder it comes from: its spec key recomputed from its spec is its
   file name, its rows match its digest, and that folder's ledger vouches for it
-  (:func:`lossbench.store.file_problems`);
+  (:func:`lossbench.record_trust.file_problems`);
 - its spec is not stored in ``results`` yet: a merge never replaces a record (the store is
   append-only), so a job cannot overwrite the committed records or another job's;
 - each of its entries is either a built-in of lossbench (by its name in this process's registry)
@@ -97,7 +97,8 @@ def entry_problem(run: dict[str, Any], distribution: str) -> str:
 def merge_records(source: str | Path, results: str | Path, distribution: str) -> MergeReport:
     """Merge the records of ``source`` (one distribution's job) into ``results`` (see the module
     docstring)."""
-    from .store import _contents, _files, file_problems, stored_keys
+    from .record_trust import checked_contents, file_problems
+    from .store import record_files, stored_keys
 
     source, results = Path(source), Path(results)
     if not source.is_dir():
@@ -108,9 +109,9 @@ def merge_records(source: str | Path, results: str | Path, distribution: str) ->
         raise UsageError(f"--distribution {distribution!r} is lossbench itself: built-in runs are "
                          f"stored by the sweep that imports no plugin, never merged")
     report = MergeReport(str(source), distribution)
-    files = _files(source)
+    files = record_files(source)
     problems = file_problems(files, read_ledger(source))
-    contents = _contents(files)
+    contents = checked_contents(files)
     results.mkdir(parents=True, exist_ok=True)
     stored = stored_keys(results)
     for path in sorted(files):

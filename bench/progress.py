@@ -20,13 +20,11 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
+from .record import Record
 from .spec import RunSpec
 from .text_safety import for_terminal
-
-if TYPE_CHECKING:  # the runner imports torch; these modules stay light
-    from .runner import Record
 
 MODES = ("auto", "rich", "plain", "quiet")
 

@@ -36,10 +36,12 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .cells import is_missing
 from .errors import UsageError
 from .machine import stored_machine
 from .metrics import METRICS, is_timing
-from .store import RUN_COLUMNS, is_missing, load_results, spec_of
+from .record_format import RUN_COLUMNS, spec_of
+from .store import load_results
 
 DEFAULT_SAMPLE = 20
 DEFAULT_RANDOM_SEED = 0

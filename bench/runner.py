@@ -20,133 +20,29 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import json
 import os
-import platform
 import random
-import socket
-import subprocess
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import __version__, selection
+from . import selection
 from .build import build
-from .fingerprint import harness_fingerprint
-from .machine import machine_provenance
 from .model_needs import resolve as resolve_model_needs
+from .provenance import device_name, provenance
+from .record import TRACEBACK_TAIL, Record
 from .record_meta import record_meta
 from .registry import LOSSES, REGULARIZERS, SUITES
 from .replay import MissingOutputs, Request, answer, recording, replaying
 from .run_outputs import RunOutputs, output_key
 from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # noqa: F401
 from .suites.base import EvalInput, Evaluator, Suite, Task
-from .targets import LOCAL_ORIGIN, LOCAL_VERSION_TAG, is_target
 from .train import Diverged, TrainConfig, train
-
-TRACEBACK_TAIL = 2000
-
-
-@dataclass
-class Record:
-    """The outcome of one run: its spec, status, metrics and provenance."""
-
-    spec: RunSpec
-    status: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    error: str = ""
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@functools.lru_cache(maxsize=1)
-def git_sha() -> str:
-    """The commit of the lossbench source tree (``bench/`` and the built-in ``registry/``) when it
-    is a git checkout, with ``-dirty`` appended when either has uncommitted changes (then the
-    commit alone does not say what code ran); '' when it is not a checkout."""
-    import importlib.util
-
-    dirs = [Path(__file__).resolve().parent]
-    spec = importlib.util.find_spec("lossbench_registry")
-    dirs += [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
-    return source_revision(dirs)
-
-
-def source_revision(dirs: list[Path]) -> str:
-    """``<HEAD commit>`` of the git checkout holding ``dirs[0]``, plus ``-dirty`` when any of
-    ``dirs`` has uncommitted or untracked (not ignored) files; '' outside a checkout."""
-    def git(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", *args], cwd=dirs[0], capture_output=True, text=True,
-                              timeout=10, check=False)
-
-    try:
-        head = git("rev-parse", "HEAD")
-        if head.returncode != 0:
-            return ""
-        status = git("status", "--porcelain", "--", *map(str, dirs))
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    dirty = status.returncode != 0 or bool(status.stdout.strip())
-    return head.stdout.strip() + ("-dirty" if dirty else "")
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda:{torch.cuda.get_device_name(device)}"
-    # torch's CPU capability (AVX2, AVX512, ...) picks the oneDNN kernels: runs on CPUs of
-    # different capability round differently and, trained to interpolation, diverge by seed-level
-    # amounts; naming it makes such records tell apart.
-    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
-    arch = platform.processor() or platform.machine()
-    return f"cpu:{arch} {capability} x{torch.get_num_threads()}".replace("  ", " ")
-
-
-def distribution_of(registry: Any, name: str | None, version: str | None) -> str | None:
-    """Where an entry's code came from: ``"<distribution> <version>"`` for an entry point
-    (``"lossbench 0.1.0"`` for a built-in), ``"local <12 hex of its file's SHA-256>"`` for a
-    ``module:attr`` target (the hash its ``+local.`` version carries); None without an entry."""
-    if not name:
-        return None
-    if is_target(name):
-        return f"{LOCAL_ORIGIN} {str(version).rpartition(LOCAL_VERSION_TAG)[2]}"
-    try:
-        return registry.get(name).origin
-    except Exception:  # noqa: BLE001 - an unknown name still gets its record
-        return ""
-
-
-def provenance(device: torch.device, started: float, wall: float,
-               spec: RunSpec | None = None, device_label: str | None = None) -> dict[str, Any]:
-    """The record's provenance columns. ``device_label``: the device's name as the run's child
-    reported it (a GPU's name is not read in the sweep process: that would open a CUDA context
-    there); default :func:`device_name`."""
-    return {
-        "lossbench_version": __version__,
-        "harness_fingerprint": harness_fingerprint(),
-        "loss_distribution": distribution_of(LOSSES, spec and spec.loss,
-                                             spec and spec.loss_version),
-        "regularizer_distribution": distribution_of(REGULARIZERS, spec and spec.regularizer,
-                                                    spec and spec.regularizer_version),
-        "git_sha": git_sha(),
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-        "device": device_label or device_name(device),
-        "host": socket.gethostname(),
-        "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
-        "wall_seconds": wall,
-        **machine_provenance(device),  # machine_json, machine_id: what decides the rounding
-    }
 
 
 def failure_record(spec: RunSpec, status: str, error: str, *, device: str = "cpu",
@@ -478,57 +374,6 @@ def _loss_cost_ratio(model: torch.nn.Module, loss_fn: Any, data: Any, recipe: Tr
         return loss_cost_ratio(loss_fn, outputs, y, context, num_classes=data.num_classes)
     except Exception:  # noqa: BLE001 - a throughput figure must never fail a finished run
         return None
-
-
-_WARM_DATA: set[tuple[str, str, str, int]] = set()
-_WARM_TASKS: set[tuple[str, str, str]] = set()
-
-
-def warm_up(spec: RunSpec) -> None:
-    """Prepare this process so that children forked from it run ``spec`` at once.
-
-    Imports the entries, builds the task data of the spec's seed (tasks cache it), and once per
-    embedded task runs a one-epoch cross-entropy dry run (not stored) so that every module a run
-    imports lazily (the metric libraries, ``torch._dynamo`` behind the fused optimizers) is
-    already loaded: seconds per run otherwise. Only built-in entries (distribution
-    ``lossbench``) are imported here: a third-party loss, regularizer or suite is imported by the
-    run's own child (:mod:`lossbench.sandbox`), so its import-time side effects never reach
-    another run. Errors are left to the run itself to report.
-    """
-    task_key = (spec.suite, spec.task, spec.task_version)
-    data_key = (*task_key, spec.seed)
-    if data_key in _WARM_DATA:
-        return
-    _WARM_DATA.add(data_key)
-    with torch_threads(1):  # no thread pool in the parent of forked children
-        _warm_up(spec, task_key)
-
-
-def _warm_up(spec: RunSpec, task_key: tuple[str, str, str]) -> None:
-    git_sha()  # cached here, so forked children do not each run git for their provenance
-    harness_fingerprint()  # and do not each hash the harness sources
-    try:
-        if SUITES.get(spec.suite).isolated:
-            return  # a third-party suite's code runs in the run's child only
-        _, task = resolve_task(spec)
-        for entry in [LOSSES.get(spec.loss)] + (
-                [REGULARIZERS.get(spec.regularizer)] if spec.regularizer else []):
-            if not entry.isolated:
-                entry.load()
-        task.make_data(spec.seed)
-        if task.embedded and task_key not in _WARM_TASKS and "cross_entropy" in LOSSES:
-            _WARM_TASKS.add(task_key)
-            dry = dataclasses.replace(
-                spec, loss="cross_entropy", loss_hparams=dict(LOSSES.card("cross_entropy").hparams),
-                regularizer=None, regularizer_hparams={}, options={"epochs": 1})
-            # trusted (a built-in loss on a built-in task, in this process): the evaluation
-            # plan is learnt from the run's own requests, without scoring it a second time
-            requests: list[Request] = []
-            run = _train_run(dry, torch.device("cpu"), {}, requests)
-            if run.status == "ok":
-                _learn_plan(dry, run.checkpoints, requests)
-    except Exception:  # noqa: BLE001 - the run itself records the problem with its traceback
-        pass
 
 
 def _clone_with_state(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> torch.nn.Module:

@@ -3,12 +3,14 @@
 "Done" is a fact on disk (a result file named by the spec hash), so a sweep is idempotent and an
 interrupted sweep resumes where it stopped — ``kill -9`` of the sweep included: records are
 written by this process only, atomically (temp name, fsync, rename), and temp files of dead
-writers are removed at the next start. A file at a record's path that is not that record
-(:func:`lossbench.store.record_file_problem`) is moved to ``_untrusted/`` and its spec re-run.
-The results folder is created and tested for writing before the first run
-(:mod:`lossbench.outputs`). A sweep holds the folder's lock (:mod:`lossbench.results_lock`)
-from before it decides what to run until its last record is stored: a second sweep into the
-same folder waits for it and then runs only what is still missing, so no spec runs twice.
+writers are removed at the next start. The folder is checked once per sweep
+(:func:`lossbench.store.scan`): which records are stored, their statuses, the timings of the
+estimate. A file at a record's path that is not that record (:mod:`lossbench.record_trust`) is
+moved to ``_untrusted/`` and its spec re-run. The results folder is created and tested for
+writing before the first run (:mod:`lossbench.outputs`). A sweep holds the folder's lock
+(:mod:`lossbench.results_lock`) from before it decides what to run until its last record is
+stored: a second sweep into the same folder waits for it and then runs only what is still
+missing, so no spec runs twice.
 Failed runs are stored too (with their status) and are
 re-run only with ``retry_failed``. Where the runs execute is the executor's business
 (:mod:`lossbench.executors`); progress display is :mod:`lossbench.progress`'s.
@@ -22,17 +24,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .all_or_nothing import process_alive
 from .executors import DEFAULT_EXECUTOR, Executor, make_executor
 from .outputs import check_replaceable, prepare_results
 from .progress import SweepProgress, stderr
+from .record import Record
 from .spec import RunSpec
-from .store import result_path, set_aside, stored_keys, stored_status, write_record
-
-if TYPE_CHECKING:  # the runner imports torch; these modules stay light
-    from .runner import Record
+from .store import StoreScan, result_path, scan, set_aside, write_record
 
 
 @dataclass
@@ -52,14 +51,14 @@ class SweepSummary:
                 f"{self.seconds:.1f}s")
 
 
-def pending(specs: Sequence[RunSpec], results_dir: str | Path, *, force: bool = False,
+def pending(specs: Sequence[RunSpec], stored: StoreScan, *, force: bool = False,
             retry_failed: bool = False) -> tuple[list[RunSpec], list[RunSpec]]:
-    """Split ``specs`` into (to run, already stored). Duplicated specs run once."""
+    """Split ``specs`` into (to run, already stored in the scanned folder ``stored``).
+    Duplicated specs run once."""
     unique = list({s.key: s for s in specs}.values())
     if force:
         return unique, []
-    # Only the selection's own records are read (a corrupt one raises, naming its path).
-    status = stored_status(results_dir, [s.key for s in unique])
+    status = stored.status([s.key for s in unique])
     todo, done = [], []
     for s in unique:
         st = status.get(s.key)
@@ -90,17 +89,17 @@ def remove_stale_temp_files(results_dir: str | Path) -> list[Path]:
     return removed
 
 
-def refuse_unledgered(results_dir: str | Path) -> None:
-    """Raise :class:`~lossbench.errors.UsageError` when ``results_dir`` holds records but no
-    ledger (records stored before ledgers existed): the sweep's first record would create the
-    ledger, and every record it does not list would then be untrusted and run again. Adopting
-    them (``lossbench verify --adopt``) is the user's explicit decision, never the sweep's."""
+def refuse_unledgered(results_dir: str | Path, stored: StoreScan) -> None:
+    """Raise :class:`~lossbench.errors.UsageError` when ``results_dir`` (scanned: ``stored``)
+    holds records but no ledger (records stored before ledgers existed): the sweep's first
+    record would create the ledger, and every record it does not list would then be untrusted
+    and run again. Adopting them (``lossbench verify --adopt``) is the user's explicit decision,
+    never the sweep's."""
     from .ledger import ledger_path
-    from .store import _files, _trusted
 
-    if ledger_path(results_dir).is_file() or not stored_keys(results_dir):
+    if ledger_path(results_dir).is_file():
         return
-    legacy = _trusted(_files(results_dir))  # without a ledger: the sound records
+    legacy = stored.trusted  # without a ledger: the sound records
     if not legacy:
         return
     from .errors import UsageError
@@ -159,11 +158,13 @@ def _sweep(specs, results_dir, start, *, force, retry_failed, device, executor, 
            memory_limit_mb, threads, address, progress, log, confirm) -> SweepSummary:
     """:func:`run_sweep`'s body, run while holding the results folder's lock."""
     remove_stale_temp_files(results_dir)
-    refuse_unledgered(results_dir)
+    stored = scan(results_dir)  # the sweep's one look at the folder: trust, statuses, timings
+    refuse_unledgered(results_dir, stored)
     # A file at a record's path that is not that record (foreign Parquet, a copy of another
     # record, a folder) is moved aside, reported, and its spec run again.
-    moved = set_aside(results_dir, [s.key for s in specs]) if Path(results_dir).is_dir() else []
-    todo, done = pending(specs, results_dir, force=force, retry_failed=retry_failed)
+    moved = set_aside(results_dir, [s.key for s in specs], stored) \
+        if Path(results_dir).is_dir() else []
+    todo, done = pending(specs, stored, force=force, retry_failed=retry_failed)
     check_replaceable([result_path(results_dir, s.key) for s in todo])  # e.g. chattr +i
     # Runs of one (suite, task, seed) next to each other: their data is built once per process.
     todo.sort(key=lambda s: (s.suite, s.task, s.seed))
@@ -174,7 +175,7 @@ def _sweep(specs, results_dir, start, *, force, retry_failed, device, executor, 
         name = executor if isinstance(executor, str) else type(executor).__name__
         _note_workers(workers, len(todo), name, device, log or stderr)
         line = estimate(todo, results_dir, _workers(executor, workers, device), device=device,
-                        executor=name).line(len(todo), len(done))
+                        executor=name, stored=stored).line(len(todo), len(done))
         (log or stderr)(line)
         if confirm is not None and not confirm(len(todo), line):
             from .errors import LossbenchError

@@ -9,7 +9,7 @@ any of them:
                     or reparametrize the model (multi-sample dropout, weight compander).
 ``transform_batch`` ``transform_batch(x, y, ctx) -> (x, y)`` each step (MixUp). ``y`` may come
                     back as class indices, soft targets ``[N, C]``, or a *mixture of hard
-                    targets* ``[(w_1, y_1), (w_2, y_2), ...]`` (see :func:`loss_on_targets`).
+                    targets* ``[(w_1, y_1), (w_2, y_2), ...]`` (see :mod:`lossbench.loss_targets`).
 ``penalty``         ``penalty(outputs, y, ctx) -> scalar`` added to the loss (z-loss, VAT, ...).
 ``step``            ``step(closure, optimizer, ctx)`` replaces ``closure(); optimizer.step()``
                     (SAM-style two-pass steps); at most one regularizer may define it.
@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .augment import get_augmentation
+from .gradient_check import check_first_step
+from .loss_targets import loss_on_targets
 from .signatures import context_kwargs
 
 #: Keyword context a loss receives when (and only when) its signature names it.
@@ -55,50 +56,12 @@ HOOKS: dict[str, tuple[str, ...]] = {
 }
 
 
-class NoGradient(RuntimeError):
-    """The loss cannot train the model: on the first step no gradient of it reaches the model's
-    outputs (it ignores them), or a non-zero loss has a zero gradient with respect to them."""
-
-
-def gradient_problem(loss_value: float, grad: torch.Tensor | None, what: str) -> str | None:
-    """Why a loss of ``loss_value`` whose gradient with respect to ``what`` is ``grad`` cannot
-    train: no gradient at all, or a zero gradient of a non-zero loss (a zero loss may have a
-    zero gradient: a metric-learning batch without a violated pair; a non-finite loss is left to
-    :class:`Diverged`). None when it can. ``lossbench check``'s backward check and the
-    trainer's first step both ask this."""
-    if grad is None:
-        return (f"no gradient of the loss reaches {what} (the loss does not depend on them; is "
-                f"it computed from something else, or detached?)")
-    if loss_value != 0 and math.isfinite(loss_value) and not bool((grad != 0).any()):
-        return (f"the loss is {loss_value:.4g} but its gradient w.r.t. {what} is zero "
-                f"everywhere (is part of it detached or constant?)")
-    return None
-
-
-def check_first_step(loss: torch.Tensor, outputs: torch.Tensor, what: str) -> None:
-    """Raise :class:`NoGradient` when ``loss`` (the run's loss, before any regularizer's
-    penalty) cannot train through ``outputs``. One extra backward pass through the loss alone,
-    on the first step only; the step itself is unchanged."""
-    if not outputs.requires_grad:
-        return
-    grad = None
-    if loss.requires_grad:
-        (grad,) = torch.autograd.grad(loss, outputs, retain_graph=True, allow_unused=True)
-    problem = gradient_problem(float(loss.detach()), grad, what)
-    if problem is not None:
-        raise NoGradient(f"first training step: {problem}")
-
-
 class Diverged(RuntimeError):
     """The training loss became non-finite; ``epoch`` is the (0-based) epoch it happened in."""
 
     def __init__(self, epoch: int, value: float):
         super().__init__(f"non-finite training loss ({value}) in epoch {epoch}")
         self.epoch = epoch
-
-
-class TargetError(TypeError):
-    """A regularizer produced targets that the loss cannot take."""
 
 
 @dataclass(frozen=True)
@@ -180,41 +143,6 @@ class TrainResult:
         return self.samples_seen / self.train_seconds if self.train_seconds > 0 else math.nan
 
 
-def one_hot_mixture(mixture: Sequence[tuple[Any, torch.Tensor]], num_classes: int,
-                    dtype: torch.dtype) -> torch.Tensor:
-    """Soft targets ``Σ_i w_i · onehot(y_i)`` of a mixture of hard targets."""
-    out = None
-    for w, y in mixture:
-        term = F.one_hot(y, num_classes).to(dtype) * (w if torch.is_tensor(w) else float(w))
-        out = term if out is None else out + term
-    return out
-
-
-def loss_on_targets(loss_fn: Callable, outputs: torch.Tensor, targets: Any, *,
-                    accepts_soft: bool, kwargs: dict[str, Any]) -> torch.Tensor:
-    """Apply a loss to hard, soft, or mixed-hard targets.
-
-    A mixture ``[(w_i, y_i)]`` becomes soft targets for a loss that declares
-    ``accepts_soft_targets``; otherwise it is the mixed-loss form ``Σ_i w_i · L(outputs, y_i)``
-    (MixUp's form for losses without soft-target support).
-    """
-    if isinstance(targets, (list, tuple)):
-        if accepts_soft:
-            soft = one_hot_mixture(targets, outputs.shape[-1], outputs.dtype)
-            return loss_fn(outputs, soft, **kwargs)
-        total = None
-        for w, y in targets:
-            term = loss_fn(outputs, y, **kwargs) * w
-            total = term if total is None else total + term
-        return total
-    if targets.is_floating_point() and not accepts_soft:
-        raise TargetError(
-            "a regularizer produced soft targets of shape "
-            f"{tuple(targets.shape)}, but the loss does not declare accepts_soft_targets = True"
-        )
-    return loss_fn(outputs, targets, **kwargs)
-
-
 def parameter_groups(model: nn.Module, extras: Sequence[Any], cfg: TrainConfig,
                      lr_multipliers: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
     """The optimizer's parameter groups: every trainable parameter of ``model`` and of the
@@ -287,7 +215,6 @@ def _with_hook(regularizers: Sequence[Any], hook: str) -> list[Any]:
     return [r for r in regularizers if callable(getattr(r, hook, None))]
 
 
-
 def epoch_order(y: torch.Tensor, samples_per_class: int,
                 generator: torch.Generator) -> torch.Tensor:
     """The order in which one epoch visits the training samples: ``len(y)`` indices into ``y``.
@@ -348,7 +275,8 @@ def train(
 
     On the first step the loss (without the regularizers' penalties) must reach the model's
     outputs (``objective``: class logits, or embeddings) with a gradient:
-    :class:`NoGradient` otherwise (:func:`check_first_step`).
+    :class:`~lossbench.gradient_check.NoGradient` otherwise
+    (:func:`~lossbench.gradient_check.check_first_step`).
     """
     device = x_train.device
     n = len(x_train)

@@ -188,14 +188,6 @@ def write_manifest(results_dir: str | Path, result: TuningResult, seeds: Sequenc
     return path
 
 
-def load_manifests(results_dir: str | Path) -> list[dict[str, Any]]:
-    """Every tuning manifest under ``<results>/_tuning/``, in file-name order."""
-    folder = Path(results_dir) / TUNING_DIR
-    if not folder.is_dir():
-        return []
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
-
-
 # ---------------------------------------------------------------- the protocol
 
 def _trial_specs(base: RunSpec, card: Card, kind: str, trials: int) -> list[RunSpec]:

@@ -208,7 +208,7 @@ def split_hparams(ref: EntryRef, declared: Mapping[str, Any], defaults: Defaults
 
 def _task_rows(runs: pd.DataFrame, suite: str, task: str,
                version: str | None) -> tuple[pd.DataFrame, str | None]:
-    from .store import version_key
+    from .versions import version_key
 
     if not len(runs):
         return runs, version

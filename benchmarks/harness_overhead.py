@@ -39,9 +39,10 @@ from lossbench.executors.local import LocalExecutor
 from lossbench.models import build_model
 from lossbench.plan import plan
 from lossbench.registry import SUITES
-from lossbench.runner import resolve_task, warm_up
+from lossbench.runner import resolve_task
 from lossbench.scheduler import run_sweep
 from lossbench.train import train
+from lossbench.warm_up import warm_up
 
 TASK = ("standard", "mnist1d")
 

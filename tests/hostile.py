@@ -244,7 +244,7 @@ PACKAGES: dict[str, dict] = {
                 sent = False
 
                 def message(self):
-                    from lossbench.runner import Record
+                    from lossbench.record import Record
 
                     return Record(forged_spec(), "ok", {"top1": 0.99})
 
@@ -323,7 +323,7 @@ PACKAGES: dict[str, dict] = {
 
 
             def forge(folder):
-                from lossbench.store import spec_of
+                from lossbench.record_format import spec_of
 
                 for path in sorted(Path(folder).glob("*.parquet")):
                     table = pq.read_table(path)

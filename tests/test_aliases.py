@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from lossbench.record_format import RUN_COLUMNS
 from lossbench.registry import REGISTRIES
 from lossbench.report import aliases as A
 from lossbench.report import model as M
 from lossbench.report.boards import build_task
 from lossbench.report.configs import Tuning, config_keys
-from lossbench.report.records import load_runs
-from lossbench.store import RUN_COLUMNS
+from lossbench.store import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,7 @@ def installed_aliases() -> dict[tuple[str, str], str]:
 def committed() -> pd.DataFrame:
     if not any((ROOT / "results").glob("*.parquet")):
         pytest.skip("no committed results")
-    return load_runs(ROOT / "results")
+    return load_results(ROOT / "results")
 
 
 def test_no_two_undeclared_entries_give_bit_identical_records(committed):

@@ -24,9 +24,9 @@ from lossbench import report
 from lossbench.build import resolve_hparams
 from lossbench.cli import main
 from lossbench.plan import DEFAULT_SEEDS
+from lossbench.record import Record
 from lossbench.registry import LOSSES, REGULARIZERS, SUITES
 from lossbench.report import catalog_section
-from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, write_record
 from lossbench.suites.declared_findings import EntryRef, Finding, FindingError

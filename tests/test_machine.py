@@ -150,9 +150,9 @@ def test_canonical_sorts_keys():
 
 
 def test_every_record_carries_the_machine_in_its_provenance():
+    from lossbench.record_format import record_table
     from lossbench.runner import failure_record
     from lossbench.spec import RunSpec
-    from lossbench.store import record_table
 
     spec = RunSpec(loss="cross_entropy", loss_version="1", suite="standard", task="mnist1d",
                    task_version="2", seed=0)

@@ -12,7 +12,7 @@ from lossbench.errors import UsageError
 from lossbench.integrity import verify
 from lossbench.ledger import read_ledger
 from lossbench.merging import merge_records, normalized
-from lossbench.runner import Record
+from lossbench.record import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, result_path, write_record
 

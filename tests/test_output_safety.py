@@ -18,8 +18,8 @@ from lossbench.errors import UsageError
 from lossbench.file_names import MAX_LENGTH, inside, slug
 from lossbench.freshness import up_to_date
 from lossbench.progress import SweepProgress
+from lossbench.record import Record
 from lossbench.report import site
-from lossbench.runner import Record
 from lossbench.scheduler import run_sweep
 from lossbench.spec import RunSpec
 from lossbench.store import write_record

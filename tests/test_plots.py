@@ -8,8 +8,8 @@ import torch
 
 from lossbench import report
 from lossbench.metrics import calibration
+from lossbench.record import Record
 from lossbench.report import plots
-from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import write_record
 

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lossbench.loss_targets import loss_on_targets
 from lossbench.registry import REGULARIZERS
-from lossbench.train import loss_on_targets
 from lossbench_registry.regularizers.elr import ELR
 from lossbench_registry.regularizers.mixup import MixUp, mixup_batch
 from lossbench_registry.regularizers.multi_sample_dropout import MultiSampleDropout

@@ -239,7 +239,7 @@ def test_tuned_rows_are_marked_and_trials_hidden(tmp_path, monkeypatch):
 
 
 def test_a_suite_aggregate_covers_every_task_of_the_suite(tmp_path):
-    from lossbench.runner import Record
+    from lossbench.record import Record
     from lossbench.spec import RunSpec
     from lossbench.store import write_record
 
@@ -272,7 +272,7 @@ def test_a_tuned_row_with_other_hyperparameters_counts_only_as_tuned():
 
 
 def test_smoke_runs_alone_are_summarised_and_said_to_be_smoke_runs(tmp_path):
-    from lossbench.runner import Record
+    from lossbench.record import Record
     from lossbench.spec import RunSpec
     from lossbench.store import write_record
 

@@ -11,11 +11,11 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from lossbench.record_format import RUN_COLUMNS
 from lossbench.report import answers as A
 from lossbench.report import model as M
 from lossbench.report.answer_blocks import answer_block, answers_glance
 from lossbench.report.summary_page import render_summary
-from lossbench.store import RUN_COLUMNS
 
 CE = [0.80, 0.82, 0.84, 0.81]
 BETTER = [0.85, 0.86, 0.90, 0.85]  # − CE: +.05, +.04, +.06, +.04

@@ -16,11 +16,11 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from lossbench.record_format import RUN_COLUMNS
 from lossbench.report import model as M
 from lossbench.report.groups import ALPHA, groups_by_test
 from lossbench.report.summary import Summary
 from lossbench.report.summary_page import summary_matrix
-from lossbench.store import RUN_COLUMNS
 
 
 def seeds(*values: float) -> dict[int, float]:

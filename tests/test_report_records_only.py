@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lossbench import report
-from lossbench.runner import Record
+from lossbench.record import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, write_record
 from tests.conftest import run_cli

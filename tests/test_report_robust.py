@@ -10,16 +10,17 @@ import pyarrow.parquet as pq
 import pytest
 
 from lossbench import report
-from lossbench.runner import Record
+from lossbench.record import Record
+from lossbench.record_format import spec_of
 from lossbench.spec import RunSpec
-from lossbench.store import load_long, result_path, spec_of, write_record
+from lossbench.store import load_results, result_path, write_record
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "results"
 FAILED = ("error", "diverged", "timeout", "oom", "crashed")
 
 
 def records_of(folder: Path) -> list[Record]:
-    long = load_long(folder)
+    long = load_results(folder, wide=False)
     out = []
     for _, rows in long.groupby("spec_key", sort=True):
         first = rows.iloc[0]

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from lossbench import report
+from lossbench.record import Record
 from lossbench.report import site
-from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import write_record
 

@@ -13,12 +13,12 @@ import math
 import pandas as pd
 import pytest
 
+from lossbench.record_format import RUN_COLUMNS
 from lossbench.report import model as M
 from lossbench.report import stability as S
 from lossbench.report.aggregates import build_aggregate
 from lossbench.report.boards import build_task
 from lossbench.report.configs import Tuning, config_keys
-from lossbench.store import RUN_COLUMNS
 
 
 def runs_frame(values: dict[str, list[float]], num_classes: int | None = 10,

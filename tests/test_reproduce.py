@@ -13,6 +13,7 @@ import pytest
 import lossbench
 from lossbench.cli import main
 from lossbench.errors import UsageError
+from lossbench.record import Record
 from lossbench.reproduction import (
     DRIFT_COLUMNS,
     Reproduction,
@@ -21,7 +22,6 @@ from lossbench.reproduction import (
     sample_keys,
     threads_of,
 )
-from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, results_digest, write_record
 

@@ -12,7 +12,7 @@ from lossbench.plan import plan
 from lossbench.registry import LOSSES
 from lossbench.scheduler import run_sweep
 from lossbench.spec import RunSpec
-from lossbench.store import load_long
+from lossbench.store import load_results
 
 from . import fault_plugins as fp
 
@@ -36,7 +36,7 @@ def sweep(tmp_path, losses, executor="local", **kwargs):
     specs = plan(["standard"], ["mnist1d"], losses, None, 1, options={"epochs": 1}).specs
     results = tmp_path / f"results-{executor}-{'-'.join(losses)}"
     run_sweep(specs, results, executor=executor, progress="quiet", **kwargs)
-    return load_long(results)
+    return load_results(results, wide=False)
 
 
 def metrics(long, loss):
@@ -96,10 +96,10 @@ def test_the_serial_and_local_executors_give_identical_records(tmp_path):
 
 
 def test_a_hanging_run_is_stopped_by_the_default_timeout(tmp_path, registered, monkeypatch):
-    from lossbench.executors import local
+    from lossbench.executors import timeouts
 
-    monkeypatch.setattr(local, "DEFAULT_TIMEOUT_FLOOR", 0.0)  # default = 2 s × 1 epoch
-    monkeypatch.setattr(local, "EMBEDDED_SECONDS_PER_EPOCH", 2.0)
+    monkeypatch.setattr(timeouts, "DEFAULT_TIMEOUT_FLOOR", 0.0)  # default = 2 s × 1 epoch
+    monkeypatch.setattr(timeouts, "EMBEDDED_SECONDS_PER_EPOCH", 2.0)
     registered("fault_hangs", fp.hangs)
     long = sweep(tmp_path, ["fault_hangs"])  # no timeout given
     assert set(long["status"]) == {"timeout"}
@@ -107,7 +107,7 @@ def test_a_hanging_run_is_stopped_by_the_default_timeout(tmp_path, registered, m
 
 
 def test_the_default_timeout_follows_the_epochs_of_the_run():
-    from lossbench.executors.local import default_timeout
+    from lossbench.executors.timeouts import default_timeout
 
     def spec(task, **options):
         specs = plan(["standard"], [task], ["cross_entropy"], None, 1, options=options).specs

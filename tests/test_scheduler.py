@@ -14,7 +14,8 @@ from lossbench.executors.serial import SerialExecutor
 from lossbench.plan import plan
 from lossbench.procs import describe_exit
 from lossbench.progress import SweepProgress, format_seconds
-from lossbench.runner import Record, execute
+from lossbench.record import Record
+from lossbench.runner import execute
 from lossbench.scheduler import remove_stale_temp_files, run_sweep
 from lossbench.store import attempts, load_results, write_record
 
@@ -51,6 +52,22 @@ def test_a_cached_sweep_runs_nothing(tmp_path):
     summary = run_sweep(specs, tmp_path, executor=again, progress="quiet")
     assert len(first.ran) == 2 and again.ran == []
     assert len(summary.cached) == 2
+
+
+def test_a_sweep_checks_the_stored_records_once(tmp_path, monkeypatch):
+    """What is stored, what is set aside and the estimate's timings come from one scan."""
+    import lossbench.store as store
+
+    specs = smoke_specs(seeds=2)
+    run_sweep(specs[:1], tmp_path, executor=CountingExecutor(), progress="quiet")
+    checked = []
+    real = store.file_problems
+    monkeypatch.setattr(store, "file_problems",
+                        lambda files, ledger: checked.append(len(files)) or real(files, ledger))
+    executor = CountingExecutor()
+    summary = run_sweep(specs, tmp_path, executor=executor, retry_failed=True, progress="quiet")
+    assert checked == [1]  # the one stored record, checked once
+    assert len(executor.ran) == 2 and summary.cached == []
 
 
 def test_failed_runs_are_retried_only_with_retry_failed(tmp_path):

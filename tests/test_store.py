@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 
@@ -10,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lossbench.runner import Record
+from lossbench.record import Record
 from lossbench.spec import RunSpec
 from lossbench.store import (
     attempts,
@@ -60,6 +61,37 @@ def test_wide_view_has_one_row_per_run_and_a_column_per_metric(tmp_path):
     df = load_results(tmp_path)
     assert len(df) == 2
     assert df.sort_values("seed")["top1"].tolist() == [0.9, 0.8]
+
+
+def test_the_wide_frame_is_one_row_per_run_by_spec_key_with_sorted_metric_columns(tmp_path):
+    from lossbench.record_format import RUN_COLUMNS
+
+    runs = [record(seed=0, metrics={"top1": 0.9, "ece": 0.1}),
+            record(seed=1, metrics={"top1": 0.8}),
+            record(seed=2, status="error", metrics={}, error="boom")]
+    for r in runs:
+        write_record(tmp_path, r)
+    df = load_results(tmp_path)
+    assert df["spec_key"].tolist() == sorted(r.spec.key for r in runs)
+    assert list(df.columns) == [*RUN_COLUMNS, "ece", "top1"]
+    by_seed = df.set_index("seed")
+    assert by_seed.loc[0, "ece"] == 0.1 and math.isnan(by_seed.loc[1, "ece"])
+    assert math.isnan(by_seed.loc[2, "top1"]) and by_seed.loc[2, "regularizer"] is None
+
+
+def test_a_scan_gives_the_same_frame_statuses_and_untrusted_files_as_the_folder_readers(
+        tmp_path):
+    from lossbench.store import scan
+
+    write_record(tmp_path, record(seed=0))
+    write_record(tmp_path, record(seed=1, status="error", metrics={}))
+    (tmp_path / f"{'0' * 16}.parquet").write_bytes(b"not a record")
+    stored = scan(tmp_path)
+    pd.testing.assert_frame_equal(stored.load(), load_results(tmp_path))
+    assert stored.status() == stored_status(tmp_path) == {record(seed=0).spec.key: "ok",
+                                                          record(seed=1).spec.key: "error"}
+    assert stored.untrusted() == untrusted_files(tmp_path)
+    assert [p.name for p, _ in stored.untrusted()] == [f"{'0' * 16}.parquet"]
 
 
 def test_failed_run_is_stored_with_status_and_error(tmp_path):
@@ -122,18 +154,21 @@ def test_attempts_counts_every_run_of_a_spec(tmp_path):
 
 
 def test_a_record_made_before_the_provenance_columns_were_added_is_still_read(tmp_path):
-    from lossbench.store import ADDED_COLUMNS, is_missing, record_table
+    from lossbench.cells import is_missing
+    from lossbench.record_format import ADDED_COLUMNS, record_table
 
     table = record_table(record())
     old = table.drop_columns(list(ADDED_COLUMNS))
     pq.write_table(old, result_path(tmp_path, record().spec.key))
     assert untrusted_files(tmp_path) == []
-    row = load_results(tmp_path).iloc[0]
-    assert row["top1"] == 0.9 and all(is_missing(row[c]) for c in ADDED_COLUMNS)
+    rows = load_results(tmp_path, wide=False)  # every stored column, the digest included
+    assert sorted(rows["value"]) == [0.05, 0.9]
+    assert all(is_missing(value) for c in ADDED_COLUMNS for value in rows[c])
 
 
 def test_a_record_made_before_the_machine_columns_were_added_is_still_read(tmp_path):
-    from lossbench.store import COLUMN_ADDITIONS, is_missing, record_table
+    from lossbench.cells import is_missing
+    from lossbench.record_format import COLUMN_ADDITIONS, record_table
 
     made = record()
     made.provenance["harness_fingerprint"] = "f" * 16
@@ -146,7 +181,7 @@ def test_a_record_made_before_the_machine_columns_were_added_is_still_read(tmp_p
 
 
 def test_a_record_missing_a_newer_column_but_not_an_older_one_is_foreign(tmp_path):
-    from lossbench.store import record_table
+    from lossbench.record_format import record_table
 
     table = record_table(record())
     pq.write_table(table.drop_columns(["harness_fingerprint"]),
@@ -156,7 +191,7 @@ def test_a_record_missing_a_newer_column_but_not_an_older_one_is_foreign(tmp_pat
 
 @pytest.mark.parametrize("wide", [True, False])
 def test_a_stored_row_rebuilds_its_spec_with_or_without_a_regularizer(tmp_path, wide):
-    from lossbench.store import spec_of
+    from lossbench.record_format import spec_of
 
     plain = RunSpec(loss="focal", loss_version="1", suite="standard", task="mnist1d",
                     task_version="1", seed=0, loss_hparams={"gamma": 2.0})

@@ -13,18 +13,10 @@ import pytest
 
 from lossbench.digest import DIGEST_COLUMN, record_digest, table_contents
 from lossbench.ledger import read_ledger
-from lossbench.runner import Record
+from lossbench.record import Record
+from lossbench.record_format import SCHEMA, record_table, spec_of
 from lossbench.spec import RunSpec
-from lossbench.store import (
-    SCHEMA,
-    load_results,
-    record_table,
-    result_path,
-    spec_of,
-    stored_status,
-    untrusted_files,
-    write_record,
-)
+from lossbench.store import load_results, result_path, stored_status, untrusted_files, write_record
 
 
 def record(seed=0, metrics=None, loss="focal") -> Record:

@@ -7,16 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lossbench.gradient_check import NoGradient
+from lossbench.loss_targets import TargetError, loss_on_targets
 from lossbench.selection import scorer
-from lossbench.train import (
-    Diverged,
-    NoGradient,
-    TargetError,
-    TrainConfig,
-    epoch_order,
-    loss_on_targets,
-    train,
-)
+from lossbench.train import Diverged, TrainConfig, epoch_order, train
 
 CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2)
 
@@ -204,7 +198,7 @@ def test_without_a_scorer_only_the_last_epoch_is_kept():
 
 
 def test_cpu_device_provenance_names_the_cpu_capability():
-    from lossbench.runner import device_name
+    from lossbench.provenance import device_name
 
     name = device_name(torch.device("cpu"))
     assert name.startswith("cpu:") and torch.backends.cpu.get_cpu_capability() in name
@@ -214,7 +208,7 @@ def test_cpu_device_provenance_names_the_cpu_capability():
 def test_source_revision_marks_uncommitted_code_as_dirty(tmp_path):
     import subprocess
 
-    from lossbench.runner import source_revision
+    from lossbench.provenance import source_revision
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
@@ -235,7 +229,7 @@ def test_source_revision_marks_uncommitted_code_as_dirty(tmp_path):
 
 
 def test_source_revision_is_empty_outside_a_git_checkout(tmp_path):
-    from lossbench.runner import source_revision
+    from lossbench.provenance import source_revision
 
     assert source_revision([tmp_path]) == ""
 

@@ -84,7 +84,7 @@ def _fake_sweep(monkeypatch, val_of):
     """Replace training by records whose val_top1 is ``val_of(spec)`` (test top1 is its
     opposite, so selecting on test would pick a different trial)."""
     from lossbench import scheduler
-    from lossbench.runner import Record
+    from lossbench.record import Record
     from lossbench.store import stored_keys, write_record
 
     def run_sweep(specs, results, **kwargs):
@@ -121,7 +121,7 @@ def test_tune_requires_an_entry():
 
 def test_a_task_without_the_selection_metric_selects_nothing_and_says_why(tmp_path, monkeypatch):
     from lossbench import scheduler
-    from lossbench.runner import Record
+    from lossbench.record import Record
     from lossbench.store import write_record
 
     def run_sweep(specs, results, **kwargs):
@@ -137,7 +137,7 @@ def test_a_task_without_the_selection_metric_selects_nothing_and_says_why(tmp_pa
 def test_metric_learning_selects_on_validation_map_at_r_not_the_saturating_p_at_1(
         tmp_path, monkeypatch):
     from lossbench import scheduler
-    from lossbench.runner import Record
+    from lossbench.record import Record
     from lossbench.store import write_record
 
     def run_sweep(specs, results, **kwargs):  # P@1 ties at 1.0; MAP@R prefers a large margin

@@ -15,8 +15,8 @@ from lossbench import validity
 from lossbench.build import resolve_hparams
 from lossbench.catalog import parse_catalog
 from lossbench.comparable_runs import card_defaults
+from lossbench.record import Record
 from lossbench.registry import LOSSES
-from lossbench.runner import Record
 from lossbench.spec import RunSpec
 from lossbench.store import load_results, write_record
 

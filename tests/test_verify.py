@@ -15,9 +15,10 @@ from lossbench import report
 from lossbench.digest import DIGEST_COLUMN
 from lossbench.integrity import verify
 from lossbench.ledger import LEDGER_FILE, append, entry, read_ledger
-from lossbench.runner import Record
+from lossbench.record import Record
+from lossbench.record_format import record_table
 from lossbench.spec import RunSpec
-from lossbench.store import load_results, record_table, result_path, set_aside, write_record
+from lossbench.store import load_results, result_path, set_aside, write_record
 
 from . import hostile
 from .conftest import run_cli

@@ -12,8 +12,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..gradient_check import gradient_problem
 from ..signatures import context_kwargs
-from ..train import CALL_CONTEXT, gradient_problem
+from ..train import CALL_CONTEXT
 from .common import CLASS_COUNTS, IN_FEATURES, NUM_EPOCHS, C, Checks, D, N, expect_scalar
 from .results import CheckFailed, CheckSkipped
 

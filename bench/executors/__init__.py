@@ -2,7 +2,7 @@
 
 An executor is any class registered in the ``lossbench.executors`` entry-point group whose
 constructor takes (a subset of) the keyword options in :data:`EXECUTOR_OPTIONS` and whose
-``map(specs, on_start)`` yields one :class:`~lossbench.runner.Record` per spec, in completion
+``map(specs, on_start)`` yields one :class:`~lossbench.record.Record` per spec, in completion
 order, calling ``on_start(spec)`` when a spec starts running. The scheduler stores each record as
 it arrives; an executor never writes results itself. ``close()`` releases what it holds.
 
@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from ..record import Record
 from ..registry import EXECUTORS
 from ..signatures import context_kwargs
 from ..spec import RunSpec
-
-if TYPE_CHECKING:  # the runner imports torch; these modules stay light
-    from ..runner import Record
 
 #: Keyword options the scheduler passes to an executor's constructor when its signature names them.
 EXECUTOR_OPTIONS = ("device", "workers", "timeout", "memory_limit_mb", "threads", "address")

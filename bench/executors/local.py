@@ -12,7 +12,7 @@ that hangs past ``timeout`` is killed (``timeout``); a child that dies without r
 its output (``faulthandler`` prints the Python stack of a segfault). The sweep always goes on.
 
 Children are forked from this process (``fork`` on Linux), after the parent has imported torch,
-the entries and the task data of the run (:func:`lossbench.runner.warm_up`): a child starts in
+the entries and the task data of the run (:func:`lossbench.warm_up.warm_up`): a child starts in
 milliseconds instead of re-importing torch and rebuilding the data (seconds), and sees entries
 registered in-process. Each child asks the kernel to kill it if the parent dies (``kill -9`` of
 the sweep leaves no orphan computing), runs in its own process group (a timeout kills what it
@@ -27,38 +27,29 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import faulthandler
 import multiprocessing as mp
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from ..confinement import confine_writes, writable_folders
 from ..machine import canonical, stored_machine
-from ..procs import TOKEN_ENV, describe_exit, kill_tree, new_token
-from ..replay import Request
-from ..run_outputs import MAX_BYTES_ENV, OutputsRefused, decode, encode, max_output_bytes
-from ..runner import (
-    Record,
-    configure_threads,
-    evaluation_plans,
-    failure_record,
-    score,
-    train_run,
-    warm_up,
-)
-from ..sandbox import mark_plugin_process
+from ..procs import describe_exit, kill_tree, new_token
+from ..record import Record
+from ..run_outputs import MAX_BYTES_ENV, OutputsRefused, decode, max_output_bytes
+from ..runner import evaluation_plans, failure_record, score
 from ..spec import RunSpec
+from ..warm_up import warm_up
 from . import default_threads, default_workers, worker_device
+from .child import child_main
+from .timeouts import check_timeout, default_timeout
 
 OUTPUT_TAIL = 1500  # of the child's output, after the reason (records keep 2,000 characters)
 
@@ -79,106 +70,8 @@ def start_method(device: str, threads: int | None = 1) -> str:
 def mp_context(method: str):
     ctx = mp.get_context(method)
     if method == "forkserver":  # children fork from a server that has imported torch already
-        ctx.set_forkserver_preload(["torch", "lossbench.runner", "lossbench.executors.local"])
+        ctx.set_forkserver_preload(["torch", "lossbench.runner", "lossbench.executors.child"])
     return ctx
-
-
-def _die_with_parent() -> None:
-    """Linux: have the kernel SIGKILL this process when its parent dies."""
-    if sys.platform != "linux":
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _address_space_bytes() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def limit_memory(megabytes: int) -> None:
-    """Cap this process's address space at its current size + ``megabytes`` (RLIMIT_AS), so an
-    allocation past the budget fails in the run (status ``oom``) instead of swapping the machine
-    or waking the kernel's OOM killer."""
-    import resource
-
-    limit = _address_space_bytes() + megabytes * 1024 * 1024
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
-def child_main(conn: Connection, spec: RunSpec, device: str, threads: int,
-               memory_limit_mb: int | None, output: str | int, parent_pid: int | None,
-               token: str = "", inherited: Sequence[int] = (),
-               plans: Mapping[tuple[str, ...], list[Request]] | None = None,
-               scratch: str | None = None) -> None:
-    """Body of a run's child process: isolate, train the spec, send its plain outputs back.
-
-    ``output`` is the path of the file that receives the child's stdout and stderr, or (forked
-    children) the number of an inherited descriptor of an already unlinked file. ``token`` is
-    put in the environment of everything the run starts (:mod:`lossbench.procs`).
-    ``inherited``: descriptors of the other running runs (their result pipes and output files)
-    that a forked child closes before it imports the entry. ``plans``: the evaluation plans the
-    parent learnt (:func:`lossbench.runner.evaluation_plans`). ``scratch``: the run's own
-    folder (its ``TMPDIR``); before the entry is imported the child may write only there, in
-    ``/dev`` and the cache folders (:mod:`lossbench.confinement`). What is sent is
-    :func:`lossbench.run_outputs.encode`'s bytes (``send_bytes``: no pickle); the parent
-    computes the record (:func:`lossbench.runner.score`).
-    """
-    for fd in inherited:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    _die_with_parent()
-    if parent_pid is not None and os.getppid() != parent_pid:  # parent died before the signal
-        os._exit(1)
-    with contextlib.suppress(OSError):
-        os.setpgid(0, 0)
-    if token:
-        os.environ[TOKEN_ENV] = token
-    mark_plugin_process()  # third-party entries are imported here, never in the parent
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    out = output if isinstance(output, int) else os.open(output, os.O_WRONLY | os.O_APPEND)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.close(out)
-    faulthandler.enable(file=sys.__stderr__, all_threads=False)
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    configure_threads(threads)
-    if memory_limit_mb:
-        limit_memory(memory_limit_mb)
-    if scratch is not None:
-        confine_to(scratch)
-    payload = encode(train_run(spec, device=device, threads=threads, plans=plans))
-    conn.send_bytes(payload)
-    conn.close()
-
-
-def confine_to(scratch: str) -> None:
-    """Make ``scratch`` the process's temporary folder and deny every write outside it, ``/dev``
-    and the cache folders (:func:`lossbench.confinement.confine_writes`); an unconfined child
-    says why on its output."""
-    for name in ("TMPDIR", "TEMP", "TMP"):
-        os.environ[name] = scratch
-    tempfile.tempdir = scratch
-    how = confine_writes(writable_folders(scratch))
-    if how.startswith("unconfined"):
-        print(f"lossbench: run {how}", file=sys.stderr, flush=True)
 
 
 def as_trained(record: Record, slot: _Slot) -> Record:
@@ -284,56 +177,10 @@ def _describe_limit(slot: _Slot) -> str:
     return f"{slot.limit:g}s timeout"
 
 
-#: The longest ``--timeout`` accepted: 30 days (the OS's poll() cannot wait much longer).
-MAX_TIMEOUT = 30 * 86400.0
-
-
-def check_timeout(timeout: float | None) -> None:
-    """A run timeout in seconds: None, or a number in (0, :data:`MAX_TIMEOUT`]."""
-    import math
-
-    from ..errors import UsageError
-
-    if timeout is not None and not (isinstance(timeout, (int, float)) and math.isfinite(timeout)
-                                    and 0 < timeout <= MAX_TIMEOUT):
-        raise UsageError(f"timeout must be a number of seconds in (0, {MAX_TIMEOUT:g}] "
-                         f"(30 days), got {timeout!r}")
-
-
-#: The default per-run timeout (no ``--timeout``) is ``max(DEFAULT_TIMEOUT_FLOOR, allowance ×
-#: epochs)``: a deadline that no healthy run comes near and a hanging one cannot stall a sweep past.
-DEFAULT_TIMEOUT_FLOOR = 600.0
-#: Seconds allowed per epoch of an embedded task (the CPU default sweep: 0.06-0.15 s per epoch on
-#: the 2-core reference machine, docs/performance.md, so 65-150× that).
-EMBEDDED_SECONDS_PER_EPOCH = 10.0
-#: Seconds allowed per epoch of a full-scale (non-embedded, GPU-sized) task.
-FULLSCALE_SECONDS_PER_EPOCH = 600.0
-#: Epochs assumed where neither ``--epochs`` nor the suite's description states them (a
-#: third-party task whose recipe has no epoch count), with the embedded allowance: 10,000 s.
-UNKNOWN_RECIPE_EPOCHS = 1000
-
-
-def default_timeout(spec: RunSpec) -> float:
-    """The timeout of a run when none is given: ``max(600 s, allowance × epochs)`` with the
-    spec's epochs (:func:`lossbench.suites.description.spec_epochs`: ``--epochs``, else the
-    task's recipe) and 10 s per epoch of an embedded task, 600 s per epoch of a full-scale one;
-    deterministic, from the spec and the suite's description alone (a task whose epochs are
-    stated nowhere: 1,000 epochs at 10 s are assumed)."""
-    from ..suites.description import spec_epochs, suite_info
-
-    per_epoch = EMBEDDED_SECONDS_PER_EPOCH
-    try:
-        if not suite_info(spec.suite).tasks[spec.task].embedded:
-            per_epoch = FULLSCALE_SECONDS_PER_EPOCH
-    except Exception:  # noqa: BLE001 - the run itself reports an unknown task with its reason
-        pass
-    seconds = max(DEFAULT_TIMEOUT_FLOOR, per_epoch * (spec_epochs(spec) or UNKNOWN_RECIPE_EPOCHS))
-    return min(seconds, MAX_TIMEOUT)
-
-
 class LocalExecutor:
     """Run each spec in a child process, ``workers`` at a time, each within ``timeout`` seconds
-    (default: :func:`default_timeout` of each spec, so a hanging run cannot stall a sweep).
+    (default: :func:`~lossbench.executors.timeouts.default_timeout` of each spec, so a hanging
+    run cannot stall a sweep).
 
     ``memory_limit_mb`` caps each child's address space growth (``oom`` beyond it); ``threads``
     sets each child's torch threads (default: 1 on CPU; the cores per worker on GPU).

@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import UsageError
+from ..record import Record
 from ..run_outputs import OutputsRefused, decode, encode
 from ..runner import (
-    Record,
     configure_threads,
     evaluation_plans,
     failure_record,

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from ..runner import Record, execute
+from ..record import Record
+from ..runner import execute
 from ..spec import RunSpec
 from . import default_threads
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..file_names import inside, slug
 from ..freshness import pages_dir, pages_on_disk, plots_link, stamp
-from ..store import PLOTS_DIR, untrusted_files
+from ..store import PLOTS_DIR, load_manifests, scan
 from . import model
 from .configs import Config
 from .markdown import HEADER, md_text
@@ -34,11 +34,10 @@ __all__ = ["HEADER", "Config", "Model", "build_model", "is_fresh", "md_text", "p
 def build_model(results_dir: str | Path = "results") -> Model:
     """The model of every record (and tuning manifest) in ``results_dir``."""
     from ..integrity import verify
-    from ..tune import load_manifests
-    from .records import load_runs
 
-    untrusted = [(Path(p).name, reason) for p, reason in untrusted_files(results_dir)]
-    runs = load_runs(results_dir, {name for name, _ in untrusted})
+    stored = scan(results_dir)
+    untrusted = [(p.name, reason) for p, reason in stored.untrusted()]
+    runs = stored.load()
     board, _ = split_confirmation(runs, _catalog())
     m = model.build(board, load_manifests(results_dir), untrusted,
                     verify(results_dir).board_line())

@@ -27,7 +27,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..store import RUN_COLUMNS, is_missing
+from ..cells import is_missing
+from ..record_format import RUN_COLUMNS
 from .configs import Config, config_keys
 from .stored_metadata import stored_card, stored_json
 

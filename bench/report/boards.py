@@ -16,9 +16,11 @@ from typing import Any
 import pandas as pd
 
 from .. import aggregate as agg
+from ..cells import is_missing
 from ..findings import CONFIDENCE
 from ..plan import BASELINE_LOSS
-from ..store import RUN_COLUMNS, is_missing, version_key
+from ..record_format import RUN_COLUMNS
+from ..versions import version_key
 from .aliases import alias_merges, merge_alias_configs
 from .configs import Config, Tuning, build_configs
 from .groups import groups_by_test

@@ -21,8 +21,8 @@ from ..comparable_runs import DEFAULT_OPTIONS
 from ..errors import UsageError
 from ..findings import CONFIDENCE, DEFAULT_MIN_SEEDS, SuiteFindings, compared_text, evaluate
 from ..findings_text import percent_text, summary_line, task_text, verdict_text
-from ..store import version_key
 from ..suites.declared_findings import Finding
+from ..versions import version_key
 from .stored_metadata import _newest_first, stored_json
 
 if TYPE_CHECKING:

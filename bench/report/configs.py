@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..store import RUN_COLUMNS, is_missing
+from ..cells import is_missing
+from ..record_format import RUN_COLUMNS
 from ..targets import LOCAL_VERSION_TAG
 from .stored_metadata import parsed_json, stored_card
 

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from ..store import is_missing
+from ..cells import is_missing
 
 #: provenance columns whose mixing inside one table is flagged
 MIX_COLUMNS = (("git_sha", "git SHAs"), ("device", "devices"), ("task_version", "task versions"),

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..store import is_missing
+from ..cells import is_missing
 from .configs import config_keys
 from .stored_metadata import stored_json, task_meta
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..store import is_missing
+from ..cells import is_missing
 
 
 @functools.lru_cache(maxsize=4096)
