@@ -16,7 +16,7 @@ Heavy modules (torch, pandas) are imported on first use, so ``lossbench list`` s
 
 from __future__ import annotations
 
-__version__ = "0.4.0"
+from .version import __version__
 
 _API = {"list_entries", "run", "load_results", "leaderboard", "validate", "verify", "merge",
         "check", "show", "create_loss", "create_regularizer", "reproduce", "Selection",

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .version import __version__
 
 DEFAULT_EPOCHS = 1
 CANARY_SEED = 0

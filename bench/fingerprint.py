@@ -10,7 +10,7 @@ the current version; the fix is one command,
 
     python -m lossbench.fingerprint --bump X.Y.Z
 
-which sets the version in ``bench/__init__.py`` and ``pyproject.toml`` and pins the new
+which sets the version in ``bench/version.py`` and ``pyproject.toml`` and pins the new
 fingerprint, so every spec key changes with the code and no stored record is reused for it.
 ``python -m lossbench.fingerprint`` prints the fingerprint and whether it matches the pin.
 
@@ -48,13 +48,13 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from . import __version__
+from .version import __version__
 
 #: The modules of the package that cannot change a record's numbers, as module paths relative to
 #: the package (``"report"`` is ``report.py`` or everything under ``report/``). Every other module
 #: is fingerprinted (:func:`harness_sources`).
 RESULT_NEUTRAL = (
-    "__init__", "__main__", "api", "cli",  # the front ends (the version is in every spec key)
+    "__init__", "__main__", "api", "cli", "version",  # front ends; the version is in every spec key
     "plan", "tune", "estimate",  # planning: what it decides is in the spec
     # where and how runs execute, not what they compute
     "scheduler", "executors", "sandbox", "describe_child", "confinement", "procs", "progress",
@@ -340,7 +340,7 @@ def pin_problem(version: str = __version__, root: Path = PACKAGE_DIR,
             f"(fingerprint {pin.get('fingerprint')} -> {current}; changed: {shown}), but the "
             f"harness version is still {version}: new records would share spec keys with "
             f"records made by the old code. Run `{bump}` (it sets the version in "
-            f"bench/__init__.py and pyproject.toml and pins the new fingerprint in "
+            f"bench/version.py and pyproject.toml and pins the new fingerprint in "
             f"bench/{path.name}) and commit the three files with your change")
 
 
@@ -354,7 +354,7 @@ def write_pin(version: str, root: Path = PACKAGE_DIR, path: Path = PIN_FILE) -> 
 
 
 VERSION_FILES = {  # file (relative to the project root) -> the line holding the version
-    "bench/__init__.py": re.compile(r'^__version__ = "([^"]+)"$', re.M),
+    "bench/version.py": re.compile(r'^__version__ = "([^"]+)"$', re.M),
     "pyproject.toml": re.compile(r'^version = "([^"]+)"$', re.M),
 }
 

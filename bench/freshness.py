@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import __version__
+from .version import __version__
 from .store import PLOTS_DIR, results_digest
 
 STAMP_PREFIX = "<!-- lossbench leaderboard inputs:"

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from . import __version__
+from .version import __version__
 from .fingerprint import harness_fingerprint
 from .machine import machine_provenance
 from .registry import LOSSES, REGULARIZERS

@@ -1,7 +1,7 @@
 """Record a trained model's outputs in the run's child, replay them to the task's metrics elsewhere.
 
 A task's ``evaluate(EvalInput)`` reads the model only through its evaluators' ``outputs(x)`` and
-``features(x)`` (:class:`lossbench.suites.base.Evaluator`), on tensors of the task's data. So the
+``features(x)`` (:class:`lossbench.evaluator.Evaluator`), on tensors of the task's data. So the
 metrics can be computed in a process that never imported the plugin:
 
 1. the run's child runs ``task.evaluate`` with :class:`RecordingEvaluator` s, which return the
@@ -32,8 +32,8 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from .evaluator import Evaluator
 from .run_outputs import output_key
-from .suites.base import Evaluator
 
 METHODS = ("outputs", "features")
 

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from .version import __version__
 from .cells import is_missing
 from .errors import UsageError
 from .machine import stored_machine

@@ -33,6 +33,7 @@ import torch
 
 from . import selection
 from .build import build
+from .evaluator import Evaluator
 from .model_needs import resolve as resolve_model_needs
 from .provenance import device_name, provenance
 from .record import TRACEBACK_TAIL, Record
@@ -41,7 +42,7 @@ from .registry import LOSSES, REGULARIZERS, SUITES
 from .replay import MissingOutputs, Request, answer, recording, replaying
 from .run_outputs import RunOutputs, output_key
 from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # noqa: F401
-from .suites.base import EvalInput, Evaluator, Suite, Task
+from .suites.base import EvalInput, Suite, Task
 from .train import Diverged, TrainConfig, train
 
 

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from .errors import unknown_value
+from .evaluator import Evaluator
 
 #: ``score(model) -> float``, higher is better; the model is scored in eval mode, without grad.
 Scorer = Callable[[nn.Module], float]
@@ -64,7 +65,6 @@ def _last_epoch(x_val: torch.Tensor, y_val: torch.Tensor, loss_kind: str) -> Sco
 def _val_top1(x_val: torch.Tensor, y_val: torch.Tensor, loss_kind: str) -> Scorer | None:
     if loss_kind == "embedding":
         return None
-    from .suites.base import Evaluator  # batched outputs; suites.base imports this module
 
     def top1(model: nn.Module) -> float:
         pred = Evaluator(model).outputs(x_val).argmax(-1)
@@ -75,7 +75,6 @@ def _val_top1(x_val: torch.Tensor, y_val: torch.Tensor, loss_kind: str) -> Score
 
 def _val_map_at_r(x_val: torch.Tensor, y_val: torch.Tensor, loss_kind: str) -> Scorer | None:
     from .metrics.retrieval import retrieval_metrics
-    from .suites.base import Evaluator
 
     def map_at_r(model: nn.Module) -> float:
         ev = Evaluator(model)

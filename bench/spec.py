@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import __version__
+from .version import __version__
 
 HASH_LENGTH = 16
 

@@ -63,8 +63,8 @@ def test_an_import_back_up_inside_the_report_breaks_its_contract(copy):
 
 #: What the command line imports of the package besides the API: errors, the terminal's text
 #: escaping, the checks of the paths it is given (they name the flag) and the version
-#: (``from .. import __version__``).
-CLI_MAY_IMPORT = {"api", "errors", "text_safety", "outputs", ""}
+#: (``from ..version import __version__``).
+CLI_MAY_IMPORT = {"api", "errors", "text_safety", "outputs", "version"}
 
 
 def test_the_command_line_reaches_the_package_only_through_the_api():
@@ -77,3 +77,58 @@ def test_the_command_line_reaches_the_package_only_through_the_api():
                 found.add((node.module or "").split(".")[0])
     assert found <= CLI_MAY_IMPORT, sorted(found - CLI_MAY_IMPORT)
     assert "api" in found
+
+
+def import_cycle(package_parent: Path) -> list[str]:
+    """One cycle of ``lossbench``'s import graph (module-level, function-level and
+    ``TYPE_CHECKING`` imports, as grimp reads them), or [] when the graph is acyclic. Run in a
+    child so that the copy under ``package_parent`` is the one imported."""
+    code = """
+import json, sys
+import grimp
+g = grimp.build_graph("lossbench", include_external_packages=False,
+                      exclude_type_checking_imports=False)
+edges = {m: sorted(g.find_modules_directly_imported_by(m)) for m in sorted(g.modules)}
+state, stack = {}, []
+def visit(m):
+    state[m] = 1
+    stack.append(m)
+    for n in edges.get(m, ()):
+        if state.get(n) == 1:
+            return stack[stack.index(n):] + [n]
+        if n not in state:
+            found = visit(n)
+            if found:
+                return found
+    stack.pop()
+    state[m] = 2
+    return None
+sys.setrecursionlimit(10000)
+for m in edges:
+    if m not in state:
+        cycle = visit(m)
+        if cycle:
+            print(json.dumps(cycle))
+            break
+else:
+    print("[]")
+"""
+    env = {**os.environ, "PYTHONPATH": str(package_parent)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=package_parent, env=env,
+                         capture_output=True, text=True, timeout=120, check=True)
+    import json
+
+    return json.loads(out.stdout)
+
+
+def test_the_package_import_graph_has_no_cycle(copy):
+    assert import_cycle(copy) == []
+
+
+def test_an_import_back_inside_a_function_makes_a_cycle_that_is_found(copy):
+    """The version (the bottom) importing the spec (which imports the version), lazily."""
+    version = copy / "lossbench" / "version.py"
+    version.write_text(version.read_text() + "\n\ndef _back():\n    from . import spec\n\n"
+                       "    return spec\n")
+    cycle = import_cycle(copy)
+    assert {"lossbench.version", "lossbench.spec"} <= set(cycle)

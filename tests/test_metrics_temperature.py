@@ -13,6 +13,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 from torchmetrics.classification import MulticlassCalibrationError
 
+from lossbench.evaluator import Evaluator
 from lossbench.metrics import METRICS, classification
 from lossbench.metrics.calibration import ece
 from lossbench.metrics.temperature import (
@@ -26,7 +27,7 @@ from lossbench.record_meta import task_meta
 from lossbench.registry import SUITES
 from lossbench.runner import execute
 from lossbench.spec import RunSpec
-from lossbench.suites.base import EvalInput, Evaluator
+from lossbench.suites.base import EvalInput
 
 NEW_METRICS = ("temperature", "ece_ts", "adaptive_ece_ts", "nll_ts", "brier_ts")
 

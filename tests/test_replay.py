@@ -10,13 +10,14 @@ import pytest
 import torch
 from torch import nn
 
+from lossbench.evaluator import Evaluator
 from lossbench.metrics import classification
 from lossbench.registry import LOSSES, SUITES
 from lossbench.replay import MissingOutputs, ReplayEvaluator, answer, recording, replaying
 from lossbench.run_outputs import RunOutputs, decode, encode
 from lossbench.runner import evaluation_plans, score, train_run
 from lossbench.spec import RunSpec
-from lossbench.suites.base import EvalInput, Evaluator, TaskData
+from lossbench.suites.base import EvalInput, TaskData
 
 
 class Net(nn.Module):

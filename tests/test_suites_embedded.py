@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from lossbench.evaluator import Evaluator
 from lossbench.metrics import METRICS
 from lossbench.models import build_model
 from lossbench.registry import LOSSES, SUITES
 from lossbench.runner import execute
 from lossbench.spec import RunSpec
-from lossbench.suites.base import EvalInput, Evaluator
+from lossbench.suites.base import EvalInput
 from lossbench.suites.metric_learning import (
     chance_precision_at_1,
     embeddings_for,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import __version__
+from ..version import __version__
 from .arguments import Given, interval_seeds, positive_float, positive_int, seed
 from .examples import EXAMPLES
 from .sweep_commands import CONFIRM_ABOVE

@@ -34,7 +34,7 @@ def plots_stamp(results_dir: str | Path) -> str:
     (:data:`MODEL_SOURCES`) and the plot code (so a change of either redraws them)."""
     import hashlib
 
-    from .. import __version__
+    from ..version import __version__
     from ..store import results_digest
 
     code = hashlib.sha256()
