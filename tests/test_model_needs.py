@@ -190,7 +190,7 @@ def test_the_schedule_keeps_the_proxies_at_100_times_the_models_rate(schedule):
 #: Spec keys at 70c9ab4 (harness 0.2.2, before model needs existed) of seed 0 of
 #: standard/mnist1d v2 with each entry's card defaults; cross_entropy's is the key of its
 #: committed record (results/48572b09bad5a81e.parquet).
-KEYS_AT_70C9AB4 = {"cross_entropy": "48572b09bad5a81e", "sce": "184acd11df49e931",
+KEYS_AT_70C9AB4 = {"cross_entropy": "48572b09bad5a81e", "focal": "6ff5521acedf0dc6",
                    "ldam_drw": "6e5143040a387069", "proxy_anchor": "a60268989c2cb998"}
 
 
@@ -201,7 +201,7 @@ def _default_spec(name: str) -> RunSpec:
                    harness_version="0.2.2")
 
 
-@pytest.mark.parametrize("name", ["cross_entropy", "sce"])
+@pytest.mark.parametrize("name", ["cross_entropy", "focal"])
 def test_the_spec_key_of_an_entry_without_needs_is_unchanged(name):
     assert _default_spec(name).key == KEYS_AT_70C9AB4[name]
 
