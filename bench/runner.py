@@ -41,6 +41,7 @@ from .record_meta import record_meta
 from .registry import LOSSES, REGULARIZERS, SUITES
 from .replay import MissingOutputs, Request, answer, recording, replaying
 from .run_outputs import RunOutputs, output_key
+from .signatures import build_context
 from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # noqa: F401
 from .suites.base import EvalInput, Suite, Task
 from .train import Diverged, TrainConfig, train
@@ -212,13 +213,9 @@ def _train_run(spec: RunSpec, device: torch.device,
         loss_card = LOSSES.card(spec.loss)
         embedding = loss_card.objective == "embedding"
         out_dim = task.embedding_size if embedding else data.num_classes
-        context = {
-            "num_classes": data.num_classes,
-            "embedding_size": task.embedding_size,
-            "class_counts": data.class_counts,
-            "num_train": len(data.x_train),
-            "num_epochs": recipe.epochs,
-        }
+        context = build_context(num_classes=data.num_classes, embedding_size=task.embedding_size,
+                                class_counts=data.class_counts, num_train=len(data.x_train),
+                                num_epochs=recipe.epochs)
         seed_everything(spec.seed)
         from .models import build_model
 

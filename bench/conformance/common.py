@@ -18,7 +18,7 @@ from ..cards import OBJECTIVES, Card
 from ..errors import EntryLoadError
 from ..model_needs import factory_hparams
 from ..registry import REGISTRIES, Entry
-from ..signatures import BUILD_CONTEXT, accepted_names
+from ..signatures import accepted_names, build_context
 from ..targets import is_target
 from .results import FAIL, PASS, SKIP, CheckFailed, CheckResult, CheckSkipped
 
@@ -53,12 +53,11 @@ class Checks:
 
     def context(self, device: str = "cpu") -> dict[str, Any]:
         """Build-time context, as the runner passes it: a value for each key of
-        :data:`~lossbench.signatures.BUILD_CONTEXT` (only the names a factory asks for reach
-        it)."""
-        values = {"num_classes": C, "embedding_size": D,
-                  "class_counts": torch.tensor(CLASS_COUNTS, device=device),
-                  "num_train": sum(CLASS_COUNTS), "num_epochs": NUM_EPOCHS}
-        return {key: values[key] for key in BUILD_CONTEXT}
+        :data:`~lossbench.signatures.BUILD_CONTEXT` (:func:`~lossbench.signatures.build_context`;
+        only the names a factory asks for reach it)."""
+        return build_context(num_classes=C, embedding_size=D,
+                             class_counts=torch.tensor(CLASS_COUNTS, device=device),
+                             num_train=sum(CLASS_COUNTS), num_epochs=NUM_EPOCHS)
 
     def skip_unless_requested(self, device: str) -> None:
         """Skip the running check unless ``device`` is one of the requested devices."""
