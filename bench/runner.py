@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import selection
+from . import checkpoint_rules
 from .build import build
 from .evaluator import Evaluator
 from .model_needs import resolve as resolve_model_needs
@@ -237,8 +237,8 @@ def _train_run(spec: RunSpec, device: torch.device,
         result = train(
             model, loss_fn, data.x_train, data.y_train, recipe,
             num_classes=data.num_classes, seed=spec.seed, regularizers=regularizers,
-            select=selection.scorer(task.model_selection, data.x_val, data.y_val,
-                                    loss_card.objective),
+            select=checkpoint_rules.scorer(task.model_selection, data.x_val, data.y_val,
+                                           loss_card.objective),
             accepts_soft_targets=loss_card.accepts_soft_targets,
             class_counts=data.class_counts, autocast=autocast_dtype(options),
             lr_multipliers=needs.lr_multipliers,
