@@ -16,7 +16,7 @@ Heavy modules (torch, pandas) are imported on first use, so ``lossbench list`` s
 
 from __future__ import annotations
 
-from .version import __version__
+from .version import __version__ as __version__  # re-exported: lossbench.__version__
 
 _API = {"list_entries", "run", "load_results", "leaderboard", "validate", "verify", "merge",
         "check", "show", "create_loss", "create_regularizer", "reproduce", "Selection",

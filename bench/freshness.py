@@ -21,8 +21,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from .version import __version__
 from .store import PLOTS_DIR, results_digest
+from .version import __version__
 
 STAMP_PREFIX = "<!-- lossbench leaderboard inputs:"
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import torch
 
-from .version import __version__
 from .fingerprint import harness_fingerprint
 from .machine import machine_provenance
 from .registry import LOSSES, REGULARIZERS
 from .spec import RunSpec
 from .targets import LOCAL_ORIGIN, LOCAL_VERSION_TAG, is_target
+from .version import __version__
 
 
 @functools.lru_cache(maxsize=1)

@@ -35,13 +35,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .version import __version__
 from .cells import is_missing
 from .errors import UsageError
 from .machine import stored_machine
 from .metrics import METRICS, is_timing
 from .record_format import RUN_COLUMNS, spec_of
 from .store import load_results
+from .version import __version__
 
 DEFAULT_SAMPLE = 20
 DEFAULT_RANDOM_SEED = 0

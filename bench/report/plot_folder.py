@@ -34,8 +34,8 @@ def plots_stamp(results_dir: str | Path) -> str:
     (:data:`MODEL_SOURCES`) and the plot code (so a change of either redraws them)."""
     import hashlib
 
-    from ..version import __version__
     from ..store import results_digest
+    from ..version import __version__
 
     code = hashlib.sha256()
     for name in (*MODEL_SOURCES, "plots.py"):
