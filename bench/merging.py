@@ -31,8 +31,7 @@ from typing import Any
 from .all_or_nothing import temp_path
 from .errors import UsageError
 from .ledger import append, entry, read_ledger
-
-BUILTIN_DISTRIBUTION = "lossbench"
+from .registry import BUILTIN_DISTRIBUTION
 
 
 def normalized(name: str) -> str:

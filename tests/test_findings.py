@@ -356,11 +356,12 @@ def test_without_declared_findings_the_leaderboard_has_no_such_section(tmp_path)
 
 
 def test_markdown_cells_escape_pipes_and_line_breaks():
-    assert catalog_section.md_escape("a | b\nc") == "a \\| b c"
+    """The section escapes its cells with the board's one rule (``markdown.md_text``)."""
+    assert catalog_section.md_text("a | b\nc") == "a \\| b c"
 
 
 def test_finding_text_from_a_suite_cannot_inject_markup():
-    assert catalog_section.md_escape("<script>x</script> [a](javascript:1)") == (
+    assert catalog_section.md_text("<script>x</script> [a](javascript:1)") == (
         "&lt;script>x&lt;/script> \\[a\\](javascript:1)")
 
 

@@ -23,20 +23,13 @@ from ..findings import CONFIDENCE, DEFAULT_MIN_SEEDS, SuiteFindings, compared_te
 from ..findings_text import percent_text, summary_line, task_text, verdict_text
 from ..suites.declared_findings import Finding
 from ..versions import version_key
+from .markdown import md_text  # a suite's findings are plugin text: escaped as every cell
 from .stored_metadata import _newest_first, stored_json
 
 if TYPE_CHECKING:
     import pandas as pd
 
 TITLE = "### Findings declared by the suites themselves"
-
-
-def md_escape(text: Any) -> str:
-    """Text safe inside a markdown table cell and in HTML: the leaderboard's one escaping rule
-    (:func:`lossbench.report.md_text`), since a third-party suite's findings are plugin text."""
-    from .markdown import md_text
-
-    return md_text(text)
 
 
 def stored_declarations(runs: pd.DataFrame) -> list[SuiteFindings]:
@@ -96,20 +89,20 @@ def leaderboard_section(runs: pd.DataFrame, min_seeds: int = DEFAULT_MIN_SEEDS) 
             results += evaluate(runs, s.suite, s.findings, task_versions=s.task_versions,
                                 min_seeds=min_seeds, defaults=defaults)
     except UsageError as exc:  # a wrong declaration is shown, not hidden
-        return f"\n{TITLE}\n\n_The findings could not be checked: {md_escape(exc)}_\n"
+        return f"\n{TITLE}\n\n_The findings could not be checked: {md_text(exc)}_\n"
     if not results:
         return ""  # no suite declares findings of its own (the catalog is judged apart)
     from tabulate import tabulate
 
     rows = [{
         "verdict": verdict_text(r, min_seeds),
-        "finding": md_escape(r.finding.claim),
-        "task": md_escape(task_text(r)),
-        "compared": md_escape(f"{r.finding.versus} ({compared_text(r.finding)})"),
-        f"diff ± {percent_text(r.confidence)} CI": md_escape(r.diff_text()),
+        "finding": md_text(r.finding.claim),
+        "task": md_text(task_text(r)),
+        "compared": md_text(f"{r.finding.versus} ({compared_text(r.finding)})"),
+        f"diff ± {percent_text(r.confidence)} CI": md_text(r.diff_text()),
         "n": str(r.n),
-        "published": md_escape(r.finding.published),
-        "source": md_escape(r.finding.source),
+        "published": md_text(r.finding.published),
+        "source": md_text(r.finding.source),
     } for r in results]
     table = tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True)
     return "\n".join([
