@@ -46,6 +46,6 @@ def build(entry: Entry, hparams: Mapping[str, Any],
         return factory(**kwargs)
     except Exception as exc:
         raise EntryLoadError(
-            f"{entry.group} {entry.name!r} could not be built with {kwargs!r}: "
+            f"{entry.kind} {entry.name!r} could not be built with {kwargs!r}: "
             f"{type(exc).__name__}: {exc}"
         ) from exc

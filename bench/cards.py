@@ -1,11 +1,11 @@
 """Cards: the frozen description of an entry, and the rules of its fields that need no registry.
 
 A card is read from the optional attributes of an entry's target
-(:func:`lossbench.registry.card_from_target`) and validated by
-:func:`lossbench.registry.card_problems`, which checks what this module defines: the field
+(:func:`lossbench.card_reading.card_from_target`) and validated by
+:func:`lossbench.card_reading.card_problems`, which checks what this module defines: the field
 limits, the objectives, the fidelity text, finite JSON hyperparameters and the search-space
 format (:func:`search_space_problem`). The checks that name other entries (a card's suites, its
-``alias_of``) need the registry and live there.
+``alias_of``) need the registered entries and live there.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ class Card:
     doc: str = ""
     #: the entry of the same kind whose *default* computes the same function (e.g.
     #: ``balanced_softmax`` is ``logit_adjustment`` at tau = 1): the leaderboard shows the two as
-    #: one row where their records are bit-identical (:func:`alias_problem` validates it)
+    #: one row where their records are bit-identical
+    #: (:func:`lossbench.card_reading.alias_problem` validates it)
     alias_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

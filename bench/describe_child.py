@@ -2,8 +2,9 @@
 
 Started by :func:`lossbench.sandbox.describe_entries`, one per distribution, so the parent
 never imports a third-party entry (:mod:`lossbench.sandbox`). It imports each entry's target,
-reads its card (:func:`lossbench.registry.entry_card`, validated) and, for a suite, its task
-list (:func:`lossbench.suites.description.describe_suite`), and answers ``{"group/name":
+reads its card (:func:`lossbench.card_reading.entry_card`, validated against
+:data:`lossbench.registry.REGISTRIES`) and, for a suite, its task list
+(:func:`lossbench.suites.description.describe_suite`), and answers ``{"kind/name":
 {"card": ..., "tasks": ...} | {"error": reason}}``: a failure of one entry is that entry's
 one-line reason, never the others'.
 """
@@ -14,8 +15,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .card_reading import entry_card
 from .errors import LossbenchError
-from .registry import entry_card
+from .registry import REGISTRIES
 from .sandbox import serve
 from .suites.description import describe_suite
 from .targets import _import_target
@@ -23,18 +25,18 @@ from .text_safety import one_line
 
 
 def describe(entries: Sequence[Mapping[str, str]]) -> dict[str, Any]:
-    """The card (and a suite's task list) of each requested entry (``group``, ``name``,
-    ``target``, ``origin``, ``local``), keyed ``group/name``; an entry that cannot be imported
+    """The card (and a suite's task list) of each requested entry (``kind``, ``name``,
+    ``target``, ``origin``, ``local``), keyed ``kind/name``; an entry that cannot be imported
     or described gets ``{"error": one line}``."""
     out: dict[str, Any] = {}
     for e in entries:
-        key = f"{e['group']}/{e['name']}"
+        key = f"{e['kind']}/{e['name']}"
         try:
             local = bool(e.get("local"))
             obj = _import_target(e["target"], search_cwd=local)
-            answer = {"card": entry_card(obj, e["name"], e["group"], e["origin"], e["target"],
-                                         local).to_dict()}
-            if e["group"] == "suite":
+            answer = {"card": entry_card(obj, e["name"], e["kind"], e["origin"], e["target"],
+                                         local, registries=REGISTRIES).to_dict()}
+            if e["kind"] == "suite":
                 answer["tasks"] = describe_suite(obj)
             json.dumps(answer, allow_nan=False)
         except KeyboardInterrupt:

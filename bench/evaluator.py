@@ -1,5 +1,5 @@
 """Batched, no-grad access to a trained model: what a task's ``evaluate`` and a checkpoint rule
-(:mod:`lossbench.selection`) read a model through (:class:`Evaluator`)."""
+(:mod:`lossbench.checkpoint_rules`) read a model through (:class:`Evaluator`)."""
 
 from __future__ import annotations
 

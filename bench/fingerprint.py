@@ -58,7 +58,7 @@ RESULT_NEUTRAL = (
     "plan", "tune", "estimate",  # planning: what it decides is in the spec
     # where and how runs execute, not what they compute
     "scheduler", "executors", "sandbox", "describe_child", "confinement", "procs", "progress",
-    "machine", "metadata_cache", "outputs",
+    "machine", "metadata_cache", "isolated_metadata", "outputs",
     # what a record says besides numbers; comparing versions, telling an empty cell
     "record_meta", "errors", "text_safety", "paper_links", "fingerprint", "versions", "cells",
     "store", "digest", "ledger", "integrity", "results_lock", "merging", "all_or_nothing",

@@ -16,7 +16,8 @@ from .build import resolve_hparams
 from .cards import Card
 from .errors import EntryLoadError, UsageError, unknown_value
 from .hparam_values import apply_hparams
-from .registry import LOSSES, REGULARIZERS, SUITES
+from .isolated_metadata import describe_isolated
+from .registry import LOSSES, REGISTRIES, REGULARIZERS, SUITES
 from .spec import RECIPE_OPTIONS, RunSpec, option_problem
 from .suites.description import option_epochs, recipe_epochs, suite_info
 from .suites.info import SuiteInfo, TaskInfo
@@ -323,14 +324,12 @@ def _prefetch(suites: Sequence[str] | None, losses: Sequence[str] | None,
               regularizers: Sequence[str] | None) -> None:
     """Have the cards of every third-party entry the plan may read described at once (one child
     per distribution, all concurrently), rather than one distribution after another."""
-    from .registry import describe_isolated
-
     wanted = []
     for registry, names in ((SUITES, suites), (LOSSES, losses), (REGULARIZERS, regularizers)):
         chosen = [n for n in names or registry.names() if n in registry or is_target(n)]
         wanted += [e for e in map(registry.get, chosen) if e.isolated]
     if wanted:
-        describe_isolated(wanted)
+        describe_isolated(wanted, REGISTRIES)
 
 
 def validate_options(options: Mapping[str, Any] | None) -> dict[str, Any]:

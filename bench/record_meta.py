@@ -52,7 +52,7 @@ def entry_cards(loss: str, regularizer: str | None) -> dict[str, Any]:
     return out
 
 
-def task_meta(suite_name: str, task_name: str, suite: Any = None,
+def describe_task_for_record(suite_name: str, task_name: str, suite: Any = None,
               metrics: Iterable[str] = (), num_classes: int | None = None) -> dict[str, Any]:
     """The task's metadata from the loaded ``suite`` object (in the run's process), else from the
     suite's cached description (:func:`lossbench.suites.description.suite_description`: no
@@ -98,5 +98,5 @@ def record_meta(loss: str, regularizer: str | None, suite_name: str, task_name: 
                 num_classes: int | None = None) -> dict[str, str]:
     """The record columns :data:`lossbench.store.META_COLUMNS` of one run (canonical JSON)."""
     return {"card_json": _dumps(entry_cards(loss, regularizer)),
-            "task_json": _dumps(task_meta(suite_name, task_name, suite, metrics or (),
-                                          num_classes))}
+            "task_json": _dumps(describe_task_for_record(suite_name, task_name, suite,
+                                                         metrics or (), num_classes))}

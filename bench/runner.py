@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import selection
+from . import checkpoint_rules
 from .build import build
 from .evaluator import Evaluator
 from .model_needs import resolve as resolve_model_needs
@@ -41,6 +41,7 @@ from .record_meta import record_meta
 from .registry import LOSSES, REGULARIZERS, SUITES
 from .replay import MissingOutputs, Request, answer, recording, replaying
 from .run_outputs import RunOutputs, output_key
+from .signatures import build_context
 from .spec import AMP_CHOICES, RECIPE_OPTIONS, TRAIN_CONFIG_OPTIONS, RunSpec  # noqa: F401
 from .suites.base import EvalInput, Suite, Task
 from .train import Diverged, TrainConfig, train
@@ -212,13 +213,9 @@ def _train_run(spec: RunSpec, device: torch.device,
         loss_card = LOSSES.card(spec.loss)
         embedding = loss_card.objective == "embedding"
         out_dim = task.embedding_size if embedding else data.num_classes
-        context = {
-            "num_classes": data.num_classes,
-            "embedding_size": task.embedding_size,
-            "class_counts": data.class_counts,
-            "num_train": len(data.x_train),
-            "num_epochs": recipe.epochs,
-        }
+        context = build_context(num_classes=data.num_classes, embedding_size=task.embedding_size,
+                                class_counts=data.class_counts, num_train=len(data.x_train),
+                                num_epochs=recipe.epochs)
         seed_everything(spec.seed)
         from .models import build_model
 
@@ -240,8 +237,8 @@ def _train_run(spec: RunSpec, device: torch.device,
         result = train(
             model, loss_fn, data.x_train, data.y_train, recipe,
             num_classes=data.num_classes, seed=spec.seed, regularizers=regularizers,
-            select=selection.scorer(task.model_selection, data.x_val, data.y_val,
-                                    loss_card.objective),
+            select=checkpoint_rules.scorer(task.model_selection, data.x_val, data.y_val,
+                                           loss_card.objective),
             accepts_soft_targets=loss_card.accepts_soft_targets,
             class_counts=data.class_counts, autocast=autocast_dtype(options),
             lr_multipliers=needs.lr_multipliers,

@@ -178,8 +178,8 @@ def describe_entries(by_distribution: Mapping[str, Sequence[Mapping[str, str]]],
                      timeout: float | None = None) -> dict[tuple[str, str], dict[str, Any]]:
     """Read the cards of third-party entries, one child per distribution, concurrently.
 
-    ``by_distribution`` maps a distribution to its entries (``group``, ``name``, ``target``,
-    ``origin``); returns ``{(group, name): {"card": ..., "tasks": ...} | {"error": reason}}``.
+    ``by_distribution`` maps a distribution to its entries (``kind``, ``name``, ``target``,
+    ``origin``); returns ``{(kind, name): {"card": ..., "tasks": ...} | {"error": reason}}``.
     """
     timeout = import_timeout() if timeout is None else timeout
     dists = sorted(by_distribution)
@@ -189,11 +189,11 @@ def describe_entries(by_distribution: Mapping[str, Sequence[Mapping[str, str]]],
     for dist, outcome in zip(dists, outcomes, strict=True):
         answers = outcome.value if isinstance(outcome.value, dict) else {}
         for e in by_distribution[dist]:
-            key = f"{e['group']}/{e['name']}"
+            key = f"{e['kind']}/{e['name']}"
             answer = answers.get(key)
             if outcome.error or not isinstance(answer, dict):
                 answer = {"error": outcome.error or "the child gave no answer for this entry"}
-            out[(e["group"], e["name"])] = answer
+            out[(e["kind"], e["name"])] = answer
     return out
 
 

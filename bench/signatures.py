@@ -13,8 +13,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: Keyword arguments the harness passes to an entry's factory *only* when its signature names them
-#: (construction-time context, e.g. ArcFace needs ``num_classes`` and ``embedding_size``).
+#: (construction-time context, e.g. ArcFace needs ``num_classes`` and ``embedding_size``): the one
+#: list of its keys, which every build context is made of (:func:`build_context`).
 BUILD_CONTEXT = ("num_classes", "embedding_size", "class_counts", "num_train", "num_epochs")
+
+
+def build_context(**values: Any) -> dict[str, Any]:
+    """The build-time context of a run (or of a check's tiny problem): a value for each key of
+    :data:`BUILD_CONTEXT`, in its order. A key missing from ``values`` or not in
+    :data:`BUILD_CONTEXT` raises ``TypeError`` naming it and the valid keys, so no caller's
+    context drifts from the list the factories are read against."""
+    missing = [key for key in BUILD_CONTEXT if key not in values]
+    unknown = sorted(set(values) - set(BUILD_CONTEXT))
+    if missing or unknown:
+        raise TypeError(f"build context: missing {missing or 'none'}, unknown {unknown or 'none'}; "
+                        f"the keys are {', '.join(BUILD_CONTEXT)}")
+    return {key: values[key] for key in BUILD_CONTEXT}
 
 
 def factory_defaults(obj: Any) -> dict[str, Any]:

@@ -268,8 +268,8 @@ def train(
     loss and penalties always see float32 outputs.
 
     ``select`` scores the model on validation data (higher is better; see
-    :mod:`lossbench.selection`) every ``cfg.eval_every`` epochs and after the last; the state of
-    the best-scoring epoch is returned as ``best_state``. Without it only the last epoch is kept.
+    :mod:`lossbench.checkpoint_rules`) every ``cfg.eval_every`` epochs and after the last; the state
+    of the best-scoring epoch is returned as ``best_state``. Without it only the last epoch is kept.
     ``lr_multipliers``: the loss's parameter groups with their own learning rate (its entry's
     ``model_needs``; see :func:`parameter_groups`).
 

@@ -164,18 +164,19 @@ def test_list_cuts_every_line_short(listing):
 def installed(sites, monkeypatch):
     """Make a site's packages visible to this process's registries (as if pip-installed)."""
     from lossbench import registry as reg
+    from lossbench.isolated_metadata import forget_described
 
     def install(name):
         monkeypatch.syspath_prepend(str(sites[name]))
         for r in reg.REGISTRIES.values():
             r.refresh()
-        reg.forget_described()
+        forget_described()
 
     yield install
     monkeypatch.undo()
     for r in reg.REGISTRIES.values():
         r.refresh()
-    reg.forget_described()
+    forget_described()
 
 
 def test_planning_the_default_sweep_skips_each_broken_entry_with_its_reason(installed,

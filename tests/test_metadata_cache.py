@@ -12,6 +12,7 @@ import pytest
 from lossbench import metadata_cache
 from lossbench import registry as reg
 from lossbench.cards import Card
+from lossbench.isolated_metadata import forget_described
 from lossbench.suites.description import suite_info
 
 PLUGIN = '''
@@ -59,14 +60,14 @@ def plugin(tmp_path, monkeypatch, children):
         for name in [m for m in sys.modules if m.startswith("cachetest_pkg")]:
             del sys.modules[name]
         metadata_cache.clear_memory()
-        reg.forget_described()
+        forget_described()
         return reg.Entry("my_loss", "loss", "cachetest_pkg.losses:MyLoss", "cachetest-pkg", "1.0",
                          from_entry_point=True)
 
     yield pkg, fresh_entry
     assert "cachetest_pkg.losses" not in sys.modules  # only ever imported by children
     metadata_cache.clear_memory()
-    reg.forget_described()
+    forget_described()
 
 
 @pytest.mark.parametrize("kind", ["loss", "regularizer"])

@@ -23,7 +23,7 @@ from lossbench.metrics.temperature import (
     temperature_scaled_metrics,
 )
 from lossbench.models import build_model
-from lossbench.record_meta import task_meta
+from lossbench.record_meta import describe_task_for_record
 from lossbench.registry import SUITES
 from lossbench.runner import execute
 from lossbench.spec import RunSpec
@@ -153,7 +153,8 @@ def test_the_new_metrics_are_declared_and_ece_ts_has_a_direction_in_every_task_j
     for name in (*NEW_METRICS, "shift_ece_ts", "shift_nll_ts"):
         assert name in METRICS, name
     assert not METRICS["ece_ts"].higher_is_better
-    meta = task_meta("metric_learning", "mnist1d-retrieval", SUITES.load("metric_learning"))
+    meta = describe_task_for_record("metric_learning", "mnist1d-retrieval",
+                                    SUITES.load("metric_learning"))
     assert meta["higher_is_better"]["ece_ts"] is False
 
 

@@ -9,11 +9,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from lossbench.build import build, resolve_hparams
+from lossbench.card_reading import card_from_target
 from lossbench.errors import EntryLoadError, UsageError
 from lossbench.hparam_values import typed_hparam
 from lossbench.model_needs import ModelNeeds, needs_problems, resolve
 from lossbench.models import Classifier, CosineHead, build_model
-from lossbench.registry import LOSSES, card_from_target
+from lossbench.registry import LOSSES, REGISTRIES
 from lossbench.spec import RunSpec
 from lossbench.train import TrainConfig, build_optimizer, train
 
@@ -117,7 +118,8 @@ def test_a_card_with_a_bad_declaration_fails_that_entry_only():
 
     with pytest.raises(EntryLoadError, match="invalid card: model_needs head must be one of "
                                              "linear, cosine, got 'spherical'"):
-        card_from_target(BadNeeds, "bad", "loss", "local", "tests:BadNeeds")
+        card_from_target(BadNeeds, "bad", "loss", "local", "tests:BadNeeds",
+                         registries=REGISTRIES)
 
 
 def test_only_a_loss_may_declare_needs():
@@ -127,7 +129,7 @@ def test_only_a_loss_may_declare_needs():
         model_needs = {"head": "cosine"}
 
     with pytest.raises(EntryLoadError, match="model_needs is for losses only"):
-        card_from_target(Reg, "reg", "regularizer", "local", "tests:Reg")
+        card_from_target(Reg, "reg", "regularizer", "local", "tests:Reg", registries=REGISTRIES)
 
 
 # -- the learning-rate groups ----------------------------------------------------------------------

@@ -17,8 +17,9 @@ from lossbench import scheduler
 from lossbench.cli import main
 from lossbench.cli.render import shown_fidelity
 from lossbench.errors import LossbenchError
+from lossbench.isolated_metadata import forget_described
 from lossbench.plan import plan
-from lossbench.registry import LOSSES, SUITES, forget_described
+from lossbench.registry import LOSSES, SUITES
 from lossbench.report.model import recipe_description
 from lossbench.suites.base import Suite, Task, TaskData
 from lossbench.train import TrainConfig

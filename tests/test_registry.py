@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from lossbench import card_reading
 from lossbench import registry as reg
 from lossbench.build import build, resolve_hparams
 from lossbench.cards import Card
 from lossbench.errors import EntryLoadError, UsageError
+
+
+def card_from_target(obj, name: str, kind: str, origin: str, target: str) -> Card:
+    """The card read from ``obj``, validated against the installed entries."""
+    return card_reading.card_from_target(obj, name, kind, origin, target,
+                                         registries=reg.REGISTRIES)
+
+
+def card_problems(card: Card) -> list[str]:
+    return card_reading.card_problems(card, reg.REGISTRIES)
 
 
 def entry(name: str, target: str, dist: str = "thirdparty", loader=None) -> reg.Entry:
@@ -100,7 +111,7 @@ def test_card_reads_plain_attributes():
         def __init__(self, alpha=0.5):
             self.alpha = alpha
 
-    card = reg.card_from_target(MyLoss, "mine", "loss", "pkg 1.0", "m:MyLoss")
+    card = card_from_target(MyLoss, "mine", "loss", "pkg 1.0", "m:MyLoss")
     assert (card.version, card.paper, dict(card.hparams)) == ("3", "Someone 2024", {"alpha": 0.5})
     assert card.summary == "My loss: a one-line summary."
     assert card.suites == ("noisy",) and card.accepts_soft_targets
@@ -111,7 +122,7 @@ def test_card_falls_back_to_signature_defaults_without_context_names():
     def factory(beta=0.3, *, num_classes=10):
         return None
 
-    card = reg.card_from_target(factory, "f", "loss", "pkg", "m:f")
+    card = card_from_target(factory, "f", "loss", "pkg", "m:f")
     assert dict(card.hparams) == {"beta": 0.3}
     assert card.version == "0" and card.fidelity == "exact"
 
@@ -180,8 +191,6 @@ def test_builtin_losses_run_where_their_papers_evaluate_them(names, suites):
 
 
 def test_a_card_reads_the_objective_and_the_name_it_had_before_harness_0_2():
-    from lossbench.registry import card_from_target
-
     class New:
         objective = "embedding"
 
@@ -209,33 +218,33 @@ def test_a_card_without_alias_of_reads_as_none():
     class Plain:
         pass
 
-    assert reg.card_from_target(Plain, "p", "loss", "pkg 1", "m:p").alias_of is None
+    assert card_from_target(Plain, "p", "loss", "pkg 1", "m:p").alias_of is None
 
 
 def test_an_alias_naming_another_loss_is_valid():
-    assert reg.card_problems(_alias_card("my_ce", "cross_entropy")) == []
+    assert card_problems(_alias_card("my_ce", "cross_entropy")) == []
 
 
 def test_an_alias_of_itself_is_refused():
     assert any("names the entry itself ('focal')" in p
-               for p in reg.card_problems(_alias_card("focal", "focal")))
+               for p in card_problems(_alias_card("focal", "focal")))
 
 
 def test_an_alias_of_an_unknown_entry_names_the_value_and_the_valid_names():
-    problems = reg.card_problems(_alias_card("mine", "logit_adjustmnt"))
+    problems = card_problems(_alias_card("mine", "logit_adjustmnt"))
     assert len(problems) == 1
     assert "'logit_adjustmnt'" in problems[0] and "not another registered loss" in problems[0]
     assert "logit_adjustment" in problems[0] and "cross_entropy" in problems[0]
 
 
 def test_an_alias_must_name_an_entry_of_its_own_kind():
-    problems = reg.card_problems(_alias_card("my_reg", "cross_entropy", kind="regularizer"))
+    problems = card_problems(_alias_card("my_reg", "cross_entropy", kind="regularizer"))
     assert any("'cross_entropy', which is not another registered regularizer" in p
                for p in problems)
 
 
 def test_an_alias_of_an_alias_is_refused_naming_the_entry_to_use():
-    problems = reg.card_problems(_alias_card("mine", "balanced_softmax"))
+    problems = card_problems(_alias_card("mine", "balanced_softmax"))
     assert any("itself an alias of 'logit_adjustment': name 'logit_adjustment'" in p
                for p in problems)
 
@@ -261,4 +270,4 @@ def test_an_ill_typed_alias_is_refused():
         alias_of = ["cross_entropy"]
 
     with pytest.raises(EntryLoadError, match="alias_of must be a string, got list"):
-        reg.card_from_target(Bad, "bad", "loss", "pkg 1", "m:Bad")
+        card_from_target(Bad, "bad", "loss", "pkg 1", "m:Bad")

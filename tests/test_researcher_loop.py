@@ -14,8 +14,9 @@ import pytest
 
 from lossbench import metadata_cache
 from lossbench.errors import UsageError
+from lossbench.isolated_metadata import forget_described
 from lossbench.plan import plan
-from lossbench.registry import LOSSES, forget_described
+from lossbench.registry import LOSSES
 from lossbench.store import load_results
 
 from .conftest import run_cli

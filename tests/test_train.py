@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lossbench.checkpoint_rules import scorer
 from lossbench.gradient_check import NoGradient
 from lossbench.loss_targets import TargetError, loss_on_targets
-from lossbench.selection import scorer
 from lossbench.train import Diverged, TrainConfig, epoch_order, train
 
 CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2)

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from lossbench.build import build
+from lossbench.checkpoint_rules import scorer
 from lossbench.models import build_model
 from lossbench.registry import LOSSES, REGULARIZERS
-from lossbench.selection import scorer
 from lossbench.train import HOOKS, TrainConfig, train
 from lossbench_registry.regularizers.elr import ELR
 from lossbench_registry.regularizers.mixup import MixUp

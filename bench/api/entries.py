@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from ..registry import registry_for
+from ..isolated_metadata import describe_isolated
+from ..registry import REGISTRIES, registry_for
 from .options import DEFAULT_RESULTS
 
 if TYPE_CHECKING:
@@ -23,12 +24,10 @@ def list_entries(pattern: str | None = None, kind: str | None = None) -> list[di
     breaks the listing of the others. Third-party entries are read by child processes (one per
     distribution, concurrently; :mod:`lossbench.sandbox`), never imported here.
     """
-    from ..registry import describe_isolated
-
     kinds = [kind] if kind else ["loss", "regularizer"]
     rows = []
     listed = {k: registry_for(k).entries(pattern) for k in kinds}
-    describe_isolated([e for es in listed.values() for e in es if e.isolated])
+    describe_isolated([e for es in listed.values() for e in es if e.isolated], REGISTRIES)
     for k in kinds:
         for entry in listed[k]:
             status = entry.status

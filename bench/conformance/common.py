@@ -13,11 +13,12 @@ import torch
 from torch import nn
 
 from ..build import build
+from ..card_reading import card_from_target
 from ..cards import OBJECTIVES, Card
 from ..errors import EntryLoadError
 from ..model_needs import factory_hparams
-from ..registry import Entry, card_from_target
-from ..signatures import BUILD_CONTEXT, accepted_names
+from ..registry import REGISTRIES, Entry
+from ..signatures import accepted_names, build_context
 from ..targets import is_target
 from .results import FAIL, PASS, SKIP, CheckFailed, CheckResult, CheckSkipped
 
@@ -52,12 +53,11 @@ class Checks:
 
     def context(self, device: str = "cpu") -> dict[str, Any]:
         """Build-time context, as the runner passes it: a value for each key of
-        :data:`~lossbench.signatures.BUILD_CONTEXT` (only the names a factory asks for reach
-        it)."""
-        values = {"num_classes": C, "embedding_size": D,
-                  "class_counts": torch.tensor(CLASS_COUNTS, device=device),
-                  "num_train": sum(CLASS_COUNTS), "num_epochs": NUM_EPOCHS}
-        return {key: values[key] for key in BUILD_CONTEXT}
+        :data:`~lossbench.signatures.BUILD_CONTEXT` (:func:`~lossbench.signatures.build_context`;
+        only the names a factory asks for reach it)."""
+        return build_context(num_classes=C, embedding_size=D,
+                             class_counts=torch.tensor(CLASS_COUNTS, device=device),
+                             num_train=sum(CLASS_COUNTS), num_epochs=NUM_EPOCHS)
 
     def skip_unless_requested(self, device: str) -> None:
         """Skip the running check unless ``device`` is one of the requested devices."""
@@ -77,13 +77,14 @@ class Checks:
 
     def check_card(self) -> str:
         obj = self.target
-        try:  # the one card validation (registry.card_problems) the sweep and `list` use too
-            self.card = card_from_target(obj, self.entry.name, self.entry.group,
-                                         self.entry.origin, self.entry.target)
+        try:  # the one card validation (card_reading.card_problems) the sweep and `list` use
+            self.card = card_from_target(obj, self.entry.name, self.entry.kind,
+                                         self.entry.origin, self.entry.target,
+                                         registries=REGISTRIES)
         except EntryLoadError as exc:
             # the functional checks still run, built without hyperparameters
             declared = getattr(obj, "objective", getattr(obj, "kind", "classification"))
-            self.card = Card(self.entry.name, self.entry.group, "0", self.entry.origin,
+            self.card = Card(self.entry.name, self.entry.kind, "0", self.entry.origin,
                              self.entry.target, objective=declared if declared in OBJECTIVES
                              else "classification")
             raise CheckFailed(f"{exc} (the other checks ran without hyperparameters)") from None
@@ -93,7 +94,7 @@ class Checks:
                      if is_target(self.entry.name) else "the entry-point target")
             raise CheckFailed(f"missing card attribute(s) {', '.join(missing)} on {where} (e.g. "
                               f"version = \"1\", paper = \"Authors. Title. Venue\")")
-        card = self.card  # card_from_target validated it (registry.card_problems)
+        card = self.card  # card_from_target validated it (card_reading.card_problems)
         unaccepted = sorted(set(factory_hparams(card.hparams)) - accepted_names(obj))  # needs:
         if unaccepted and not takes_any_keyword(obj):  # the harness's, never the factory's
             raise CheckFailed(f"hparams {unaccepted} are not parameters of the factory "

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ..selection import scorer
+from ..checkpoint_rules import scorer
 from ..train import HOOKS, TrainConfig, train
 from .common import IN_FEATURES, C, Checks, N, expect_scalar
 from .results import CheckFailed

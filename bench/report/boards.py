@@ -26,7 +26,7 @@ from .configs import Config, Tuning, build_configs
 from .groups import groups_by_test
 from .stability import Flag
 from .stability import flags as training_flags
-from .stored_metadata import higher_is_better, task_meta
+from .stored_metadata import higher_is_better, stored_task_meta
 
 #: a row with fewer successful seeds is marked ⚠ (its interval is missing or wide)
 WARN_BELOW_SEEDS = 3
@@ -132,7 +132,7 @@ def choose_metrics(headline: list[str], measured: set[str],
 
 def build_task(suite: str, task: str, version: str, runs: pd.DataFrame,
                tuning: Tuning) -> TaskBoard:
-    meta = task_meta(runs)
+    meta = stored_task_meta(runs)
     headline = [str(h) for h in meta.get("headline") or ["top1"]]
     metric_columns = [c for c in runs.columns if c not in RUN_COLUMNS]
     recorded = runs[metric_columns].notna().to_numpy().any(axis=0)

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..cells import is_missing
 from .configs import config_keys
-from .stored_metadata import stored_json, task_meta
+from .stored_metadata import stored_json, stored_task_meta
 
 #: lift (v − chance) / (1 − chance) at or below which a run failed to train
 FAILED_LIFT = 0.05
@@ -106,7 +106,7 @@ def unstable_configs(runs: pd.DataFrame, headline: list[str] | None = None) -> p
     train, ``trained`` of them trained, the failed seeds, the values by seed and the verdict
     (:data:`STABLE`, :data:`UNSTABLE` or :data:`FAILED`)."""
     if headline is None:
-        headline = [str(h) for h in task_meta(runs).get("headline") or ["top1"]]
+        headline = [str(h) for h in stored_task_meta(runs).get("headline") or ["top1"]]
     metric = training_metric(runs, headline) if len(runs) else None
     if metric is None:
         return pd.DataFrame(columns=list(COLUMNS))

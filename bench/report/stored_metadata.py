@@ -57,7 +57,7 @@ def _newest_first(runs, column: str) -> list:
     return [r[2] for r in rows]
 
 
-def task_meta(runs: pd.DataFrame) -> dict[str, Any]:
+def stored_task_meta(runs: pd.DataFrame) -> dict[str, Any]:
     """The task metadata the newest of ``runs`` stored; {} if none."""
     for value in _newest_first(runs, "task_json"):
         meta = stored_json(value)

@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
+from ..checkpoint_rules import DEFAULT_SELECTION, get_selection
 from ..errors import unknown_value
 from ..evaluator import Evaluator
-from ..selection import DEFAULT_SELECTION, get_selection
 from ..train import TrainConfig
 from .declared_findings import Finding
 from .info import SuiteInfo, TaskInfo, _SuiteTasks  # noqa: F401 - the descriptions
@@ -104,7 +104,7 @@ class Task:
     embedding_size: int = 64
     available: Callable[[], bool] = lambda: True
     headline: tuple[str, ...] = ("top1",)
-    #: the checkpoint the test metrics use: a rule in :data:`lossbench.selection.SELECTIONS`
+    #: the checkpoint the test metrics use: a rule in :data:`lossbench.checkpoint_rules.SELECTIONS`
     #: (``val_top1``, ``val_map_at_r``, ``last_epoch``)
     model_selection: str = DEFAULT_SELECTION
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
+from lossbench.checkpoint_rules import SELECTIONS, get_selection, scorer
 from lossbench.errors import UsageError
-from lossbench.selection import SELECTIONS, get_selection, scorer
 from lossbench.suites.base import Task
 from lossbench.suites.metric_learning import MNIST1D_RETRIEVAL
 from lossbench.suites.noisy import SUITE as NOISY

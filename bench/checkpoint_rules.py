@@ -1,4 +1,5 @@
-"""Model selection: which checkpoint of a run a task's test metrics are computed on.
+"""Checkpoint rules (model selection): which checkpoint of a run a task's test metrics are
+computed on.
 
 A task names its rule (``Task.model_selection``); the trainer scores the model on the task's
 validation split every ``TrainConfig.eval_every`` epochs with that rule and keeps the checkpoint
