@@ -67,6 +67,7 @@ RESULT_NEUTRAL = (
     "aggregate", "findings", "catalog", "validity", "confirmation", "report", "reproduction",
     "conformance", "freshness", "design_vector", "canary", "comparable_runs", "findings_text",
     "validity_text", "catalog_checks", "hparam_values",  # --hparam typed by its card: in the spec
+    "diagnosis", "disagreement_notes",  # why a finding is not confirmed: computed and measured
     # what a suite describes and declares, read without loading it (its tasks, each recipe's
     # epochs, its published findings); how the readers write a mean ± its interval
     "suites.description", "suites.declared_findings", "interval_text",
