@@ -63,10 +63,11 @@ RESULT_NEUTRAL = (
     "record_meta", "errors", "text_safety", "paper_links", "fingerprint", "versions", "cells",
     "store", "digest", "ledger", "integrity", "results_lock", "merging", "all_or_nothing",
     "file_names", "record_format", "record_trust",  # the store and its bookkeeping
-    # the readers of records: statistics, findings, catalog, report, checks, re-runs
+    # the readers of records: statistics, findings, catalog (and why a finding fails), report,
+    # checks, re-runs; typing --hparam by its card (the typed value is in the spec)
     "aggregate", "findings", "catalog", "validity", "confirmation", "report", "reproduction",
     "conformance", "freshness", "design_vector", "canary", "comparable_runs", "findings_text",
-    "validity_text", "catalog_checks", "hparam_values",  # --hparam typed by its card: in the spec
+    "validity_text", "catalog_checks", "diagnosis", "disagreement_notes", "hparam_values",
     # what a suite describes and declares, read without loading it (its tasks, each recipe's
     # epochs, its published findings); how the readers write a mean ± its interval
     "suites.description", "suites.declared_findings", "interval_text",
@@ -93,8 +94,7 @@ def is_result_neutral(relative: str) -> bool:
 
 
 def harness_sources(root: Path = PACKAGE_DIR) -> list[Path]:
-    """The fingerprinted files under ``root``: every ``*.py`` not :data:`RESULT_NEUTRAL`,
-    sorted."""
+    """The fingerprinted files under ``root``: every ``*.py`` not :data:`RESULT_NEUTRAL`."""
     return sorted(p for p in root.rglob("*.py")
                   if p.is_file() and not is_result_neutral(p.relative_to(root).as_posix()))
 

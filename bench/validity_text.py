@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from .diagnosis import Reason, finding_reason, ranking_reason
 from .interval_text import plus_minus
 from .validity import Judgement, seed_text
 
@@ -93,10 +94,28 @@ def render_text(confirmation: Judgement, design: Judgement) -> str:
                                disable_numparse=True)]
     lines += [f"No published rank table for {suite}: {why}"
               for suite, why in sorted(confirmation.unranked.items())]
+    why = [(v.finding.id, finding_reason(v, confirmation.alpha)) for v in confirmation.findings]
+    why = [(fid, r) for fid, r in why if r is not None]
+    if why:
+        lines += ["", f"Why not confirmed on the {confirmation.seed_set} seeds (computed from "
+                      "each finding's numbers; what was measured about them is on the board's "
+                      "validity page):"]
+        lines += [f"  {fid}: {r.kind}: {r.text}" for fid, r in why]
+    tables = [(r.ranking.id, r.tau, ranking_reason(r)) for r in confirmation.rankings]
+    tables = [(rid, tau, text) for rid, tau, text in tables if text]
+    if tables:
+        lines += ["", f"Rank tables on the {confirmation.seed_set} seeds, the pairs ordered the "
+                      "other way:"]
+        lines += [f"  {rid} (τ-b {tau:+.2f}): {text}" for rid, tau, text in tables]
     lines += ["", confirmation.summary_line() + ".", design.summary_line() + "."]
     notes = [v for v in confirmation.findings if v.note]
     lines += [f"note: {v.finding.id}: {v.note}" for v in notes]
     return "\n".join(lines)
+
+
+def _with_reason(d: dict[str, Any], reason: Reason | None) -> dict[str, Any]:
+    d["reason"] = None if reason is None else {"kind": reason.kind, "text": reason.text}
+    return d
 
 
 def clean_nan(x: Any) -> Any:
@@ -112,13 +131,16 @@ def clean_nan(x: Any) -> Any:
 
 def to_dict(*judgements: Judgement) -> dict[str, Any]:
     """The judgements as plain data (``lossbench validate --json``): the catalog digest and, per
-    seed set, its seeds, alpha, verdict counts, findings (every metric test) and rank tables."""
+    seed set, its seeds, alpha, verdict counts, findings (every metric test, and ``reason``: why
+    it is not confirmed, :func:`lossbench.diagnosis.finding_reason`) and rank tables (with the
+    pairs ordered against the published table as ``reason``)."""
     out: dict[str, Any] = {"digest": judgements[0].digest if judgements else None,
                            "seed_sets": {}}
     for j in judgements:
         out["seed_sets"][j.seed_set] = {
             "seeds": list(j.seeds), "alpha": j.alpha, "counts": j.counts(),
             "summary": j.summary_line(),
-            "findings": [v.to_dict(j.alpha) for v in j.findings],
-            "rankings": [r.to_dict() for r in j.rankings]}
+            "findings": [_with_reason(v.to_dict(j.alpha), finding_reason(v, j.alpha))
+                         for v in j.findings],
+            "rankings": [{**r.to_dict(), "reason": ranking_reason(r)} for r in j.rankings]}
     return clean_nan(out)

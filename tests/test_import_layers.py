@@ -132,3 +132,10 @@ def test_an_import_back_inside_a_function_makes_a_cycle_that_is_found(copy):
                        "    return spec\n")
     cycle = import_cycle(copy)
     assert {"lossbench.version", "lossbench.spec"} <= set(cycle)
+
+
+def test_no_module_of_the_package_is_over_400_lines():
+    """One concept per module: a module that outgrows 400 lines holds several (issue 24)."""
+    lengths = {p.relative_to(ROOT).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
+               for p in (ROOT / "bench").rglob("*.py")}
+    assert {path: n for path, n in lengths.items() if n > 400} == {}

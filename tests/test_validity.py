@@ -273,3 +273,36 @@ def test_the_board_summarises_the_catalog_and_its_page_holds_the_table(tmp_path)
     assert "confirmation seeds 100–109:" in summary
     assert "| focal-fl3-vs-ce-calibration" in page  # the shipped catalog's rows are on the page
     assert "## Rank agreement" in page
+
+
+def test_each_disagreement_on_the_board_says_why_computed_and_measured(tmp_path):
+    from lossbench.disagreement_notes import parse_notes
+    from lossbench.report.validity import disagreements
+
+    ce = ce_values(DESIGN + CONFIRM)
+    store(tmp_path, "cross_entropy", ce)
+    store(tmp_path, "focal", {s: {"ece": v["ece"] + 0.02 + s / 100000} for s, v in ce.items()},
+          hparams={"gamma": 3.0})
+    catalog = parse_catalog(HEADER + FOCAL)
+    notes = parse_notes('schema = 1\n[[note]]\nfinding = "focal-fl3"\nmeasured = "CE is not '
+                        'over-confident here"\nevidence = "docs/suites.md#x"\n', catalog)
+    confirmation = validity.judge(catalog, load_results(tmp_path), "confirmation",
+                                  defaults=card_defaults)
+    (line,) = disagreements(confirmation, notes)["standard"]  # the page's and the caveat's line
+    assert line.startswith("`focal-fl3` contradicted on ece")
+    assert "*Why (reversed):* the proxy reverses it" in line
+    assert line.endswith("*Measured:* CE is not over-confident here (`docs/suites.md#x`)")
+
+
+def test_validate_prints_why_each_unconfirmed_finding_is_not_confirmed(tmp_path):
+    from lossbench.validity_text import render_text, to_dict
+
+    ce = ce_values(DESIGN + CONFIRM)
+    store(tmp_path, "cross_entropy", ce)
+    store(tmp_path, "focal", {s: {"ece": v["ece"] + 0.02 + s / 100000} for s, v in ce.items()},
+          hparams={"gamma": 3.0})
+    confirmation = judge(tmp_path, FOCAL, "confirmation")
+    design = judge(tmp_path, FOCAL, "design")
+    assert "  focal-fl3: reversed: the proxy reverses it" in render_text(confirmation, design)
+    (f,) = to_dict(confirmation)["seed_sets"]["confirmation"]["findings"]
+    assert f["reason"]["kind"] == "reversed"

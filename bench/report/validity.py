@@ -10,13 +10,16 @@ it, since those seeds chose the recipes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from ..catalog import Catalog, load_catalog
+from ..diagnosis import finding_reason, ranking_reason
+from ..disagreement_notes import DisagreementNote, load_notes
 from ..errors import UsageError
-from ..validity import Judgement, judge, seed_text
+from ..validity import FindingVerdict, Judgement, judge, seed_text
 from ..validity_text import finding_rows, ranking_rows
 from .catalog_section import stored_card_defaults
 from .markdown import generated_line, md_text, table
@@ -42,9 +45,12 @@ def judgements(runs: pd.DataFrame, catalog: Catalog) -> tuple[Judgement, Judgeme
             judge(catalog, runs, "design", defaults=defaults))
 
 
-def disagreements(confirmation: Judgement) -> dict[str, list[str]]:
+def disagreements(confirmation: Judgement,
+                  notes: Mapping[str, DisagreementNote] | None = None) -> dict[str, list[str]]:
     """Per suite, one line for each finding the confirmation seeds do not confirm: what the
-    literature says and what this proxy gives (the honest caveat of that suite's column)."""
+    literature says, what this proxy gives, why (computed from the finding's numbers,
+    :func:`lossbench.diagnosis.finding_reason`) and what was measured about it (``notes``,
+    :mod:`lossbench.disagreement_notes`): the honest caveat of that suite's column."""
     out: dict[str, list[str]] = {}
     for v in confirmation.findings:
         if v.verdict == "confirmed":
@@ -56,9 +62,38 @@ def disagreements(confirmation: Judgement) -> dict[str, list[str]]:
         p = v.primary
         effect = "" if v.verdict == "missing" else \
             f" (effect {p.effect:+.3f} vs published {p.published:+.3f} on {f.primary})"
-        out.setdefault(f.suite, []).append(
-            f"`{md_text(f.id)}` {what}{effect}: {md_text(f.claim)}")
+        line = f"`{md_text(f.id)}` {what}{effect}: {md_text(f.claim)}"
+        reason = finding_reason(v, confirmation.alpha)
+        if reason is not None:
+            line += f" *Why ({reason.kind}):* {md_text(reason.text)}."
+        note = (notes or {}).get(f.id)
+        if note is not None:
+            line += f" *Measured:* {md_text(note.measured)} (`{md_text(note.evidence)}`)"
+        out.setdefault(f.suite, []).append(line)
     return out
+
+
+def ranking_disagreements(confirmation: Judgement,
+                          notes: Mapping[str, DisagreementNote] | None = None) -> list[str]:
+    """One line per rank table whose τ-b is below :data:`TAU_BAR`: the pairs the proxy orders
+    the other way (:func:`lossbench.diagnosis.ranking_reason`) and any measured note."""
+    out = []
+    for r in confirmation.rankings:
+        if math.isnan(r.tau) or r.tau >= TAU_BAR:
+            continue
+        line = f"`{md_text(r.ranking.id)}` (τ-b {r.tau:+.2f})"
+        reason = ranking_reason(r)
+        if reason is not None:
+            line += f": {md_text(reason)}."
+        note = (notes or {}).get(r.ranking.id)
+        if note is not None:
+            line += f" *Measured:* {md_text(note.measured)} (`{md_text(note.evidence)}`)"
+        out.append(line)
+    return out
+
+
+#: The rank agreement the validity issue asks of every declared table.
+TAU_BAR = 0.6
 
 
 #: Where the disagreements were studied: the recipe variants judged on the whole catalog.
@@ -70,6 +105,21 @@ WHY = ("six recipe variants (the sources' SGD protocol, pad-and-crop augmentatio
        "smoothing's and mixup's calibration fail in every variant: cross-entropy is barely "
        "over-confident on these tasks, and these methods lower the confidence by 0.07–0.16, "
        "more than there is to correct")
+
+#: How each line of the disagreements says why.
+WHY_PER_FINDING = (
+    "Each finding the confirmation seeds do not confirm, with *why*: first the reason computed "
+    "from the finding's own numbers (reversed; a side metric against it; not equivalent; lost "
+    "to Holm's correction; smaller than published; within the noise, with the seeds an effect of "
+    "the published size would need; too noisy for a tie's margin), then what was *measured* "
+    "about it after the verdict (`bench/disagreement_notes.toml`, kept apart from the "
+    "pre-registered catalog and changing no verdict; a hypothesis is called one)")
+
+
+def _kind(v: FindingVerdict, alpha: float) -> str:
+    reason = finding_reason(v, alpha)
+    return f" ({reason.kind})" if reason is not None else ""
+
 
 #: The detail page with the full validity tables (a name no suite's page can take: a suite's
 #: file name never starts with an underscore, :func:`lossbench.file_names.slug`).
@@ -85,15 +135,20 @@ def _counts(j: Judgement, suite: str) -> str:
 
 
 def sections(runs: pd.DataFrame, catalog: Catalog | None = None,
-             page_link: str = PAGE, source: str = "results") -> tuple[str, dict[str, str], str]:
+             page_link: str = PAGE, source: str = "results",
+             notes: Mapping[str, DisagreementNote] | None = None,
+             ) -> tuple[str, dict[str, str], str]:
     """(the summary's markdown section, per suite the detail page's caveat, the validity page):
     the catalog judged once on ``runs`` (every seed), so all three say the same. The summary has
     the headline and per suite its counts and the findings it does not confirm; the page
     (``page_link`` from the summary) has the findings table (confirmation beside design) and
-    rank agreement; a suite's caveat lists its findings the confirmation seeds do not confirm."""
+    rank agreement; a suite's caveat lists its findings the confirmation seeds do not confirm,
+    each with why (computed, and measured: ``notes``, default the shipped
+    :mod:`lossbench.disagreement_notes`)."""
     try:
         catalog = catalog if catalog is not None else load_catalog()
         confirmation, design = judgements(runs, catalog)
+        measured = load_notes(catalog) if notes is None else notes
     except UsageError as exc:  # a broken catalog is shown, not hidden
         return (f"\n{TITLE}\n\n_The findings catalog could not be judged: "
                 f"{md_text(exc)}_\n", {}, "")
@@ -103,14 +158,16 @@ def sections(runs: pd.DataFrame, catalog: Catalog | None = None,
                 f"confirmation seeds that never chose a recipe. On the design seeds "
                 f"{seed_text(design.seeds)}, which the recipes were chosen on: "
                 f"{md_text(design.summary_line().split(': ', 1)[1])}.\n")
-    notes = disagreements(confirmation)
+    lines = disagreements(confirmation, measured)
+    tables = ranking_disagreements(confirmation, measured)
     summary = [f"\n{TITLE}\n", headline,
                f"Every finding with its effect, the published effect, the adjusted p and the rank "
                f"tables: [the validity page]({page_link}). Per suite, and what its column must "
                f"be read with:\n"]
     for suite in sorted({f.suite for f in catalog.findings}):
         line = f"- **{md_text(suite)}**: {_counts(confirmation, suite)}"
-        short = [f"`{md_text(v.finding.id)}` {v.verdict}" for v in confirmation.findings
+        short = [f"`{md_text(v.finding.id)}` {v.verdict}{_kind(v, confirmation.alpha)}"
+                 for v in confirmation.findings
                  if v.finding.suite == suite and v.verdict != "confirmed"]
         summary.append(line + (f"; not confirmed: {'; '.join(short)}" if short else ""))
     summary.append("")
@@ -139,17 +196,22 @@ def sections(runs: pd.DataFrame, catalog: Catalog | None = None,
                            "left"]) + "\n")
     page += [f"- No published rank table for **{md_text(suite)}**: {md_text(why)}."
              for suite, why in sorted(catalog.unranked.items())]
-    if notes:
+    if lines or tables:
         page.append("\n## Where the proxy disagrees with the literature\n")
-        page.append(f"Why, as far as it was measured: {WHY}\n")
-        for suite in sorted(notes):
-            page.append(f"- **{md_text(suite)}**: " + "; ".join(notes[suite]))
+        page.append(f"{WHY_PER_FINDING}\n\nAcross the catalog: {WHY}.\n")
+        for suite in sorted(lines):
+            page.append(f"**{md_text(suite)}**\n")
+            page += [f"- {x}" for x in lines[suite]]
+            page.append("")
+        if tables:
+            page.append(f"**Rank tables below τ-b {TAU_BAR:g}**\n")
+            page += [f"- {x}" for x in tables]
     caveats = {suite: "\n> **Disagrees with the literature** on the confirmation seeds "
                       f"({seed_text(confirmation.seeds)}):\n" + "".join(f"> - {x}\n"
-                                                                          for x in lines)
-               for suite, lines in notes.items()}
+                                                                          for x in found)
+               for suite, found in lines.items()}
     return "\n".join(summary), caveats, "\n".join(page) + "\n"
 
 
-__all__: Sequence[str] = ["PAGE", "TITLE", "disagreements", "judgements", "sections",
-                          "split_confirmation"]
+__all__: Sequence[str] = ["PAGE", "TAU_BAR", "TITLE", "disagreements", "judgements",
+                          "ranking_disagreements", "sections", "split_confirmation"]
