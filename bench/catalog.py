@@ -196,7 +196,9 @@ def _add_config(out: dict, key: tuple[str, str], ref: EntryRef, hp: Mapping[str,
 
 # ---------------------------------------------------------------- parsing
 
-def _text(d: Mapping[str, Any], key: str, where: str) -> str:
+def required_text(d: Mapping[str, Any], key: str, where: str) -> str:
+    """``d[key]`` when it is a non-empty string; a :class:`CatalogError` naming ``where``, the
+    key and the bad value otherwise."""
     value = d.get(key)
     if not isinstance(value, str) or not value.strip():
         raise CatalogError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
@@ -224,7 +226,7 @@ def _hparams(d: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
 
 def _entry(d: Mapping[str, Any], key: str, where: str) -> EntryRef:
     try:
-        return EntryRef.parse(_text(d, key, where))
+        return EntryRef.parse(required_text(d, key, where))
     except UsageError as exc:
         raise CatalogError(f"{where}: {exc}") from None
 
@@ -240,7 +242,7 @@ def _slug(value: Any, where: str, seen: set[str]) -> str:
 
 
 def _metric_claim(d: Mapping[str, Any], where: str) -> MetricClaim:
-    name = _text(d, "name", where)
+    name = required_text(d, "name", where)
     where = f"{where} metric {name!r}"
     expect = d.get("expect")
     if expect not in EXPECTATIONS:
@@ -269,18 +271,18 @@ def _finding(d: Mapping[str, Any], seen: set[str]) -> CatalogFinding:
     names = [m.name if m.name_b is None else f"{m.name}/{m.name_b}" for m in claims]
     if len(set(names)) != len(names):
         raise CatalogError(f"{where}: a metric is declared twice: {names}")
-    primary = _text(d, "primary", where)
+    primary = required_text(d, "primary", where)
     if primary not in {m.name for m in claims}:
         declared = [m.name for m in claims]
         raise CatalogError(f"{where}: {unknown_value('primary metric', primary, declared)} (the "
                            f"primary must be one of the declared metrics)")
     finding = CatalogFinding(
-        id=fid, suite=_text(d, "suite", where), task=_text(d, "task", where),
+        id=fid, suite=required_text(d, "suite", where), task=required_text(d, "task", where),
         a=_entry(d, "a", where), a_hparams=_hparams(d, "a_hparams", where),
         b=_entry(d, "b", where), b_hparams=_hparams(d, "b_hparams", where),
-        source=_text(d, "source", where), url=_text(d, "url", where),
-        setting=_text(d, "setting", where), proxy=_text(d, "proxy", where),
-        claim=_text(d, "claim", where), primary=primary, metrics=claims)
+        source=required_text(d, "source", where), url=required_text(d, "url", where),
+        setting=required_text(d, "setting", where), proxy=required_text(d, "proxy", where),
+        claim=required_text(d, "claim", where), primary=primary, metrics=claims)
     if finding.same_entry:
         if any(m.name_b is None or m.name_b == m.name for m in claims):
             raise CatalogError(f"{where}: A and B are the same configuration, so every metric "
@@ -306,9 +308,9 @@ def _ranking(d: Mapping[str, Any], seen: set[str]) -> Ranking:
     keys = [(e.entry, tuple(sorted(e.hparams.items()))) for e in entries]
     if len(set(keys)) != len(keys):
         raise CatalogError(f"{where}: an entry is listed twice")
-    return Ranking(rid, _text(d, "suite", where), _text(d, "task", where),
-                   _text(d, "metric", where), _text(d, "source", where), _text(d, "url", where),
-                   _text(d, "setting", where), _text(d, "proxy", where), tuple(entries))
+    texts = (required_text(d, key, where)
+             for key in ("suite", "task", "metric", "source", "url", "setting", "proxy"))
+    return Ranking(rid, *texts, tuple(entries))
 
 
 def _seeds(d: Mapping[str, Any], key: str) -> tuple[int, ...]:
@@ -321,13 +323,27 @@ def _seeds(d: Mapping[str, Any], key: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+def toml_data(raw: bytes, what: str) -> dict[str, Any]:
+    """``raw`` (UTF-8 TOML) parsed; a :class:`CatalogError` naming ``what`` when it is not."""
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{what} is not valid TOML: {exc}") from None
+
+
+def read_declared(path: Path, what: str) -> bytes:
+    """The bytes of a declaration file; a :class:`CatalogError` naming ``what``, the path and
+    the reason when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
+
+
 def parse_catalog(text: str | bytes, path: str = "") -> Catalog:
     """Parse and structurally check a catalog (no registry look-ups: :func:`check_catalog`)."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"catalog {path or '<text>'} is not valid TOML: {exc}") from None
+    data = toml_data(raw, f"catalog {path or '<text>'}")
     if data.get("schema") != SCHEMA_VERSION:
         raise CatalogError(f"catalog: schema must be {SCHEMA_VERSION}, got {data.get('schema')!r}")
     design, confirmation = _seeds(data, "design_seeds"), _seeds(data, "confirmation_seeds")
@@ -362,8 +378,4 @@ def parse_catalog(text: str | bytes, path: str = "") -> Catalog:
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Read the catalog (default: the one shipped with lossbench) and check its structure."""
     p = Path(path) if path is not None else CATALOG_FILE
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise CatalogError(f"catalog {p} cannot be read: {exc.strerror or exc}") from None
-    return parse_catalog(raw, str(p))
+    return parse_catalog(read_declared(p, "catalog"), str(p))

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from scipy import stats
 
 from .catalog import RankedEntry
-from .validity import FindingVerdict, MetricTest, RankingResult
+from .validity import FindingVerdict, Judgement, MetricTest, RankingResult
 
 #: Power the seed counts are computed for.
 POWER = 0.8
@@ -145,6 +145,13 @@ def finding_reason(v: FindingVerdict, alpha: float, confidence: float = 0.95) ->
                   f"that size at {POWER:.0%} power (before the catalog-wide correction)")
 
 
+def finding_reasons(j: Judgement) -> dict[str, Reason]:
+    """Each finding of ``j`` that is neither confirmed nor missing, by id, with its
+    :func:`finding_reason`, in the catalog's order."""
+    reasons = ((v.finding.id, finding_reason(v, j.alpha)) for v in j.findings)
+    return {fid: r for fid, r in reasons if r is not None}
+
+
 def _ratio(p: MetricTest) -> str:
     r = p.directed / abs(p.published) if p.published else math.nan
     return "–" if math.isnan(r) else f"{r:.2f}"
@@ -192,5 +199,5 @@ def ranking_reason(r: RankingResult) -> str | None:
 
 
 __all__ = ["MAX_SEEDS", "POWER", "REASONS", "Reason", "discordant_pairs", "effect_power",
-           "finding_reason", "observed_sd", "ranking_reason", "seeds_for_effect",
+           "finding_reason", "finding_reasons", "observed_sd", "ranking_reason", "seeds_for_effect",
            "seeds_for_tie"]

@@ -14,15 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .catalog import Catalog, CatalogError
+from .catalog import Catalog, CatalogError, read_declared, required_text, toml_data
 from .errors import unknown_value
-
-try:  # Python >= 3.11
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 #: The notes shipped with the package.
 NOTES_FILE = Path(__file__).with_name("disagreement_notes.toml")
@@ -44,11 +38,7 @@ def parse_notes(text: str | bytes, catalog: Catalog, path: str = "") -> dict[str
     finding, a missing or unknown field, an empty text or a second note for one finding is a
     :class:`~lossbench.catalog.CatalogError` naming it (and the valid choices)."""
     where = path or "disagreement notes"
-    raw = text.encode() if isinstance(text, str) else text
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{where}: not valid TOML: {exc}") from None
+    data = toml_data(text.encode("utf-8") if isinstance(text, str) else text, where)
     if data.get("schema") != SCHEMA_VERSION:
         raise CatalogError(f"{where}: schema must be {SCHEMA_VERSION}, got "
                            f"{data.get('schema')!r}")
@@ -64,7 +54,7 @@ def parse_notes(text: str | bytes, catalog: Catalog, path: str = "") -> dict[str
         unknown = sorted(set(d) - set(_FIELDS))
         if unknown:
             raise CatalogError(f"{here}: unknown field(s) {unknown}; valid: {', '.join(_FIELDS)}")
-        values = {k: _text(d, k, here) for k in _FIELDS}
+        values = {k: required_text(d, k, here).strip() for k in _FIELDS}
         if values["finding"] not in ids:
             raise CatalogError(f"{here}: {unknown_value('finding', values['finding'], ids)}")
         if values["finding"] in out:
@@ -73,25 +63,13 @@ def parse_notes(text: str | bytes, catalog: Catalog, path: str = "") -> dict[str
     return out
 
 
-def _text(d: Mapping[str, Any], key: str, where: str) -> str:
-    value = d.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise CatalogError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
-    return value.strip()
-
-
 def load_notes(catalog: Catalog, path: str | Path | None = None) -> dict[str, DisagreementNote]:
     """The shipped notes (or those at ``path``), checked against ``catalog``; a missing file
     passed as ``path`` is an error, none shipped means no notes."""
     p = Path(path) if path is not None else NOTES_FILE
     if path is None and not p.is_file():
         return {}
-    try:
-        text = p.read_bytes()
-    except OSError as exc:
-        raise CatalogError(f"disagreement notes {str(p)!r} cannot be read: "
-                           f"{exc.strerror or exc}") from None
-    return parse_notes(text, catalog, str(p))
+    return parse_notes(read_declared(p, "disagreement notes"), catalog, str(p))
 
 
 __all__ = ["NOTES_FILE", "DisagreementNote", "load_notes", "parse_notes"]

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .diagnosis import Reason, finding_reason, ranking_reason
+from .diagnosis import Reason, finding_reason, finding_reasons, ranking_reason
 from .interval_text import plus_minus
 from .validity import Judgement, seed_text
 
@@ -94,13 +94,12 @@ def render_text(confirmation: Judgement, design: Judgement) -> str:
                                disable_numparse=True)]
     lines += [f"No published rank table for {suite}: {why}"
               for suite, why in sorted(confirmation.unranked.items())]
-    why = [(v.finding.id, finding_reason(v, confirmation.alpha)) for v in confirmation.findings]
-    why = [(fid, r) for fid, r in why if r is not None]
+    why = finding_reasons(confirmation)
     if why:
         lines += ["", f"Why not confirmed on the {confirmation.seed_set} seeds (computed from "
                       "each finding's numbers; what was measured about them is on the board's "
                       "validity page):"]
-        lines += [f"  {fid}: {r.kind}: {r.text}" for fid, r in why]
+        lines += [f"  {fid}: {r.kind}: {r.text}" for fid, r in why.items()]
     tables = [(r.ranking.id, r.tau, ranking_reason(r)) for r in confirmation.rankings]
     tables = [(rid, tau, text) for rid, tau, text in tables if text]
     if tables:

@@ -11,10 +11,23 @@ import pytest
 from scipy import stats
 from statsmodels.stats.power import TTestPower
 
-from lossbench.catalog import CatalogError, CatalogFinding, MetricClaim, RankedEntry, Ranking, \
-    load_catalog
-from lossbench.diagnosis import discordant_pairs, effect_power, finding_reason, observed_sd, \
-    ranking_reason, seeds_for_effect, seeds_for_tie
+from lossbench.catalog import (
+    CatalogError,
+    CatalogFinding,
+    MetricClaim,
+    RankedEntry,
+    Ranking,
+    load_catalog,
+)
+from lossbench.diagnosis import (
+    discordant_pairs,
+    effect_power,
+    finding_reason,
+    observed_sd,
+    ranking_reason,
+    seeds_for_effect,
+    seeds_for_tie,
+)
 from lossbench.disagreement_notes import NOTES_FILE, load_notes, parse_notes
 from lossbench.suites.declared_findings import EntryRef
 from lossbench.validity import FindingVerdict, MetricTest, RankingResult

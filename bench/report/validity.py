@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from ..catalog import Catalog, load_catalog
-from ..diagnosis import finding_reason, ranking_reason
+from ..diagnosis import Reason, finding_reasons, ranking_reason
 from ..disagreement_notes import DisagreementNote, load_notes
 from ..errors import UsageError
-from ..validity import FindingVerdict, Judgement, judge, seed_text
+from ..validity import Judgement, judge, seed_text
 from ..validity_text import finding_rows, ranking_rows
 from .catalog_section import stored_card_defaults
 from .markdown import generated_line, md_text, table
@@ -46,11 +46,14 @@ def judgements(runs: pd.DataFrame, catalog: Catalog) -> tuple[Judgement, Judgeme
 
 
 def disagreements(confirmation: Judgement,
-                  notes: Mapping[str, DisagreementNote] | None = None) -> dict[str, list[str]]:
+                  notes: Mapping[str, DisagreementNote] | None = None,
+                  reasons: Mapping[str, Reason] | None = None) -> dict[str, list[str]]:
     """Per suite, one line for each finding the confirmation seeds do not confirm: what the
-    literature says, what this proxy gives, why (computed from the finding's numbers,
-    :func:`lossbench.diagnosis.finding_reason`) and what was measured about it (``notes``,
-    :mod:`lossbench.disagreement_notes`): the honest caveat of that suite's column."""
+    literature says, what this proxy gives, why (computed from the finding's numbers:
+    ``reasons``, default :func:`lossbench.diagnosis.finding_reasons`) and what was measured
+    about it (``notes``, :mod:`lossbench.disagreement_notes`): the honest caveat of that suite's
+    column."""
+    reasons = finding_reasons(confirmation) if reasons is None else reasons
     out: dict[str, list[str]] = {}
     for v in confirmation.findings:
         if v.verdict == "confirmed":
@@ -63,14 +66,18 @@ def disagreements(confirmation: Judgement,
         effect = "" if v.verdict == "missing" else \
             f" (effect {p.effect:+.3f} vs published {p.published:+.3f} on {f.primary})"
         line = f"`{md_text(f.id)}` {what}{effect}: {md_text(f.claim)}"
-        reason = finding_reason(v, confirmation.alpha)
+        reason = reasons.get(f.id)
         if reason is not None:
             line += f" *Why ({reason.kind}):* {md_text(reason.text)}."
-        note = (notes or {}).get(f.id)
-        if note is not None:
-            line += f" *Measured:* {md_text(note.measured)} (`{md_text(note.evidence)}`)"
-        out.setdefault(f.suite, []).append(line)
+        out.setdefault(f.suite, []).append(line + _measured(notes, f.id))
     return out
+
+
+def _measured(notes: Mapping[str, DisagreementNote] | None, finding: str) -> str:
+    """`` *Measured:* …`` with the note's evidence, or nothing when ``finding`` has no note."""
+    note = (notes or {}).get(finding)
+    return "" if note is None else \
+        f" *Measured:* {md_text(note.measured)} (`{md_text(note.evidence)}`)"
 
 
 def ranking_disagreements(confirmation: Judgement,
@@ -85,10 +92,7 @@ def ranking_disagreements(confirmation: Judgement,
         reason = ranking_reason(r)
         if reason is not None:
             line += f": {md_text(reason)}."
-        note = (notes or {}).get(r.ranking.id)
-        if note is not None:
-            line += f" *Measured:* {md_text(note.measured)} (`{md_text(note.evidence)}`)"
-        out.append(line)
+        out.append(line + _measured(notes, r.ranking.id))
     return out
 
 
@@ -114,11 +118,6 @@ WHY_PER_FINDING = (
     "the published size would need; too noisy for a tie's margin), then what was *measured* "
     "about it after the verdict (`bench/disagreement_notes.toml`, kept apart from the "
     "pre-registered catalog and changing no verdict; a hypothesis is called one)")
-
-
-def _kind(v: FindingVerdict, alpha: float) -> str:
-    reason = finding_reason(v, alpha)
-    return f" ({reason.kind})" if reason is not None else ""
 
 
 #: The detail page with the full validity tables (a name no suite's page can take: a suite's
@@ -158,7 +157,8 @@ def sections(runs: pd.DataFrame, catalog: Catalog | None = None,
                 f"confirmation seeds that never chose a recipe. On the design seeds "
                 f"{seed_text(design.seeds)}, which the recipes were chosen on: "
                 f"{md_text(design.summary_line().split(': ', 1)[1])}.\n")
-    lines = disagreements(confirmation, measured)
+    reasons = finding_reasons(confirmation)
+    lines = disagreements(confirmation, measured, reasons)
     tables = ranking_disagreements(confirmation, measured)
     summary = [f"\n{TITLE}\n", headline,
                f"Every finding with its effect, the published effect, the adjusted p and the rank "
@@ -166,7 +166,8 @@ def sections(runs: pd.DataFrame, catalog: Catalog | None = None,
                f"be read with:\n"]
     for suite in sorted({f.suite for f in catalog.findings}):
         line = f"- **{md_text(suite)}**: {_counts(confirmation, suite)}"
-        short = [f"`{md_text(v.finding.id)}` {v.verdict}{_kind(v, confirmation.alpha)}"
+        short = [f"`{md_text(v.finding.id)}` {v.verdict}"
+                 + (f" ({reasons[v.finding.id].kind})" if v.finding.id in reasons else "")
                  for v in confirmation.findings
                  if v.finding.suite == suite and v.verdict != "confirmed"]
         summary.append(line + (f"; not confirmed: {'; '.join(short)}" if short else ""))
