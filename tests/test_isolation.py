@@ -242,44 +242,61 @@ def test_naming_an_entry_with_a_nan_card_is_a_usage_error(sites, env, tmp_path):
 
 # ------------------------------------------------------------------------- result boundary
 
-def boundary_run(sites, env, results, *losses, **extra):
-    """``lossbench run`` of ``losses`` alone (no baseline) on one seed of standard/mnist1d: the
-    stored rows, long format."""
-    out = run_cli(*run_args(results, *losses), "--no-baseline",
-                  env=env(sites["boundary"], **extra))
-    assert out.returncode == 1, out.stderr  # the hostile runs are not ok
-    return pd.read_parquet(results)
+@pytest.fixture(scope="module")
+def boundary(sites, tmp_path_factory):
+    """One ``lossbench run`` of the losses that attack the trust boundary, alone (no baseline),
+    on one seed of standard/mnist1d: the stored rows (long format) by loss, and the file the
+    pickle's command would create. It exits 1 (the hostile runs are not ok) and leaves nothing
+    in its temp folder."""
+    root = tmp_path_factory.mktemp("boundary")
+    tmp = root / "tmp"
+    tmp.mkdir()
+    marker = root / "the-sweep-ran-my-command"
+    out = run_cli(*run_args(root / "r", *BOUNDARY_LOSSES), "--no-baseline",
+                  env=cli_env(tmp, sites["boundary"], HOSTILE_MARKER=str(marker)))
+    assert out.returncode == 1, out.stderr
+    assert leftovers(tmp) == []
+    rows = pd.read_parquet(root / "r")
+    return {loss: part for loss, part in rows.groupby("loss")}, marker
 
 
-def test_a_pickle_sent_on_the_result_pipe_never_runs_in_the_sweep(sites, env, tmp_path):
+BOUNDARY_LOSSES = ("pipe_loss", "forge_record", "forge_arrays", "detached_loss")
+
+
+def test_the_attacks_on_the_trust_boundary_are_stored_for_their_own_specs_only(boundary):
+    """Nothing is stored for cross_entropy, nor for a seed other than the one run (the forged
+    record claims cross_entropy seed 3)."""
+    rows, _ = boundary
+    assert set(rows) == set(BOUNDARY_LOSSES)
+    assert all(set(r["seed"]) == {0} for r in rows.values())
+
+
+def test_a_pickle_sent_on_the_result_pipe_never_runs_in_the_sweep(boundary):
     """The loss finds its child's result pipe (gc.get_objects) and sends an object whose
     unpickling runs ``touch MARKER``: the sweep reads bytes, refuses them, and records the run
     as an error; the command never runs."""
-    marker = tmp_path / "the-sweep-ran-my-command"
-    rows = boundary_run(sites, env, tmp_path / "r", "pipe_loss", HOSTILE_MARKER=str(marker))
+    rows, marker = boundary
     assert not marker.exists()
-    assert set(rows["loss"]) == {"pipe_loss"}
-    assert set(rows["status"]) == {"error"}
+    assert set(rows["pipe_loss"]["status"]) == {"error"}
     assert "the run's outputs were refused: the run's outputs are not a readable array " \
-           "archive" in rows["error"].iloc[0]
+           "archive" in rows["pipe_loss"]["error"].iloc[0]
 
 
-def test_a_record_forged_for_another_spec_is_never_stored(sites, env, tmp_path):
+def test_a_record_forged_for_another_spec_is_never_stored(boundary):
     """One loss sends a pickled Record of cross_entropy seed 3 with top1 0.99, the other
     well-formed outputs claiming top1 0.99: each run is stored for its own spec only, as an
-    error, and nothing is stored for cross_entropy or seed 3."""
-    rows = boundary_run(sites, env, tmp_path / "r", "forge_record", "forge_arrays")
-    assert set(rows["loss"]) == {"forge_record", "forge_arrays"}
-    assert set(rows["seed"]) == {0}
-    assert set(rows["status"]) == {"error"}
-    assert not (rows["value"] == 0.99).any()
-    errors = dict(zip(rows["loss"], rows["error"], strict=True))
-    assert "not a readable array archive" in errors["forge_record"]
-    assert "did not return the outputs of the 'last' checkpoint" in errors["forge_arrays"]
+    error, with none of the claimed values."""
+    rows, _ = boundary
+    for loss in ("forge_record", "forge_arrays"):
+        assert set(rows[loss]["status"]) == {"error"}
+        assert not (rows[loss]["value"] == 0.99).any()
+    assert "not a readable array archive" in rows["forge_record"]["error"].iloc[0]
+    assert "did not return the outputs of the 'last' checkpoint" in \
+           rows["forge_arrays"]["error"].iloc[0]
 
 
-def test_a_loss_that_ignores_the_logits_is_stored_as_an_error(sites, env, tmp_path):
-    rows = boundary_run(sites, env, tmp_path / "r", "detached_loss")
+def test_a_loss_that_ignores_the_logits_is_stored_as_an_error(boundary):
+    rows = boundary[0]["detached_loss"]
     assert set(rows["status"]) == {"error"}
     assert "NoGradient: first training step: no gradient of the loss reaches the model's " \
            "outputs (logits)" in rows["error"].iloc[0]

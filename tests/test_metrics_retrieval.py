@@ -98,6 +98,24 @@ def test_cluster_metrics_are_sklearn_nmi_ami_of_seeded_kmeans():
     assert got["ami"] == pytest.approx(adjusted_mutual_info_score(y.numpy(), clusters), abs=1e-6)
 
 
+def test_cluster_metrics_run_kmeans_on_one_openmp_thread_whatever_the_caller_allows(monkeypatch):
+    from sklearn import cluster
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen = []
+    fit_predict = cluster.KMeans.fit_predict
+
+    def spy(self, x, *args, **kwargs):
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp")
+        return fit_predict(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(cluster.KMeans, "fit_predict", spy)
+    emb, y = _embeddings(5)
+    with threadpool_limits(limits=4, user_api="openmp"):
+        retrieval.cluster_metrics(emb, y, seed=0)
+    assert seen and set(seen) == {1}
+
+
 def _opis_reference(emb, y, far_range=(1e-3, 1e-1), k=100):
     e = torch.nn.functional.normalize(emb.double(), dim=-1).numpy()
     labels = y.numpy()
