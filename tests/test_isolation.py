@@ -35,6 +35,8 @@ HANG_TIMEOUT = "1.5"  # where the hanging package is the only third-party one
 LISTED = tuple(p for p in hostile.PACKAGES if p != "lossbench-hang")
 #: Packages that attack the result boundary (the run's child and the sweep) or train nothing.
 BOUNDARY = ("lossbench-pipe", "lossbench-forge", "lossbench-detached")
+#: Their losses, run together by one sweep (the ``boundary`` fixture).
+BOUNDARY_LOSSES = ("pipe_loss", "forge_record", "forge_arrays", "detached_loss")
 #: Metrics that measure time (they differ between any two runs); every other value must match.
 TIMING = {"train_seconds", "samples_per_second", "loss_cost_ratio"}
 
@@ -258,9 +260,6 @@ def boundary(sites, tmp_path_factory):
     assert leftovers(tmp) == []
     rows = pd.read_parquet(root / "r")
     return {loss: part for loss, part in rows.groupby("loss")}, marker
-
-
-BOUNDARY_LOSSES = ("pipe_loss", "forge_record", "forge_arrays", "detached_loss")
 
 
 def test_the_attacks_on_the_trust_boundary_are_stored_for_their_own_specs_only(boundary):
