@@ -3,4 +3,4 @@ fingerprint in ``bench/harness_pin.json``; ``python -m lossbench.fingerprint --b
 it here and in ``pyproject.toml``. Its own module, at the bottom of the import layers, so that
 reading it never imports the package's facade (``lossbench``, which reaches the API)."""
 
-__version__ = "0.4.2"
+__version__ = "0.5.0"

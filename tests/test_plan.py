@@ -19,7 +19,7 @@ def test_default_plan_covers_every_loss_on_the_embedded_task_for_five_seeds():
 def test_specs_carry_resolved_hparams_and_versions():
     s = plan(suites=["standard"], losses=["focal"], seeds=1).specs[0]
     assert (s.loss, s.loss_version, dict(s.loss_hparams)) == ("focal", "1", {"gamma": 2.0})
-    assert s.task_version == "2"
+    assert s.task_version == "3"
 
 
 def test_hparam_overrides_change_the_spec():
@@ -118,7 +118,7 @@ def test_each_planned_task_carries_its_runs_and_its_recipes_epochs():
 
     recipe = SUITES.load("standard").task("mnist1d").train.epochs
     (task,) = plan(tasks=["standard/mnist1d"], losses=["focal", "cross_entropy"], seeds=3).tasks
-    assert (task.label, task.version, task.embedded, task.runs) == ("standard/mnist1d", "2",
+    assert (task.label, task.version, task.embedded, task.runs) == ("standard/mnist1d", "3",
                                                                      True, 6)
     assert task.epochs == recipe
 

@@ -27,8 +27,8 @@ def test_same_seed_same_split_different_seed_different_split():
 
 def test_task_is_versioned_and_states_its_recipe():
     task = SUITE.task("mnist1d")
-    assert task.version == "2"
-    assert (task.train.epochs, task.train.batch_size, task.train.weight_decay) == (40, 128, 0.0)
+    assert task.version == "3"
+    assert (task.train.epochs, task.train.batch_size, task.train.weight_decay) == (40, 256, 0.0)
     assert task.embedded
     assert "40 epochs" in task.description and "no weight decay" in task.description
 

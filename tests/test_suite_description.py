@@ -33,7 +33,7 @@ def test_a_look_alike_task_without_a_recipe_states_no_epochs():
 
 
 def test_suite_info_reads_the_description_back():
-    assert suite_info("standard").tasks["mnist1d"].version == "2"
+    assert suite_info("standard").tasks["mnist1d"].version == "3"
 
 
 def test_a_runs_epochs_are_its_recipes():

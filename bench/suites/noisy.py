@@ -46,11 +46,12 @@ from .fullscale import noisy_tasks
 from .splits import rng, stratified_holdout
 
 VAL_FRACTION = 0.1
-#: AdamW with decoupled weight decay 0.1, 40 epochs of batch 128 (1,160 steps): cross-entropy
-#: fits many mislabelled training samples by the last epoch (memorisation, the regime where robust
-#: losses differ from it) while its best-validation checkpoint comes before that; fewer steps
-#: (batch 256) no longer show the memorisation (docs/suites.md).
-RECIPE = mnist1d_recipe(epochs=40, batch_size=128, weight_decay=0.1)
+#: AdamW with decoupled weight decay 0.1, 40 epochs of batch 256 (the budget study's V9, chosen
+#: on the whole catalog's verdicts on the design seeds; docs/suites.md). Its 580 steps show less
+#: memorisation than version 2's 1,160 of batch 128: at 50 % noise cross-entropy's best-validation
+#: checkpoint beats its last epoch by 0.022 top-1 on the design seeds, against 0.080 (docs/suites.md,
+#: "Regime study for the whole catalog").
+RECIPE = mnist1d_recipe(epochs=40, batch_size=256, weight_decay=0.1)
 
 NOISE = {
     "sym20": ("symmetric", 0.2),
@@ -115,7 +116,8 @@ def _task(noise: str) -> Task:
     kind, rate = NOISE[noise]
     return Task(
         name=f"mnist1d-{noise}",
-        version="2",  # 2: AdamW wd 0.1, 40 epochs of batch 128 (version 1: wd 0, 100 of 100)
+        # 3: batch 256 (2: AdamW wd 0.1, 40 epochs of batch 128; 1: wd 0, 100 of 100)
+        version="3",
         description=(f"MNIST-1D, {kind} label noise {rate:.0%} on train+val labels, clean test, "
                      f"1D CNN, {RECIPE.epochs} epochs AdamW one-cycle lr {RECIPE.lr} wd "
                      f"{RECIPE.weight_decay}, batch {RECIPE.batch_size}"),
