@@ -24,10 +24,11 @@ from .base import EvalInput, Suite, Task, TaskData
 from .embedded import as_task_data, mnist1d_recipe
 from .splits import rng, stratified_holdout
 
-#: MNIST-1D recipe: AdamW without weight decay trains the 1D CNN to (near) interpolation, the
+#: MNIST-1D recipe: AdamW without weight decay trains the 1D CNN toward interpolation, the
 #: regime in which cross-entropy overfits its NLL (docs/suites.md, "Why these recipes"); 40
 #: epochs of batch 256, the budget study's V9, chosen on the whole catalog's verdicts on the
-#: design seeds (docs/suites.md, "Regime study for the whole catalog").
+#: design seeds (docs/suites.md, "Regime study for the whole catalog"). Half the steps of batch
+#: 128 fit less: cross-entropy's final training loss is about 0.10 (0.016 at batch 128).
 MNIST1D_RECIPE = mnist1d_recipe(epochs=40, batch_size=256, weight_decay=0.0)
 VAL_FRACTION = 0.1
 
