@@ -48,9 +48,9 @@ from .splits import rng, stratified_holdout
 VAL_FRACTION = 0.1
 #: AdamW with decoupled weight decay 0.1, 40 epochs of batch 256 (the budget study's V9, chosen
 #: on the whole catalog's verdicts on the design seeds; docs/suites.md). Its 580 steps show less
-#: memorisation than version 2's 1,160 of batch 128: at 50 % noise cross-entropy's best-validation
-#: checkpoint beats its last epoch by 0.022 top-1 on the design seeds, against 0.080 (docs/suites.md,
-#: "Regime study for the whole catalog").
+#: memorisation than version 2's 1,160 of batch 128: at 50 % noise cross-entropy's
+#: best-validation checkpoint beats its last epoch by 0.022 top-1 on the design seeds, against
+#: 0.080 (docs/suites.md, "Regime study for the whole catalog").
 RECIPE = mnist1d_recipe(epochs=40, batch_size=256, weight_decay=0.1)
 
 NOISE = {
